@@ -99,6 +99,8 @@ type Global struct {
 	Maxpipes       int
 	NoSplice       bool
 	Env            map[string]string
+	CaBase         string
+	CrtBase        string
 	// Settings keeps every other global keyword as read.
 	Settings []Line
 }
@@ -165,9 +167,33 @@ type Proxy struct {
 	HTTPReuse  string
 	Source     string
 	Captures   []Line
+	// StickTable is the stick-table line, when there is one.
+	StickTable *Line
 	// Settings keeps every other keyword line as read, in order.
 	Settings []Line
+
+	defaults  *Proxy     // defaults section this proxy was built from
+	hasRules  ruleKinds  // for defaults: which rule families it defines
+	usedBy    ProxyCap   // for defaults with rules: which sides inherit it
+	trackRefs []tableRef // stick tables the rules refer to
 }
+
+// tableRef is a reference from a rule to a stick table.
+type tableRef struct {
+	pos   Pos
+	table string
+	what  string
+}
+
+// DefaultsSection returns the defaults section the proxy inherited from.
+func (p *Proxy) DefaultsSection() *Proxy { return p.defaults }
+
+// ruleKinds records which rule families a defaults section defines.
+type ruleKinds struct {
+	http, tcpConnSess, tcpContent, tcpResponse bool
+}
+
+func (k ruleKinds) any() bool { return k.http || k.tcpConnSess || k.tcpContent || k.tcpResponse }
 
 // Option is the state of one `option X` line.
 type Option struct {

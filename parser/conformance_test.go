@@ -1,0 +1,129 @@
+package parser
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// corpusDir is the shared corpus of real configs with haproxy 2.6's verdicts.
+const corpusDir = "../../shared/corpus/haproxy"
+
+type expectation struct {
+	file  string
+	rc    string
+	alert string
+	notes string
+}
+
+func readExpected(t *testing.T) []expectation {
+	f, err := os.Open(filepath.Join(corpusDir, "EXPECTED.tsv"))
+	if err != nil {
+		t.Skipf("corpus not available (%v): the conformance test needs ../shared/corpus", err)
+	}
+	defer f.Close()
+	var out []expectation
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) < 7 || c[0] == "file" {
+			continue
+		}
+		out = append(out, expectation{file: c[0], rc: c[1], alert: c[2], notes: c[6]})
+	}
+	return out
+}
+
+// testEnv is the environment the conformance runs see: nothing is set, as
+// in the oracle's clean environment for the variables configs use.
+func testEnv(string) (string, bool) { return "", false }
+
+func loadCorpusFile(e expectation) (*Config, Diags) {
+	paths := []string{filepath.Join(corpusDir, e.file)}
+	if strings.HasSuffix(e.file, "/") {
+		d := filepath.Join(corpusDir, e.file)
+		paths = []string{filepath.Join(d, "haproxy.cfg"), filepath.Join(d, "haproxy.d")}
+	}
+	return Load(Options{HAProxy: paths, Env: testEnv, Dir: corpusDir,
+		Resolver: StaticResolver(netip.MustParseAddr("127.0.0.1"))})
+}
+
+// TestHAProxyConformance checks that gohaka accepts exactly the corpus
+// files haproxy 2.6 accepted.
+func TestHAProxyConformance(t *testing.T) {
+	exp := readExpected(t)
+	agree, rejected, withLine, sameLine := 0, 0, 0, 0
+	var bad, lineMiss []string
+	for _, e := range exp {
+		_, ds := loadCorpusFile(e)
+		accepted := !ds.HasErrors()
+		want := e.rc != "1"
+		if accepted == want {
+			agree++
+			if !want {
+				rejected++
+				if line := alertLine(e.alert); line > 0 {
+					withLine++
+					if firstErrorLine(ds) == line {
+						sameLine++
+					} else {
+						lineMiss = append(lineMiss, fmt.Sprintf("%s: haproxy line %d, gohaka %s", e.file, line, firstError(ds)))
+					}
+				}
+			}
+			continue
+		}
+		bad = append(bad, e.file+"\n    haproxy: rc="+e.rc+" "+e.alert+"\n    gohaka:  "+firstError(ds))
+	}
+	t.Logf("conformance: %d/%d agree with haproxy 2.6", agree, len(exp))
+	for _, b := range bad {
+		t.Log(b)
+	}
+	t.Logf("of %d rejected files, %d alerts name a line; gohaka's first error is on that line for %d", rejected, withLine, sameLine)
+	for _, m := range lineMiss {
+		t.Log(m)
+	}
+	if sameLine < withLine*9/10 {
+		t.Errorf("first error on haproxy's line for only %d/%d rejected files", sameLine, withLine)
+	}
+	if float64(agree) < 0.95*float64(len(exp)) {
+		t.Errorf("conformance %d/%d is under 95%%", agree, len(exp))
+	}
+}
+
+var alertLineRe = regexp.MustCompile(`\[[^\]]*?:(\d+)\]`)
+
+// alertLine returns the line haproxy's first alert names, or 0.
+func alertLine(alert string) int {
+	m := alertLineRe.FindStringSubmatch(alert)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+func firstError(ds Diags) string {
+	for _, d := range ds {
+		if d.Sev == Error {
+			return d.String()
+		}
+	}
+	return ""
+}
+
+func firstErrorLine(ds Diags) int {
+	for _, d := range ds {
+		if d.Sev == Error {
+			return d.Pos.Line
+		}
+	}
+	return 0
+}

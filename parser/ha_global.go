@@ -1,0 +1,297 @@
+package parser
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+var logFacilities = strings.Fields("kern user mail daemon auth syslog lpr news uucp cron auth2 ftp ntp audit alert cron2 local0 local1 local2 local3 local4 local5 local6 local7")
+var logLevels = strings.Fields("emerg alert crit err warning notice info debug")
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// parseLogTarget reads `<addr> [len N] [format F] [sample R:S] <facility> [level [minlevel]]`.
+func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos) (LogTarget, bool) {
+	t := LogTarget{Pos: kpos}
+	if len(args) < 2 {
+		r.d.Errorf(kpos, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
+		return t, false
+	}
+	t.Addr = args[0]
+	switch {
+	case args[0] == "stdout" || args[0] == "stderr" || strings.HasPrefix(args[0], "ring@") || strings.HasPrefix(args[0], "/"):
+	default:
+		a, err := parseAddr(args[0], addrOpts{})
+		if err != nil {
+			r.d.Errorf(apos[0], "log : %s", err)
+			return t, false
+		}
+		_ = a
+	}
+	i := 1
+	for i+1 < len(args) {
+		switch args[i] {
+		case "len":
+			n, ok := strictInt(args[i+1])
+			if !ok || n < 80 || n > 65535 {
+				r.d.Errorf(apos[i+1], "log : invalid max length '%s' (must be between 80 and 65535).", args[i+1])
+				return t, false
+			}
+			t.Len = n
+		case "format":
+			switch args[i+1] {
+			case "local", "rfc3164", "rfc5424", "priority", "short", "timed", "iso", "raw":
+				t.Format = args[i+1]
+			default:
+				r.d.Errorf(apos[i+1], "log : unknown log format '%s'", args[i+1])
+				return t, false
+			}
+		case "sample":
+		default:
+			goto facility
+		}
+		i += 2
+	}
+facility:
+	if i >= len(args) {
+		r.d.Errorf(kpos, "log : missing facility")
+		return t, false
+	}
+	if !contains(logFacilities, args[i]) {
+		r.d.Errorf(apos[i], "log : unknown log facility '%s'", args[i])
+		return t, false
+	}
+	t.Facility = args[i]
+	if i+1 < len(args) {
+		if !contains(logLevels, args[i+1]) {
+			r.d.Errorf(apos[i+1], "log : unknown optional log level '%s'", args[i+1])
+			return t, false
+		}
+		t.Level = args[i+1]
+	}
+	if i+2 < len(args) {
+		if !contains(logLevels, args[i+2]) {
+			r.d.Errorf(apos[i+2], "log : unknown optional minimum log level '%s'", args[i+2])
+			return t, false
+		}
+		t.MinLevel = args[i+2]
+	}
+	return t, true
+}
+
+// globalImplemented are the global keywords gohaka acts on or stores with
+// their meaning (the rest are stored and warned about as not implemented).
+var globalImplemented = map[string]bool{
+	"daemon": true, "master-worker": true, "maxconn": true, "nbthread": true, "user": true,
+	"group": true, "uid": true, "gid": true, "chroot": true, "pidfile": true, "ulimit-n": true,
+	"hard-stop-after": true, "spread-checks": true, "log": true, "stats": true,
+	"tune.bufsize": true, "tune.maxrewrite": true, "maxpipes": true, "nosplice": true,
+	"setenv": true, "presetenv": true, "resetenv": true, "unsetenv": true, "ca-base": true,
+	"crt-base": true, "lua-load": true, "quiet": true, "zero-warning": true, "description": true,
+	"node": true, "log-tag": true, "log-send-hostname": true,
+}
+
+// globalKeyword handles one line of the global section.
+func (r *haReader) globalKeyword(words []string, pos []Pos) {
+	g := &r.cfg.Global
+	k := words[0]
+	if k == "nbproc" {
+		r.d.Errorf(pos[0], "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.")
+		return
+	}
+	if !r.kw.global[k] {
+		msg := fmt.Sprintf("unknown keyword '%s' in 'global' section", k)
+		if s := suggest(k, r.kw.globalList); s != "" {
+			msg += fmt.Sprintf("; did you mean '%s' maybe ?", s)
+		}
+		r.d.Errorf(pos[0], "%s", msg)
+		return
+	}
+	args, apos := words[1:], pos[1:]
+	need := func(n int, what string) bool {
+		if len(args) < n {
+			r.d.Errorf(pos[0], "'%s' expects %s.", k, what)
+			return false
+		}
+		return true
+	}
+	intArg := func() (int, bool) {
+		if !need(1, "an integer argument") {
+			return 0, false
+		}
+		n, ok := atoi(args[0])
+		if !ok {
+			r.d.Errorf(apos[0], "'%s' expects an integer argument.", k)
+		}
+		return n, ok
+	}
+	switch k {
+	case "daemon":
+		g.Daemon = true
+	case "master-worker":
+		g.MasterWorker = true
+	case "maxconn":
+		g.Maxconn, _ = intArg()
+	case "nbthread":
+		if n, ok := intArg(); ok {
+			if n < 1 || n > 64 {
+				r.d.Errorf(apos[0], "'nbthread' must be between 1 and 64 (was %d).", n)
+			}
+			g.Nbthread = n
+		}
+	case "ulimit-n":
+		g.UlimitN, _ = intArg()
+	case "uid":
+		g.UID, _ = intArg()
+	case "gid":
+		g.GID, _ = intArg()
+	case "maxpipes":
+		g.Maxpipes, _ = intArg()
+	case "spread-checks":
+		if n, ok := intArg(); ok {
+			if n < 0 || n > 50 {
+				r.d.Errorf(apos[0], "'spread-checks' needs a positive value in range 0..50.")
+			}
+			g.SpreadChecks = n
+		}
+	case "tune.bufsize", "tune.maxrewrite":
+		if n, ok := intArg(); ok {
+			if strconv.Itoa(n) != args[0] {
+				r.d.Errorf(apos[0], "'%s' expects a plain integer in bytes (got '%s'); haproxy 2.6 misreads size suffixes here.", k, args[0])
+			} else if k == "tune.bufsize" {
+				g.TuneBufsize = n
+			} else {
+				g.TuneMaxrewrite = n
+			}
+		}
+	case "nosplice":
+		g.NoSplice = true
+	case "user", "group", "chroot", "pidfile", "ca-base", "crt-base":
+		if !need(1, "an argument") {
+			return
+		}
+		switch k {
+		case "user":
+			g.User = args[0]
+		case "group":
+			g.Group = args[0]
+		case "chroot":
+			g.Chroot = args[0]
+		case "pidfile":
+			g.Pidfile = args[0]
+		case "ca-base":
+			g.CaBase = args[0]
+		case "crt-base":
+			g.CrtBase = args[0]
+		}
+	case "hard-stop-after":
+		if need(1, "<time> as argument") {
+			d, err := parseTime(args[0])
+			if err != nil {
+				r.d.Errorf(apos[0], "'hard-stop-after' %s", err)
+				return
+			}
+			g.HardStopAfter = d
+		}
+	case "log":
+		if t, ok := r.parseLogTarget(args, apos, pos[0]); ok {
+			g.Logs = append(g.Logs, t)
+		}
+	case "stats":
+		r.globalStats(args, apos, pos[0])
+	case "setenv", "presetenv":
+		if need(2, "<name> and <value> as arguments") {
+			if _, set := r.getenv(args[0]); k == "setenv" || !set {
+				v := args[1]
+				r.envSet[args[0]] = &v
+			}
+		}
+	case "unsetenv":
+		for _, n := range args {
+			r.envSet[n] = nil
+		}
+	case "lua-load", "lua-load-per-thread":
+		if need(1, "a file name as parameter") {
+			r.checkFile(apos[0], args[0], "error in Lua file '%s': cannot open it: No such file or directory")
+		}
+	}
+	if !globalImplemented[k] {
+		r.notImpl(pos[0], k, "global")
+	}
+	g.Settings = append(g.Settings, Line{Words: words, Pos: pos})
+}
+
+// globalStats handles `stats socket|timeout|maxconn|bind-process`.
+func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
+	g := &r.cfg.Global
+	if len(args) < 1 {
+		r.d.Errorf(kpos, "'stats' expects 'socket', 'maxconn', 'bind-process' or 'timeout' in 'global' section.")
+		return
+	}
+	switch args[0] {
+	case "socket":
+		if len(args) < 2 {
+			r.d.Errorf(kpos, "'stats socket' expects an address.")
+			return
+		}
+		a, err := parseAddr(args[1], addrOpts{portRequired: !strings.HasPrefix(args[1], "/") && !strings.Contains(args[1], "@")})
+		if err != nil {
+			r.d.Errorf(apos[1], "'stats socket' : %s", err)
+			return
+		}
+		ss := StatsSocket{Pos: kpos, Addr: a, Level: "user", Mode: 0}
+		for i := 2; i < len(args); i++ {
+			switch args[i] {
+			case "mode":
+				if i+1 < len(args) {
+					m, _ := strconv.ParseUint(args[i+1], 8, 32)
+					ss.Mode = uint32(m)
+					i++
+				}
+			case "level":
+				if i+1 < len(args) {
+					if !contains([]string{"user", "operator", "admin"}, args[i+1]) {
+						r.d.Errorf(apos[i+1], "'level' only supports 'user', 'operator', and 'admin' (got '%s').", args[i+1])
+						return
+					}
+					ss.Level = args[i+1]
+					i++
+				}
+			case "expose-fd":
+				ss.ExposeFD = true
+				i++
+			default:
+				n, ok := haBindOptionArgs[args[i]]
+				if !ok {
+					r.d.Errorf(apos[i], "'stats socket' : unknown keyword '%s'.", args[i])
+					return
+				}
+				ss.Options = append(ss.Options, args[i:min(i+1+n, len(args))]...)
+				i += n
+			}
+		}
+		g.StatsSockets = append(g.StatsSockets, ss)
+	case "timeout":
+		if len(args) < 2 {
+			r.d.Errorf(kpos, "'stats timeout' expects a time.")
+			return
+		}
+		d, err := parseTime(args[1])
+		if err != nil {
+			r.d.Errorf(apos[1], "'stats timeout' %s", err)
+			return
+		}
+		g.StatsTimeout = d
+	case "maxconn", "bind-process":
+	default:
+		r.d.Errorf(apos[0], "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' in 'global' section.")
+	}
+}

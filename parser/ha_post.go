@@ -1,0 +1,192 @@
+package parser
+
+import (
+	"fmt"
+	"strings"
+)
+
+// finishProxy runs the checks haproxy makes when a proxy section ends.
+func (r *haReader) finishProxy(px *Proxy) {
+	if px.Kind == "defaults" {
+		return
+	}
+	if px.Mode == "http" {
+		return
+	}
+	for _, name := range []string{"httplog", "forwardfor", "originalto", "http-server-close", "httpclose", "http-keep-alive"} {
+		if o, ok := px.Options[name]; ok && o.Enabled && o.Pos.File != "" && px.Kind != "defaults" {
+			if name == "httplog" {
+				r.d.Warnf(o.Pos, "parsing [%s:%d] : 'option httplog' not usable with %s (needs 'mode http'). Falling back to 'option tcplog'.", o.Pos.File, o.Pos.Line, px)
+				r.d[len(r.d)-1].Keyword = "raw"
+			}
+		}
+	}
+}
+
+// postChecks runs the checks haproxy makes once every file is read:
+// references between proxies, modes, timeouts, listeners.
+func (r *haReader) postChecks() {
+	cfg := r.cfg
+	post := func(p Pos, sev Severity, format string, args ...any) {
+		r.d.Add(p, sev, format, args...)
+		r.d[len(r.d)-1].Stage = "post"
+	}
+	tables := map[string]bool{}
+	for _, px := range cfg.Proxies {
+		if px.StickTable != nil {
+			tables[px.Name] = true
+		}
+	}
+	for _, o := range cfg.Others {
+		if o.Kind == "peers" {
+			for _, l := range o.Lines {
+				if l.Words[0] == "table" && len(l.Words) > 1 {
+					tables[o.Name+"/"+l.Words[1]] = true
+				}
+			}
+		}
+	}
+	for _, d := range cfg.Defaults {
+		for _, t := range d.trackRefs {
+			if !tables[t.table] {
+				post(t.pos, Error, "Proxy '%s': unable to find table '%s' referenced by %s.", d.Name, t.table, t.what)
+			}
+		}
+	}
+	for _, px := range cfg.Proxies {
+		if px.Disabled {
+			continue
+		}
+		for _, t := range px.trackRefs {
+			if !tables[t.table] {
+				post(t.pos, Error, "Proxy '%s': unable to find table '%s' referenced by %s.", px.Name, t.table, t.what)
+			}
+		}
+		for _, u := range px.UseBackends {
+			if strings.Contains(u.Target, "%[") {
+				continue
+			}
+			be := cfg.Backend(u.Target)
+			if be == nil {
+				post(u.Pos, Error, "Proxy '%s': unable to find required use_backend: '%s'.", px.Name, u.Target)
+				continue
+			}
+			r.checkModes(px, be, u.Pos, "use_backend", post)
+		}
+		if px.DefaultBackend != "" && px.Cap&CapFE != 0 {
+			be := cfg.Backend(px.DefaultBackend)
+			if be == nil {
+				post(px.DefaultBackendPos, Error, "Proxy '%s': unable to find required default_backend: '%s'.", px.Name, px.DefaultBackend)
+			} else {
+				r.checkModes(px, be, px.DefaultBackendPos, "default backend", post)
+			}
+		}
+		for _, u := range px.UseServers {
+			if !hasServer(px, u.Target) && !strings.Contains(u.Target, "%[") {
+				post(u.Pos, Error, "%s '%s' : unable to find server '%s' referenced in a 'use-server' rule.", px.Kind, px.Name, u.Target)
+			}
+		}
+		for _, s := range px.Servers {
+			if s.Track != "" {
+				r.checkTrack(px, s, post)
+			}
+		}
+		r.checkTimeouts(px, post)
+	}
+	r.checkDuplicateBinds(post)
+	r.d = append(r.d, r.late...)
+}
+
+func hasServer(px *Proxy, name string) bool {
+	for _, s := range px.Servers {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *haReader) checkTrack(px *Proxy, s *Server, post func(Pos, Severity, string, ...any)) {
+	bname, sname := px.Name, s.Track
+	if i := strings.IndexByte(s.Track, '/'); i >= 0 {
+		bname, sname = s.Track[:i], s.Track[i+1:]
+	}
+	be := r.cfg.Backend(bname)
+	if be == nil {
+		post(s.Pos, Error, "config : %s '%s', server '%s': unable to find required proxy '%s' for tracking.", px.Kind, px.Name, s.Name, bname)
+		return
+	}
+	if !hasServer(be, sname) {
+		post(s.Pos, Error, "config : %s '%s', server '%s': unable to find required server '%s' for tracking.", px.Kind, px.Name, s.Name, sname)
+	}
+}
+
+// checkModes rejects an http frontend that routes to a tcp backend.
+func (r *haReader) checkModes(fe, be *Proxy, p Pos, what string, post func(Pos, Severity, string, ...any)) {
+	if fe.Mode == "http" && be.Mode == "tcp" && fe != be {
+		post(p, Error, "http %s '%s' (%s:%d) tries to use incompatible tcp backend '%s' (%s:%d) as its %s (see 'mode').",
+			fe.Kind, fe.Name, fe.Pos.File, fe.Pos.Line, be.Name, be.Pos.File, be.Pos.Line, what)
+	}
+}
+
+// checkTimeouts warns as haproxy does when a proxy misses a timeout.
+func (r *haReader) checkTimeouts(px *Proxy, post func(Pos, Severity, string, ...any)) {
+	t := px.Timeouts
+	var missing []string
+	if px.Cap&CapFE != 0 && t.Client == 0 {
+		missing = append(missing, "client")
+	}
+	if px.Cap&CapBE != 0 && len(px.Servers) > 0 || px.Cap&CapBE != 0 && px.Kind == "backend" {
+		if t.Connect == 0 {
+			missing = append(missing, "connect")
+		}
+		if t.Server == 0 {
+			missing = append(missing, "server")
+		}
+	}
+	if len(missing) > 0 {
+		post(px.Pos, Warning, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'.", px.Kind, px.Name)
+		r.d[len(r.d)-1].Keyword = "timeouts:" + strings.Join(missing, ",")
+	}
+}
+
+// checkDuplicateBinds warns when two listeners share an address and port:
+// haproxy accepts it (SO_REUSEPORT spreads connections between them), which
+// is rarely what was meant.
+func (r *haReader) checkDuplicateBinds(post func(Pos, Severity, string, ...any)) {
+	seen := map[string]*Bind{}
+	for _, px := range r.cfg.Proxies {
+		if px.Disabled {
+			continue
+		}
+		for _, b := range px.Binds {
+			key := fmt.Sprintf("%s|%s|%d-%d|%s", b.Addr.Family, b.Addr.Host, b.Addr.Port, b.Addr.PortEnd, b.Addr.Path)
+			if o, ok := seen[key]; ok {
+				post(b.Pos, Warning, "bind '%s' uses the same address as the bind at %s; both listeners will share connections.", b.Addr.Raw, o.Pos)
+				continue
+			}
+			seen[key] = b
+		}
+	}
+}
+
+// Listeners counts the listening addresses of enabled proxies (haproxy's
+// "no listener" test).
+func (c *Config) Listeners() int {
+	n := 0
+	for _, px := range c.Proxies {
+		if !px.Disabled {
+			n += len(px.Binds)
+		}
+	}
+	for _, o := range c.Others {
+		if o.Kind == "peers" || o.Kind == "log-forward" {
+			for _, l := range o.Lines {
+				if l.Words[0] == "bind" || l.Words[0] == "dgram-bind" {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,227 @@
+package parser
+
+import (
+	"fmt"
+	"strings"
+)
+
+// aclFlags are the ACL pattern flags and whether they take an argument.
+var aclFlags = map[string]bool{"-i": false, "-n": false, "-u": false, "--": false,
+	"-f": true, "-m": true, "-M": true}
+
+func (r *haReader) kwACL(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
+	if len(args) < 2 {
+		r.d.Errorf(kpos, "'acl' expects an ACL name and a criterion.")
+		return
+	}
+	if c, bad := invalidNameChar(args[0]); bad {
+		r.d.Errorf(apos[0], "character '%c' is not permitted in acl name '%s'.", c, args[0])
+		return
+	}
+	a := &ACL{Pos: kpos, Name: args[0], Fetch: args[1]}
+	if !r.checkACLExpr(args[1:], apos[1:], fmt.Sprintf("ACL '%s'", args[0])) {
+		return
+	}
+	a.Flags, a.Values = splitACLFlags(args[2:])
+	px.ACLs = append(px.ACLs, a)
+}
+
+// splitACLFlags separates leading flags from pattern values.
+func splitACLFlags(ws []string) (flags, values []string) {
+	i := 0
+	for i < len(ws) {
+		takes, ok := aclFlags[ws[i]]
+		if !ok {
+			break
+		}
+		flags = append(flags, ws[i])
+		if ws[i] == "--" {
+			i++
+			break
+		}
+		if takes && i+1 < len(ws) {
+			flags = append(flags, ws[i+1])
+			i++
+		}
+		i++
+	}
+	return flags, ws[i:]
+}
+
+// checkACLExpr checks the fetch and pattern files of an ACL expression
+// (the words from the fetch on).
+func (r *haReader) checkACLExpr(ws []string, ps []Pos, what string) bool {
+	e, rest, err := r.kw.parseSample(ws[0])
+	if err == nil && rest != "" {
+		err = fmt.Errorf("unexpected '%s' after fetch", rest)
+	}
+	if err != nil {
+		msg := err.Error()
+		if msg == "missing fetch method" || strings.HasPrefix(msg, "unknown fetch method") {
+			msg = fmt.Sprintf("%s in ACL expression '%s'", msg, ws[0])
+		}
+		r.d.Errorf(ps[0], "error detected while parsing %s : %s.", what, msg)
+		return false
+	}
+	if !r.checkSampleFiles(e, ps[0], what) {
+		return false
+	}
+	flags, _ := splitACLFlags(ws[1:])
+	for i := 0; i+1 < len(flags); i++ {
+		if flags[i] == "-f" || flags[i] == "-M" {
+			if !r.fileExists(flags[i+1]) {
+				r.d.Errorf(ps[0], "error detected while parsing %s : failed to open pattern file <%s>.", what, flags[i+1])
+				return false
+			}
+			i++
+		} else if flags[i] == "-m" {
+			switch flags[i+1] {
+			case "found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom":
+			default:
+				r.d.Errorf(ps[0], "error detected while parsing %s : unknown matching method '%s'.", what, flags[i+1])
+				return false
+			}
+			i++
+		}
+	}
+	return true
+}
+
+// parseCond parses `if|unless <cond>` words and checks the ACLs it names.
+func (r *haReader) parseCond(px *Proxy, ws []string, ps []Pos, ctx string) *Cond {
+	c := &Cond{Pos: ps[0], Unless: ws[0] == "unless", Words: ws[1:]}
+	what := fmt.Sprintf("an '%s' condition", ctx)
+	e, err := ParseCond(ws[1:], ps[1:])
+	if err != nil {
+		r.d.Errorf(ps[0], "error detected while parsing %s : %s.", what, err)
+		return c
+	}
+	c.Expr = e
+	for _, t := range e.Terms {
+		for _, f := range t.Factors {
+			if f.Anon != nil {
+				i := indexOfPos(ps, f.Pos)
+				r.checkACLExpr(f.Anon, ps[max(i+1, 0):], what)
+				continue
+			}
+			if r.kw.predefACL[f.Name] || px.findACL(f.Name) {
+				continue
+			}
+			r.d.Errorf(ps[0], "error detected while parsing %s : no such ACL : '%s'.", what, f.Name)
+		}
+	}
+	return c
+}
+
+func indexOfPos(ps []Pos, lp interface{ String() string }) int {
+	for i, p := range ps {
+		if fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) == lp.String() {
+			return i
+		}
+	}
+	return -1
+}
+
+func (px *Proxy) findACL(name string) bool {
+	for _, a := range px.ACLs {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// kwRule reads http-request, http-response, tcp-request ..., redirect.
+func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
+	anonDefaults := px.Kind == "defaults" && px.Name == ""
+	switch key {
+	case "http-request", "http-response", "http-after-response":
+		if anonDefaults {
+			r.d.Errorf(kpos, "'%s' not allowed in anonymous 'defaults' section.", key)
+			return
+		}
+		px.hasRules.http = true
+	case "tcp-request connection", "tcp-request session", "tcp-request content", "tcp-response content":
+		if anonDefaults {
+			r.d.Errorf(kpos, "%s is not allowed in anonymous 'defaults' sections", key)
+			return
+		}
+		switch key {
+		case "tcp-request connection", "tcp-request session":
+			px.hasRules.tcpConnSess = true
+		case "tcp-response content":
+			px.hasRules.tcpResponse = true
+		default:
+			px.hasRules.tcpContent = true
+		}
+	}
+	if len(args) < 1 {
+		r.d.Errorf(kpos, "'%s' expects an action.", key)
+		return
+	}
+	rule := &Rule{Pos: kpos, Keyword: key, Action: args[0]}
+	body, bpos := args[1:], apos[1:]
+	if key == "redirect" {
+		rule.Action, body, bpos = "redirect", args, apos
+	} else {
+		act := args[0]
+		if i := strings.IndexByte(act, '('); i > 0 {
+			act = act[:i]
+		}
+		if strings.HasPrefix(act, "lua.") {
+			act = "lua"
+		}
+		if acts := r.kw.actions[key]; acts != nil && !acts[act] {
+			r.d.Errorf(apos[0], "'%s' expects a known action but got '%s'.", key, args[0])
+			return
+		}
+	}
+	for i, w := range body {
+		if w == "if" || w == "unless" {
+			rule.Args = body[:i]
+			rule.Cond = r.parseCond(px, body[i:], bpos[i:], key+" "+rule.Action)
+			break
+		}
+	}
+	if rule.Cond == nil {
+		rule.Args = body
+	}
+	r.checkRuleArgs(px, rule, bpos)
+	px.Rules = append(px.Rules, rule)
+}
+
+// checkRuleArgs checks what the actions load from files or evaluate.
+func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
+	ctx := rule.Keyword + " " + rule.Action
+	a := rule.Args
+	switch {
+	case rule.Action == "return" || rule.Action == "deny" || rule.Action == "tarpit":
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] == "file" || a[i] == "lf-file" || a[i] == "errorfile" {
+				r.checkFile(ps[i+1], a[i+1], fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule : error opening file '%%s'.", px.Kind, px.Name, ctx))
+			}
+		}
+	case strings.HasPrefix(rule.Action, "track-sc"):
+		table := px.Name
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] == "table" {
+				table = a[i+1]
+			}
+		}
+		px.trackRefs = append(px.trackRefs, tableRef{pos: rule.Pos, table: table, what: rule.Action})
+		if len(a) > 0 {
+			r.checkLogFormat(px, "%["+a[0]+"]", ps[0], ctx)
+		}
+		return
+	case strings.HasPrefix(rule.Action, "set-var") || rule.Action == "set-src" || rule.Action == "set-dst":
+		if len(a) > 0 {
+			r.checkLogFormat(px, "%["+a[0]+"]", ps[0], ctx)
+		}
+		return
+	}
+	for i, w := range a {
+		if strings.Contains(w, "%[") {
+			r.checkLogFormat(px, w, ps[i], ctx)
+		}
+	}
+}
