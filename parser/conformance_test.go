@@ -51,7 +51,7 @@ func loadCorpusFile(e expectation) (*Config, Diags) {
 		d := filepath.Join(corpusDir, e.file)
 		paths = []string{filepath.Join(d, "haproxy.cfg"), filepath.Join(d, "haproxy.d")}
 	}
-	return Load(Options{HAProxy: paths, Env: testEnv, Dir: corpusDir,
+	return Load(Options{HAProxy: paths, Env: testEnv, Dir: corpusDir, FailUnresolved: true,
 		Resolver: StaticResolver(netip.MustParseAddr("127.0.0.1"))})
 }
 

@@ -63,6 +63,13 @@ type Diag struct {
 	// the cross-checks made once every file is read (haproxy prints a
 	// different trailer for each).
 	Stage string
+	// Form is how haproxy frames the message: "" is "parsing [F:L] : ",
+	// "colon" is "parsing [F:L]: ", "bracket" is "[F:L] : " and "raw"
+	// prints the message alone.
+	Form string
+	// NonFatal marks the alerts after which haproxy does not add its
+	// "Fatal errors found" trailer.
+	NonFatal bool
 }
 
 // String renders the diagnostic as "file:line:col: severity: message".

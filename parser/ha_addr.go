@@ -31,7 +31,7 @@ func parseAddr(s string, o addrOpts) (Addr, error) {
 	if i := strings.IndexByte(s, '@'); i > 0 && !strings.ContainsAny(s[:i], "/[:") {
 		fam, ok := addrFamilies[s[:i]]
 		if !ok {
-			return a, fmt.Errorf("invalid address: '%s' in '%s'", strings.SplitN(s, ":", 2)[0]+hostPartAfter(s), s)
+			return a, fmt.Errorf("invalid address: '%s' in '%s'", s[:i]+hostPartAfter(s), s)
 		}
 		a.Family, rest = fam, s[i+1:]
 		switch fam {

@@ -223,16 +223,15 @@ func (r *haReader) unknownProxyKeyword(words []string, pos []Pos) {
 			if s := suggest(words[1], cands); s != "" {
 				msg += fmt.Sprintf("; did you mean '%s' maybe ?", s)
 			}
-			r.d.Errorf(pos[1], "%s.", strings.TrimSuffix(msg, "."))
+			r.d.Errorf(pos[1], "%s", msg)
 			return
 		}
 		r.d.Errorf(pos[1], "'%s' expects one of %s, but got '%s'.", name, quoteList(cands), words[1])
 		return
 	}
-	letter := sectionLetter(r.sec.kind)
 	var cands []string
 	for _, n := range k.proxyNames {
-		if strings.Contains(k.proxy[n], letter) && !strings.Contains(n, " ") {
+		if !strings.Contains(n, " ") {
 			cands = append(cands, n)
 		}
 	}

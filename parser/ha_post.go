@@ -17,7 +17,7 @@ func (r *haReader) finishProxy(px *Proxy) {
 		if o, ok := px.Options[name]; ok && o.Enabled && o.Pos.File != "" && px.Kind != "defaults" {
 			if name == "httplog" {
 				r.d.Warnf(o.Pos, "parsing [%s:%d] : 'option httplog' not usable with %s (needs 'mode http'). Falling back to 'option tcplog'.", o.Pos.File, o.Pos.Line, px)
-				r.d[len(r.d)-1].Keyword = "raw"
+				r.d[len(r.d)-1].Form = "raw"
 			}
 		}
 	}
@@ -29,7 +29,7 @@ func (r *haReader) postChecks() {
 	cfg := r.cfg
 	post := func(p Pos, sev Severity, format string, args ...any) {
 		r.d.Add(p, sev, format, args...)
-		r.d[len(r.d)-1].Stage = "post"
+		r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "raw"
 	}
 	tables := map[string]bool{}
 	for _, px := range cfg.Proxies {
@@ -145,7 +145,7 @@ func (r *haReader) checkTimeouts(px *Proxy, post func(Pos, Severity, string, ...
 		}
 	}
 	if len(missing) > 0 {
-		post(px.Pos, Warning, "missing timeouts for %s '%s'. While not properly invalid, you will certainly encounter various problems with such a configuration. To fix this, please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'.", px.Kind, px.Name)
+		post(px.Pos, Warning, "missing timeouts for %s '%s'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", px.Kind, px.Name)
 		r.d[len(r.d)-1].Keyword = "timeouts:" + strings.Join(missing, ",")
 	}
 }

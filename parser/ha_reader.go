@@ -142,19 +142,25 @@ func (r *haReader) readData(name string, data []byte) {
 		if nl < 0 {
 			line, text = text, ""
 			r.errorAt(0, "Missing LF on last line, file might have been truncated at position %d.", len(line)+1)
+			r.d[len(r.d)-1].Form = "colon"
 			break
 		}
 		line, text = text[:nl], text[nl+1:]
 		lx := r.lx.split(line)
 		if lx.Err != "" {
-			r.errorAt(lx.ErrCol, "unmatched quote at position %d", lx.ErrCol)
+			trimmed := strings.TrimLeft(line, " \t")
+			indent := len(line) - len(trimmed)
+			r.errorAt(lx.ErrCol, "unmatched quote at position %d:\n  %s\n  %s^", lx.ErrCol, trimmed, strings.Repeat(" ", lx.ErrCol-1-indent))
+			r.d[len(r.d)-1].Form = "colon"
 			continue
 		}
 		if len(lx.Words) == 0 {
 			continue
 		}
 		if len(lx.Words) > maxWords {
-			r.errorAt(lx.Cols[maxWords], "too many words, truncating after word %d, position %d: <%s>.", maxWords, lx.Cols[maxWords], lx.Words[maxWords])
+			indent := len(line) - len(strings.TrimLeft(line, " \t"))
+			r.errorAt(lx.Cols[maxWords-1], "too many words, truncating after word %d, position %d: <%s>.", maxWords, lx.Cols[maxWords-1]-indent, lx.Words[maxWords-1])
+			r.d[len(r.d)-1].Form = "colon"
 			continue
 		}
 		pos = pos[:0]
@@ -171,7 +177,8 @@ func (r *haReader) readData(name string, data []byte) {
 		r.statement(words, append([]Pos(nil), pos...))
 	}
 	if len(r.ifs) > 0 {
-		r.d.Errorf(r.ifs[len(r.ifs)-1].pos, "non-terminated '.if' block.")
+		r.d.Errorf(Pos{File: name, Line: r.line}, "non-terminated '.if' block.")
+		r.d[len(r.d)-1].Form, r.d[len(r.d)-1].NonFatal = "colon", true
 		r.ifs = r.ifs[:0]
 	}
 	r.closeSection()
@@ -259,6 +266,7 @@ func (r *haReader) statement(words []string, pos []Pos) {
 			msg = fmt.Sprintf("unknown keyword '%s' out of section; did you mean '%s' maybe ?", words[0], s)
 		}
 		r.d.Errorf(pos[0], "%s", msg)
+		r.d[len(r.d)-1].Form = "colon"
 		return
 	}
 	r.keyword(words, pos)

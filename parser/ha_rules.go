@@ -108,6 +108,7 @@ func (r *haReader) parseCond(px *Proxy, ws []string, ps []Pos, ctx string) *Cond
 				continue
 			}
 			r.d.Errorf(ps[0], "error detected while parsing %s : no such ACL : '%s'.", what, f.Name)
+			r.d[len(r.d)-1].NonFatal = true
 		}
 	}
 	return c

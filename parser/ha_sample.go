@@ -143,7 +143,7 @@ func (r *haReader) checkLogFormat(px *Proxy, s string, p Pos, ctx string) {
 		}
 		if px.Kind == "defaults" && strings.HasPrefix(e.Fetch, "srv_") && e.FetchArgs != "" && !strings.Contains(e.FetchArgs, "/") {
 			r.d.Errorf(p, "parsing [%s:%d]: backend name must be set in arg 1 of sample fetch keyword '%s' in %s expression in proxy '%s'.", p.File, p.Line, e.Fetch, strings.Fields(ctx)[0], px.Name)
-			r.d[len(r.d)-1].Keyword = "raw"
+			r.d[len(r.d)-1].Form = "raw"
 			return
 		}
 		s = rest[1:]

@@ -152,8 +152,8 @@ func (r *haReader) checkDuplicateProxy(px *Proxy) {
 		if o.Kind != px.Kind {
 			okind = "proxy"
 		}
-		r.d.Add(px.Pos, Error, "Parsing [%s]: %s '%s' has the same name as %s '%s' declared at %s.", px.Pos.String(), px.Kind, px.Name, okind, o.Name, fmt.Sprintf("%s:%d", o.Pos.File, o.Pos.Line))
-		r.d[len(r.d)-1].Keyword = "raw"
+		r.d.Add(px.Pos, Error, "Parsing [%s:%d]: %s '%s' has the same name as %s '%s' declared at %s.", px.Pos.File, px.Pos.Line, px.Kind, px.Name, okind, o.Name, fmt.Sprintf("%s:%d", o.Pos.File, o.Pos.Line))
+		r.d[len(r.d)-1].Form = "raw"
 		return
 	}
 }
@@ -222,7 +222,7 @@ func (r *haReader) checkRuleInheritance(px, def *Proxy) {
 // rawErr adds an error whose message already carries its place.
 func (r *haReader) rawErr(p Pos, format string, args ...any) {
 	r.d.Errorf(p, format, args...)
-	r.d[len(r.d)-1].Keyword = "raw"
+	r.d[len(r.d)-1].Form = "raw"
 }
 
 // closeSection finishes the current section.

@@ -37,6 +37,7 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 		a, err := parseAddr(args[ai], addrOpts{portOffset: true})
 		if err != nil {
 			r.d.Errorf(apos[ai], "'server %s/%s' : %s", px.Name, args[0], err)
+			r.d[len(r.d)-1].Form = "bracket"
 			return
 		}
 		s.Addr = a
@@ -55,6 +56,7 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 	for _, o := range px.Servers {
 		if o.Name == s.Name {
 			r.d.Errorf(kpos, "%s '%s', another server named '%s' was already defined at line %d, please use distinct names.", px.Kind, px.Name, s.Name, o.Pos.Line)
+			r.d[len(r.d)-1].Stage = "post"
 			return
 		}
 	}
@@ -82,8 +84,12 @@ func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 		s.Resolved, err = r.opts.Resolver.LookupHost(a.Host)
 	}
 	if err != nil && !tolerant {
+		if !r.opts.FailUnresolved {
+			r.d.Warnf(p, "'server %s/%s' : could not resolve address '%s'; the server will start DOWN and the name will be retried (init-addr last,libc,none).", px.Name, s.Name, a.Host)
+			return
+		}
 		r.d.Add(p, Error, "'server %s/%s' : could not resolve address '%s'.", px.Name, s.Name, a.Host)
-		r.d[len(r.d)-1].Stage = "addr"
+		r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "addr", "bracket"
 	}
 }
 
@@ -102,6 +108,7 @@ func (r *haReader) serverOptions(px *Proxy, s *Server, key string, args []string
 				msg += fmt.Sprintf("; did you mean '%s' maybe ?", sg)
 			}
 			r.d.Errorf(apos[i], "%s", msg)
+			r.d[len(r.d)-1].Form = "bracket"
 			return false
 		}
 		if i+n >= len(args) {
@@ -167,6 +174,7 @@ func (r *haReader) serverFlag(s *Server, o string) {
 func (r *haReader) serverValue(s *Server, who, o, v string, p Pos) bool {
 	bad := func(format string, args ...any) bool {
 		r.d.Errorf(p, "%s : %s", who, fmt.Sprintf(format, args...))
+		r.d[len(r.d)-1].Form = "bracket"
 		return false
 	}
 	switch o {

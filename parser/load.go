@@ -35,6 +35,9 @@ type Options struct {
 	// Offline skips checks that need files outside the config (certs,
 	// errorfiles, maps, Lua).
 	Offline bool
+	// FailUnresolved makes an unresolvable server hostname an error, as in
+	// haproxy; otherwise it is a warning and the server starts DOWN.
+	FailUnresolved bool
 	// KeepalivedID is the config-id/hostname keepalived @name prefixes are
 	// matched against.
 	KeepalivedID string

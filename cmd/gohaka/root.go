@@ -14,7 +14,10 @@ const version = "0.1.0"
 // run dispatches on the name the binary was invoked as and returns the exit
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
-	_ = filepath.Base(args[0])
+	switch filepath.Base(args[0]) {
+	case "haproxy":
+		return haproxyMain(args[1:], stdout, stderr)
+	}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args[1:])
 	code := 0
@@ -44,7 +47,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(&cobra.Command{
+	root.AddCommand(newCheckCmd(stdout, stderr), &cobra.Command{
 		Use:   "version",
 		Short: "print the gohaka version",
 		Run: func(*cobra.Command, []string) {

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/diag")
+
+const diagDir = "../../testdata/diag"
+
+func diagFiles(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join(diagDir, "*.cfg"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no configs in %s: %v", diagDir, err)
+	}
+	return files
+}
+
+// runCLI runs the binary's entry point in-process under the given name.
+func runCLI(name string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	rc := run(append([]string{name}, args...), &out, &errb)
+	return rc, out.String(), errb.String()
+}
+
+// TestCheckGolden compares `gohaka check` output for one config per
+// diagnostic kind with the reviewed golden files.
+func TestCheckGolden(t *testing.T) {
+	t.Setenv("GOHAKA_STUB_RESOLVER", "127.0.0.1")
+	for _, f := range diagFiles(t) {
+		name := strings.TrimSuffix(filepath.Base(f), ".cfg")
+		t.Run(name, func(t *testing.T) {
+			rc, out, _ := runCLI("gohaka", "check", "-f", f)
+			got := strings.ReplaceAll(out, diagDir+"/", "") + "exit " + string(rune('0'+rc)) + "\n"
+			golden := filepath.Join(diagDir, name+".golden")
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("missing golden file (run go test ./cmd/gohaka -update): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("check output differs from %s\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+var pidRe = regexp.MustCompile(`\(\d+\)`)
+
+// normalize removes what legitimately differs between two runs: the pid
+// and the executable's path.
+func normalize(s string) string {
+	s = pidRe.ReplaceAllString(s, "(PID)")
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "path to executable is") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// TestHAProxyCheckCompat runs real haproxy 2.6 `-c` and gohaka invoked as
+// haproxy on the same configs: exit code, stdout and stderr must match.
+// haproxy runs in a network namespace with loopback only, so a name it
+// tries to resolve never reaches the machine's DNS.
+func TestHAProxyCheckCompat(t *testing.T) {
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and unshare(1) to run haproxy without network access")
+	}
+	t.Setenv("GOHAKA_STUB_RESOLVER", "127.0.0.1")
+	for _, f := range diagFiles(t) {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(unshare, "-n", hap, "-c", "-f", name)
+			cmd.Dir = diagDir
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			cmd.Run()
+			wantRC := cmd.ProcessState.ExitCode()
+			wd, _ := os.Getwd()
+			os.Chdir(diagDir)
+			rc, gout, gerr := runCLI("haproxy", "-c", "-f", name)
+			os.Chdir(wd)
+			if rc != wantRC {
+				t.Errorf("exit code %d, haproxy %d\nhaproxy stderr:\n%s\ngohaka stderr:\n%s", rc, wantRC, errb.String(), gerr)
+			}
+			if gout != out.String() {
+				t.Errorf("stdout %q, haproxy %q", gout, out.String())
+			}
+			if normalize(gerr) != normalize(errb.String()) {
+				t.Errorf("stderr differs\n--- haproxy\n%s--- gohaka\n%s", normalize(errb.String()), normalize(gerr))
+			}
+		})
+	}
+}

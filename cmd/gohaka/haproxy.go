@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gohaka/gohaka/parser"
+)
+
+// haproxyMain emulates haproxy 2.6's command line when the binary is
+// invoked as "haproxy". Only the check mode (-c) exists so far.
+func haproxyMain(args []string, stdout, stderr io.Writer) int {
+	var files []string
+	check, quiet, zeroWarn := false, false, false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			files = append(files, args[i+1:]...)
+			i = len(args)
+		case a == "-f" || a == "-C" || a == "-p" || a == "-L" || a == "-S" || a == "-x" || a == "-n" || a == "-N":
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "[ALERT]    (%d) : Cannot parse option %s: missing argument.\n", os.Getpid(), a)
+				return 1
+			}
+			if a == "-f" {
+				files = append(files, args[i+1])
+			}
+			i++
+		case a == "-c":
+			check = true
+		case a == "-q":
+			quiet = true
+		case a == "-dW":
+			zeroWarn = true
+		case a == "-v" || a == "-vv":
+			fmt.Fprintf(stdout, "HAProxy version %s (gohaka %s) - https://haproxy.org/\n", "2.6.12", version)
+			return 0
+		case a == "-sf" || a == "-st":
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+			}
+		case strings.HasPrefix(a, "-d") || a == "-D" || a == "-W" || a == "-Ws" || a == "-db":
+		default:
+			fmt.Fprintf(stderr, "[ALERT]    (%d) : Unknown option '%s'.\n", os.Getpid(), a)
+			return 1
+		}
+	}
+	if !check {
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : gohaka: only 'haproxy -c' is available in this build.\n", os.Getpid())
+		return 1
+	}
+	if quiet {
+		stdout, stderr = io.Discard, io.Discard
+	}
+	return haproxyCheck(files, zeroWarn, stdout, stderr)
+}
+
+// haproxyCheck prints what `haproxy -c` prints and returns its exit code.
+func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
+	pid := os.Getpid()
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : No configuration file specified.\n", pid)
+		return 1
+	}
+	opts := loadOptions(files, nil, false)
+	opts.FailUnresolved = true
+	cfg, ds := parser.Load(opts)
+	// haproxy stops after the parsing stage when it found errors there.
+	parseErr := false
+	for _, d := range ds {
+		if d.Sev == parser.Error && (d.Stage == "" || d.Stage == "open") {
+			parseErr = true
+		}
+	}
+	headerDone := false
+	header := func() {
+		if !headerDone {
+			exe, _ := os.Executable()
+			fmt.Fprintf(stderr, "[NOTICE]   (%d) : haproxy version is %s\n", pid, "2.6.12-1+deb12u4")
+			fmt.Fprintf(stderr, "[NOTICE]   (%d) : path to executable is %s\n", pid, exe)
+			headerDone = true
+		}
+	}
+	stages := map[string]bool{}
+	fatal := false
+	for _, d := range ds {
+		if d.NotImpl || parseErr && d.Stage != "" && d.Stage != "open" {
+			continue
+		}
+		header()
+		fmt.Fprintln(stderr, haproxyLine(pid, d))
+		if d.Sev == parser.Error {
+			fatal = fatal || !d.NonFatal
+			st := d.Stage
+			if st == "" {
+				st = "parse"
+			}
+			stages[st] = true
+		}
+	}
+	warnings := 0
+	for _, d := range ds {
+		if d.Sev == parser.Warning && !d.NotImpl && !(parseErr && d.Stage != "") {
+			warnings++
+		}
+	}
+	switch {
+	case stages["open"]:
+		return 1
+	case stages["parse"]:
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Error(s) found in configuration file : %s\n", pid, strings.Join(files, " "))
+		if fatal {
+			fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Fatal errors found in configuration.\n", pid)
+		}
+		return 1
+	case stages["addr"]:
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Failed to initialize server(s) addr.\n", pid)
+		return 1
+	case stages["post"]:
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Fatal errors found in configuration.\n", pid)
+		return 1
+	}
+	if zeroWarn && warnings > 0 {
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : Some warnings were found and 'zero-warning' is set. Aborting.\n", pid)
+		return 1
+	}
+	if cfg.Listeners() == 0 {
+		fmt.Fprintln(stdout, "Configuration file has no error but will not start (no listener) => exit(2).")
+		return 2
+	}
+	if warnings > 0 {
+		fmt.Fprintln(stdout, "Warnings were found.")
+	}
+	fmt.Fprintln(stdout, "Configuration file is valid")
+	return 0
+}
+
+// haproxyLine renders a diagnostic in haproxy's [ALERT]/[WARNING] shape.
+func haproxyLine(pid int, d parser.Diag) string {
+	tag := map[parser.Severity]string{parser.Error: "[ALERT]   ", parser.Warning: "[WARNING] ", parser.Notice: "[NOTICE]  "}[d.Sev]
+	msg := d.Msg
+	switch {
+	case d.Form == "raw" || d.Stage == "open" || d.Pos.Line == 0:
+	case d.Form == "bracket":
+		msg = fmt.Sprintf("[%s:%d] : %s", d.Pos.File, d.Pos.Line, msg)
+	case d.Form == "colon":
+		msg = fmt.Sprintf("parsing [%s:%d]: %s", d.Pos.File, d.Pos.Line, msg)
+	default:
+		msg = fmt.Sprintf("parsing [%s:%d] : %s", d.Pos.File, d.Pos.Line, msg)
+	}
+	if d.Stage != "open" {
+		msg = "config : " + msg
+	}
+	return fmt.Sprintf("%s (%d) : %s", tag, pid, msg)
+}
