@@ -51,11 +51,11 @@ type ifAnd struct {
 }
 
 type ifUnary struct {
-	Nots int     `parser:"@'!'*"`
-	Sub  *ifOr   `parser:"( '(' @@ ')'"`
-	Call *ifCall `parser:"| @@"`
-	Num  *string `parser:"| @Number"`
-	Word *string `parser:"| @Word )"`
+	Nots []string `parser:"@'!'*"`
+	Sub  *ifOr    `parser:"( '(' @@ ')'"`
+	Call *ifCall  `parser:"| @@"`
+	Num  *string  `parser:"| @Number"`
+	Word *string  `parser:"| @Word )"`
 }
 
 type ifCall struct {
@@ -115,7 +115,7 @@ func (e *ifUnary) eval(env EnvLookup) (bool, error) {
 	default:
 		return false, fmt.Errorf("unparsable term '%s'", *e.Word)
 	}
-	if e.Nots%2 == 1 {
+	if len(e.Nots)%2 == 1 {
 		v = !v
 	}
 	return v, err

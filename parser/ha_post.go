@@ -92,6 +92,7 @@ func (r *haReader) postChecks() {
 			}
 		}
 		r.checkTimeouts(px, post)
+		r.checkLogAddress(px, post)
 	}
 	r.checkDuplicateBinds(post)
 	r.d = append(r.d, r.late...)
@@ -189,4 +190,24 @@ func (c *Config) Listeners() int {
 		}
 	}
 	return n
+}
+
+// checkLogAddress warns when a proxy asks for a log format but logs nowhere.
+func (r *haReader) checkLogAddress(px *Proxy, post func(Pos, Severity, string, ...any)) {
+	if px.Cap&CapFE == 0 {
+		return
+	}
+	wants := px.LogFormat != ""
+	for _, o := range []string{"httplog", "tcplog", "httpslog"} {
+		wants = wants || px.OptionOn(o)
+	}
+	if !wants {
+		return
+	}
+	for _, l := range px.Logs {
+		if !l.Global || len(r.cfg.Global.Logs) > 0 {
+			return
+		}
+	}
+	post(px.Pos, Warning, "log format ignored for %s '%s' since it has no log address.", px.Kind, px.Name)
 }
