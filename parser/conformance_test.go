@@ -16,10 +16,12 @@ import (
 const corpusDir = "../../shared/corpus/haproxy"
 
 type expectation struct {
-	file  string
-	rc    string
-	alert string
-	notes string
+	file     string
+	rc       string
+	alert    string
+	warnings string
+	warning  string
+	notes    string
 }
 
 func readExpected(t *testing.T) []expectation {
@@ -36,7 +38,7 @@ func readExpected(t *testing.T) []expectation {
 		if len(c) < 7 || c[0] == "file" {
 			continue
 		}
-		out = append(out, expectation{file: c[0], rc: c[1], alert: c[2], notes: c[6]})
+		out = append(out, expectation{file: c[0], rc: c[1], alert: c[2], warnings: c[3], warning: c[4], notes: c[6]})
 	}
 	return out
 }
@@ -51,7 +53,7 @@ func loadCorpusFile(e expectation) (*Config, Diags) {
 		d := filepath.Join(corpusDir, e.file)
 		paths = []string{filepath.Join(d, "haproxy.cfg"), filepath.Join(d, "haproxy.d")}
 	}
-	return Load(Options{HAProxy: paths, Env: testEnv, Dir: corpusDir, FailUnresolved: true,
+	return Load(Options{HAProxy: paths, Env: testEnv, Dir: corpusDir, FailUnresolved: true, LocalPeer: localPeer(e.file),
 		Resolver: StaticResolver(netip.MustParseAddr("127.0.0.1"))})
 }
 
@@ -60,11 +62,26 @@ func loadCorpusFile(e expectation) (*Config, Diags) {
 func TestHAProxyConformance(t *testing.T) {
 	exp := readExpected(t)
 	agree, rejected, withLine, sameLine := 0, 0, 0, 0
-	var bad, lineMiss []string
+	var bad, lineMiss, warnMiss []string
+	warnAgree, warnTotal := 0, 0
 	for _, e := range exp {
 		_, ds := loadCorpusFile(e)
 		accepted := !ds.HasErrors()
 		want := e.rc != "1"
+		if accepted && want {
+			warnTotal++
+			w := 0
+			for _, d := range ds {
+				if d.Sev == Warning && !d.NotImpl {
+					w++
+				}
+			}
+			if (w > 0) == (e.warnings != "0") {
+				warnAgree++
+			} else {
+				warnMiss = append(warnMiss, fmt.Sprintf("%s: haproxy %s warnings (%s), gohaka %d %s", e.file, e.warnings, e.warning, w, firstWarning(ds)))
+			}
+		}
 		if accepted == want {
 			agree++
 			if !want {
@@ -86,9 +103,16 @@ func TestHAProxyConformance(t *testing.T) {
 	for _, b := range bad {
 		t.Log(b)
 	}
+	t.Logf("warnings: %d/%d accepted files warn exactly when haproxy warns", warnAgree, warnTotal)
+	for _, m := range warnMiss {
+		t.Log(m)
+	}
 	t.Logf("of %d rejected files, %d alerts name a line; gohaka's first error is on that line for %d", rejected, withLine, sameLine)
 	for _, m := range lineMiss {
 		t.Log(m)
+	}
+	if warnAgree < warnTotal*9/10 {
+		t.Errorf("warning agreement %d/%d is under 90%%", warnAgree, warnTotal)
 	}
 	if sameLine < withLine*9/10 {
 		t.Errorf("first error on haproxy's line for only %d/%d rejected files", sameLine, withLine)
@@ -126,4 +150,31 @@ func firstErrorLine(ds Diags) int {
 		}
 	}
 	return 0
+}
+
+func firstWarning(ds Diags) string {
+	for _, d := range ds {
+		if d.Sev == Warning && !d.NotImpl {
+			return d.String()
+		}
+	}
+	return ""
+}
+
+// localPeer is the -L name the oracle run used: from SOURCES.tsv when the
+// file needed one, else the oracle host's name ("vm").
+func localPeer(file string) string {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "SOURCES.tsv"))
+	if err != nil {
+		return "vm"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		c := strings.Split(l, "\t")
+		if len(c) >= 7 && c[0] == file {
+			if f := strings.Fields(c[6]); len(f) == 2 && f[0] == "-L" {
+				return f[1]
+			}
+		}
+	}
+	return "vm"
 }

@@ -91,10 +91,17 @@ func (r *haReader) postChecks() {
 				r.checkTrack(px, s, post)
 			}
 		}
+		if px.Check.DisableOn404 && px.Check.Type != "httpchk" {
+			post(px.Pos, Warning, "'disable-on-404' will be ignored for %s '%s' (requires 'option httpchk').", px.Kind, px.Name)
+		}
+		if px.Kind == "frontend" && len(px.Binds) == 0 {
+			post(px.Pos, Warning, "frontend '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", px.Name)
+		}
 		r.checkTimeouts(px, post)
 		r.checkLogAddress(px, post)
 	}
 	r.checkDuplicateBinds(post)
+	r.checkPeers(post)
 	r.d = append(r.d, r.late...)
 }
 
@@ -205,9 +212,31 @@ func (r *haReader) checkLogAddress(px *Proxy, post func(Pos, Severity, string, .
 		return
 	}
 	for _, l := range px.Logs {
-		if !l.Global || len(r.cfg.Global.Logs) > 0 {
+		if !l.Global || !l.globalEmpty {
 			return
 		}
 	}
 	post(px.Pos, Warning, "log format ignored for %s '%s' since it has no log address.", px.Kind, px.Name)
+}
+
+// checkPeers drops, as haproxy does, a peers section that does not name
+// the local peer.
+func (r *haReader) checkPeers(post func(Pos, Severity, string, ...any)) {
+	if r.opts.LocalPeer == "" {
+		return
+	}
+	for _, o := range r.cfg.Others {
+		if o.Kind != "peers" {
+			continue
+		}
+		found := false
+		for _, l := range o.Lines {
+			if (l.Words[0] == "peer" || l.Words[0] == "server") && len(l.Words) > 1 {
+				found = found || l.Words[1] == r.opts.LocalPeer
+			}
+		}
+		if !found {
+			post(o.Pos, Warning, "Removing incomplete section 'peers %s' (no peer named '%s').", o.Name, r.opts.LocalPeer)
+		}
+	}
 }

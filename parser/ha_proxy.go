@@ -188,6 +188,9 @@ func (r *haReader) kwString(px *Proxy, key string, args []string, apos []Pos, kp
 	v := strings.Join(args, " ")
 	switch key {
 	case "log-format":
+		for _, o := range []string{"httplog", "tcplog", "httpslog"} {
+			delete(px.Options, o)
+		}
 		px.LogFormat = args[0]
 		r.checkLogFormat(px, args[0], apos[0], key)
 	case "description":

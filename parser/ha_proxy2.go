@@ -142,6 +142,12 @@ var checkOptions = map[string]bool{"httpchk": true, "tcp-check": true, "ssl-hell
 	"ldap-check": true, "external-check": true, "spop-check": true}
 
 func (r *haReader) kwOption(px *Proxy, name string, enabled bool, args []string, apos []Pos, kpos Pos) {
+	if enabled && (name == "httplog" || name == "tcplog" || name == "httpslog") {
+		for _, o := range []string{"httplog", "tcplog", "httpslog"} {
+			delete(px.Options, o) // one log format at a time
+		}
+		px.LogFormat = ""
+	}
 	px.Options[name] = Option{Pos: kpos, Enabled: enabled, Args: args}
 	if !enabled {
 		if checkOptions[name] && px.Check.Type == name {
@@ -160,6 +166,10 @@ func (r *haReader) kwOption(px *Proxy, name string, enabled bool, args []string,
 			return
 		}
 		px.Check.Type, px.Check.Pos, px.Check.Args = name, kpos, args
+		if name == "httpchk" && len(args) >= 3 && strings.ContainsAny(args[2], "\r\n") {
+			r.d.Warnf(kpos, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+			r.d[len(r.d)-1].Form = "colon"
+		}
 	case "forwardfor":
 		for i := 0; i < len(args); i++ {
 			switch args[i] {
@@ -185,7 +195,7 @@ func (r *haReader) kwOption(px *Proxy, name string, enabled bool, args []string,
 func (r *haReader) kwLog(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
 	if len(args) == 1 && args[0] == "global" {
 		px.LogGlobal = true
-		px.Logs = append(px.Logs, LogTarget{Pos: kpos, Global: true})
+		px.Logs = append(px.Logs, LogTarget{Pos: kpos, Global: true, globalEmpty: len(r.cfg.Global.Logs) == 0})
 		return
 	}
 	if t, ok := r.parseLogTarget(args, apos, kpos); ok {

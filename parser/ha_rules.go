@@ -188,6 +188,7 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 		rule.Args = body
 	}
 	r.checkRuleArgs(px, rule, bpos)
+	r.checkAfterFinal(px, rule)
 	px.Rules = append(px.Rules, rule)
 }
 
@@ -224,5 +225,28 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 		if strings.Contains(w, "%[") {
 			r.checkLogFormat(px, w, ps[i], ctx)
 		}
+	}
+}
+
+// finalActions end the evaluation of their rule list.
+var finalActions = map[string]bool{"allow": true, "deny": true, "tarpit": true, "redirect": true,
+	"return": true, "reject": true, "auth": true, "silent-drop": true}
+
+// checkAfterFinal warns, as haproxy does, about a rule placed after an
+// unconditional final rule of the same list.
+func (r *haReader) checkAfterFinal(px *Proxy, rule *Rule) {
+	if rule.Keyword != "http-request" && rule.Keyword != "http-response" && rule.Keyword != "http-after-response" {
+		return
+	}
+	for i := len(px.Rules) - 1; i >= 0; i-- {
+		prev := px.Rules[i]
+		if prev.Keyword != rule.Keyword {
+			continue
+		}
+		if finalActions[prev.Action] && prev.Cond == nil {
+			r.d.Warnf(rule.Pos, "previous '%s' action is final and has no condition attached, further entries are NOOP.", rule.Keyword)
+			r.d[len(r.d)-1].Form = "colon"
+		}
+		return
 	}
 }

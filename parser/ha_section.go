@@ -83,7 +83,7 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 		if kind == "listen" || kind == "frontend" {
 			r.d.Errorf(apos[0], "please use the 'bind' keyword for listening addresses.")
 		} else {
-			r.d.Warnf(apos[0], "'%s' ignores unexpected argument '%s' (haproxy 2.6 ignores it too).", kind, args[0])
+			r.d.Add(apos[0], Notice, "'%s' ignores unexpected argument '%s' (haproxy 2.6 ignores it too).", kind, args[0])
 		}
 	}
 	var def *Proxy
@@ -104,6 +104,9 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 	px.Kind, px.Name, px.Pos, px.From, px.defaults = kind, name, pos[0], from, def
 	if def != nil {
 		r.checkRuleInheritance(px, def)
+		if kind == "frontend" { // check settings only pass to backends
+			px.Check.Type, px.Check.Args, px.Check.HTTPCheck, px.Check.TCPCheck = "", nil, nil, nil
+		}
 	}
 	switch kind {
 	case "defaults":

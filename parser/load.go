@@ -35,6 +35,9 @@ type Options struct {
 	// Offline skips checks that need files outside the config (certs,
 	// errorfiles, maps, Lua).
 	Offline bool
+	// LocalPeer is this host's name among peers (haproxy -L; default: the
+	// hostname, which the caller passes in).
+	LocalPeer string
 	// FailUnresolved makes an unresolvable server hostname an error, as in
 	// haproxy; otherwise it is a warning and the server starts DOWN.
 	FailUnresolved bool

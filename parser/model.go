@@ -366,6 +366,8 @@ type LogTarget struct {
 	Facility string
 	Level    string
 	MinLevel string
+
+	globalEmpty bool // `log global` seen while global had no log line yet
 }
 
 // Userlist is a userlist section.
