@@ -12,8 +12,21 @@ import (
 	"testing"
 )
 
-// corpusDir is the shared corpus of real configs with haproxy 2.6's verdicts.
-const corpusDir = "../../shared/corpus/haproxy"
+// corpusDir is the shared corpus of real configs with haproxy 2.6's
+// verdicts: $GOHAKA_CORPUS, else the shared/ folder next to the checkout.
+var corpusDir = findCorpus()
+
+func findCorpus() string {
+	if d := os.Getenv("GOHAKA_CORPUS"); d != "" {
+		return filepath.Join(d, "haproxy")
+	}
+	for _, d := range []string{"../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
+		if _, err := os.Stat(filepath.Join(d, "EXPECTED.tsv")); err == nil {
+			return d
+		}
+	}
+	return "../../shared/corpus/haproxy"
+}
 
 type expectation struct {
 	file     string
