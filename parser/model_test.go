@@ -88,8 +88,12 @@ func TestModelInheritance(t *testing.T) {
 }
 
 func TestModelDumpGolden(t *testing.T) {
-	for _, name := range []string{"rich"} {
-		cfg, _, _ := loadRich(t)
+	for _, name := range []string{"rich", "lb-pair"} {
+		cfg, ds := Load(Options{HAProxy: []string{"../testdata/model/" + name + ".cfg"},
+			Resolver: StaticResolver(netip.MustParseAddr("127.0.0.1")), Env: func(string) (string, bool) { return "", false }})
+		if ds.HasErrors() {
+			t.Fatalf("%s: %s", name, ds)
+		}
 		got := strings.ReplaceAll(cfg.Dump(), "../testdata/model/", "")
 		golden := filepath.Join("../testdata/model", name+".json")
 		if *update {
