@@ -70,6 +70,9 @@ type Diag struct {
 	// NonFatal marks the alerts after which haproxy does not add its
 	// "Fatal errors found" trailer.
 	NonFatal bool
+	// Exit is the exit status keepalived -t gives for this problem (0, 5
+	// or 6); it only matters for keepalived.conf diagnostics.
+	Exit int
 }
 
 // String renders the diagnostic as "file:line:col: severity: message".
@@ -146,3 +149,6 @@ func (ds Diags) String() string {
 	}
 	return b.String()
 }
+
+// Last returns the diagnostic added last (there must be one).
+func (ds *Diags) Last() *Diag { return &(*ds)[len(*ds)-1] }

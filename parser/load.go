@@ -44,6 +44,9 @@ type Options struct {
 	// KeepalivedID is the config-id/hostname keepalived @name prefixes are
 	// matched against.
 	KeepalivedID string
+	// KeepalivedHost describes the machine for keepalived's host checks
+	// (interfaces, users, scripts); nil skips them.
+	KeepalivedHost *KeepalivedHost
 }
 
 // Load reads every file the options name into one Config and returns the
@@ -57,6 +60,11 @@ func Load(opts Options) (*Config, Diags) {
 	}
 	if len(opts.HAProxy) > 0 {
 		r.postChecks()
+	}
+	if len(opts.Keepalived) > 0 {
+		k, kd := LoadKeepalived(opts.Keepalived, KeepalivedOptions{ConfigID: opts.KeepalivedID, Env: opts.Env, Host: opts.KeepalivedHost})
+		cfg.Keepalived = k
+		r.d = append(r.d, kd...)
 	}
 	return cfg, r.d
 }

@@ -25,12 +25,6 @@ type Config struct {
 	Keepalived *Keepalived
 }
 
-// Keepalived is the keepalived.conf part of the model (filled by the
-// keepalived reader).
-type Keepalived struct {
-	Files []string
-}
-
 // Frontends returns the proxies that accept connections (frontend, listen).
 func (c *Config) Frontends() []*Proxy {
 	return c.filter(func(p *Proxy) bool { return p.Cap&CapFE != 0 })
