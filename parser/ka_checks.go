@@ -40,6 +40,7 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 	k, d := b.k, b.d
 	vrids := map[string]*VRRPInstance{}
 	vipOwner := map[string]*VRRPInstance{}
+	missingIf := false
 	for _, in := range k.Instances {
 		name := in.Name
 		if in.VRID == 0 {
@@ -59,7 +60,7 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 			kaErr(d, in.Pos, Warning, 5, "(%s) Initial state master is incompatible with AH authentication - clearing", name)
 		}
 		if in.NoPreempt && in.State == "MASTER" {
-			kaErr(d, in.Pos, Warning, 5, "(%s) nopreempt will not work with initial state MASTER - clearing", name)
+			kaErr(d, in.Pos, Warning, 5, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", name)
 		}
 		if version == 2 && in.AdvertInt%1e9 != 0 {
 			kaErr(d, in.Pos, Warning, 5, "(%s) VRRPv2 advertisement interval %.6fs must be an integer. rounding", name, in.AdvertInt.Seconds())
@@ -83,7 +84,7 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 			}
 			key := fmt.Sprintf("%s/%s/%d", in.Interface, fam, in.VRID)
 			if o := vrids[key]; o != nil {
-				d.Errorf(in.Pos, "(%s) virtual_router_id %d is already used by %s on %s (IPv%s)", name, in.VRID, o.Name, in.Interface, fam)
+				kaErr(d, in.Pos, Error, 5, "%s and %s both use VRID %d with IPv%s on interface %s", o.Name, name, in.VRID, fam, in.Interface)
 			}
 			vrids[key] = in
 		}
@@ -94,8 +95,15 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 			}
 			vipOwner[a] = in
 		}
+		if len(in.UnicastPeers) > 0 && !in.UnicastSrcIP.IsValid() {
+			d.Add(in.Pos, Notice, "(%s) unicast_peer without unicast_src_ip: adverts will come from %s's primary address, which every peer must list", name, orDefault(in.Interface, "the interface"))
+		}
+		if in.Priority == 255 && in.State != "MASTER" {
+			d.Add(in.Pos, Notice, "(%s) priority 255 means this node owns the VIPs (address owner); keepalived makes it master at once", name)
+		}
 		if host != nil && in.Interface != "" && !k.Global.DynamicInterfaces && !host.Interfaces[in.Interface] {
-			kaErr(d, in.Pos, Warning, 5, "WARNING - interface %s for vrrp_instance %s doesn't exist", in.Interface, name)
+			kaErr(d, in.InterfacePos, Warning, 5, "WARNING - interface %s for vrrp_instance %s doesn't exist", in.Interface, name)
+			missingIf = true
 		}
 	}
 	for _, g := range k.SyncGroups {
@@ -115,6 +123,9 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 		for _, t := range g.TrackScripts {
 			b.markScriptUsed(t.Name)
 		}
+	}
+	if missingIf {
+		kaErr(d, Pos{}, Warning, 5, "Non-existent interface specified in configuration")
 	}
 	b.scriptSecurity(host)
 }

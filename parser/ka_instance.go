@@ -27,7 +27,7 @@ func (b *kaBuilder) instance(s *Stmt) {
 				kaErr(b.d, p, Error, 5, "(%s) unknown state '%s', defaulting to BACKUP", in.Name, v)
 			}
 		case "interface":
-			in.Interface = v
+			in.Interface, in.InterfacePos = v, st.Pos
 		case "virtual_router_id":
 			in.VRID, _ = kaInt(b.d, p, v, 1, 255)
 		case "priority":

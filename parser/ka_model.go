@@ -129,6 +129,7 @@ type VRRPInstance struct {
 	Name              string
 	State             string // MASTER or BACKUP as written ("" = none)
 	Interface         string
+	InterfacePos      Pos
 	VRID              int
 	Priority          int
 	AdvertInt         time.Duration

@@ -64,7 +64,7 @@ func parseVIP(d *Diags, st *Stmt) (VIP, bool) {
 	if err != nil {
 		ip, err2 := netip.ParseAddr(addr)
 		if err2 != nil {
-			kaErr(d, st.Pos, Error, 5, "Invalid address %s", addr)
+			kaErr(d, st.Pos, Error, 5, "VRRP parsed invalid IP %s. skipping IP...", addr)
 			return v, false
 		}
 		pfx = netip.PrefixFrom(ip, ip.BitLen())

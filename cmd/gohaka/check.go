@@ -30,6 +30,7 @@ type checkFlags struct {
 	strict     bool
 	format     string
 	offline    bool
+	host       bool
 }
 
 func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -47,6 +48,7 @@ func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().BoolVar(&f.strict, "strict", false, "treat keywords gohaka does not implement as errors")
 	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&f.offline, "offline", false, "skip DNS and the files configs refer to (certs, maps, errorfiles)")
+	cmd.Flags().BoolVar(&f.host, "host", false, "also check against this machine: interfaces, users, scripts, net.ipv4.ip_nonlocal_bind")
 	return cmd
 }
 
@@ -92,7 +94,16 @@ func runCheck(f checkFlags, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gohaka check: give at least one -f haproxy.cfg or -k keepalived.conf")
 		return 1
 	}
-	cfg, ds := parser.Load(loadOptions(f.files, f.keepalived, f.offline))
+	opts := loadOptions(f.files, f.keepalived, f.offline)
+	nonlocal := -1
+	if f.host {
+		opts.KeepalivedHost = realHost()
+		if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_nonlocal_bind"); err == nil {
+			nonlocal = int(b[0] - '0')
+		}
+	}
+	cfg, ds := parser.Load(opts)
+	ds = append(ds, parser.CrossCheck(cfg, nonlocal)...)
 	if f.strict {
 		ds = ds.Strict()
 	}
@@ -117,10 +128,20 @@ func runCheck(f checkFlags, stdout, stderr io.Writer) int {
 		if !rep.Valid {
 			verdict = "invalid"
 		}
-		fmt.Fprintf(stdout, "%s: %d proxies, %d servers, %d warnings, %d errors\n", verdict, rep.Proxies, rep.Servers, rep.Warnings, rep.Errors)
+		if cfg.Keepalived != nil && len(cfg.Keepalived.Instances) > 0 {
+			fmt.Fprint(stdout, parser.NodeSummary(cfg))
+		}
+		fmt.Fprintf(stdout, "%s: %d proxies, %d servers, %s%d warnings, %d errors\n", verdict, rep.Proxies, rep.Servers, vrrpSummary(cfg), rep.Warnings, rep.Errors)
 	}
 	if !rep.Valid {
 		return 1
 	}
 	return 0
+}
+
+func vrrpSummary(cfg *parser.Config) string {
+	if cfg.Keepalived == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d vrrp instances, ", len(cfg.Keepalived.Instances))
 }

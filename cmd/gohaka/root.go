@@ -17,6 +17,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch filepath.Base(args[0]) {
 	case "haproxy":
 		return haproxyMain(args[1:], stdout, stderr)
+	case "keepalived":
+		return keepalivedMain(args[1:], stdout, stderr)
 	}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args[1:])

@@ -1,0 +1,132 @@
+package parser
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestKeepalivedModelGolden dumps the model of the classic layouts: a
+// master/backup pair, a master/master pair, a unicast pair, a v3 IPv6
+// instance.
+func TestKeepalivedModelGolden(t *testing.T) {
+	for _, name := range []string{"master-backup-1", "master-master-1", "master-master-2", "unicast", "v3-ipv6"} {
+		k, ds := LoadKeepalived([]string{"../testdata/keepalived/" + name + ".conf"}, KeepalivedOptions{ConfigID: "lb1"})
+		if KeepalivedExitCode(ds) != 0 {
+			t.Fatalf("%s: %s", name, ds)
+		}
+		got := strings.ReplaceAll((&Config{Keepalived: k}).Dump(), "../testdata/keepalived/", "")
+		golden := filepath.Join("../testdata/keepalived", name+".json")
+		if *update {
+			os.WriteFile(golden, []byte(got), 0o644)
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil || got != string(want) {
+			t.Errorf("%s: model dump differs from %s (run go test ./parser -update and review)", name, golden)
+		}
+	}
+}
+
+func TestKeepalivedModelValues(t *testing.T) {
+	k, _ := LoadKeepalived([]string{"../testdata/keepalived/master-master-2.conf"}, KeepalivedOptions{})
+	v1, v2 := k.Instance("VI_1"), k.Instance("VI_2")
+	if v1 == nil || v2 == nil || v1.Priority != 100 || v2.Priority != 150 || v2.State != "MASTER" {
+		t.Fatalf("instances: %+v %+v", v1, v2)
+	}
+	if v1.VRID != 51 || v1.AuthType != "PASS" || v1.AuthPass != "s3cret" || v1.AdvertInt != time.Second {
+		t.Errorf("VI_1: %+v", v1)
+	}
+	if len(v2.VIPs) != 1 || v2.VIPs[0].Prefix.String() != "192.0.2.101/24" || v2.VIPs[0].Dev != "eth0" {
+		t.Errorf("VI_2 VIPs: %+v", v2.VIPs)
+	}
+	u, _ := LoadKeepalived([]string{"../testdata/keepalived/unicast.conf"}, KeepalivedOptions{})
+	if in := u.Instances[0]; in.UnicastSrcIP.String() != "192.0.2.11" || len(in.UnicastPeers) != 1 {
+		t.Errorf("unicast: %+v", in)
+	}
+	v6, _ := LoadKeepalived([]string{"../testdata/keepalived/v3-ipv6.conf"}, KeepalivedOptions{})
+	if in := v6.Instances[0]; v6.Global.VRRPVersion != 3 || in.AdvertInt != 100*time.Millisecond || !in.VIPs[0].Prefix.Addr().Is6() {
+		t.Errorf("v3: %+v", in)
+	}
+}
+
+func TestKeepalivedMacros(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.conf"), []byte(`$IF=eth1
+$PRIO=110
+! a comment
+global_defs {
+    router_id r1   # trailing comment
+}
+include conf.d/*.conf
+`), 0o644)
+	os.Mkdir(filepath.Join(dir, "conf.d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "conf.d", "a.conf"), []byte(`vrrp_instance VI_1 {
+    interface $IF
+    virtual_router_id 7
+@lb1 priority ${PRIO}
+@^lb1 priority 50
+    virtual_ipaddress {
+        192.0.2.7
+    }
+}
+include ../main.conf
+`), 0o644)
+	k, ds := LoadKeepalived([]string{filepath.Join(dir, "main.conf")}, KeepalivedOptions{ConfigID: "lb1"})
+	in := k.Instance("VI_1")
+	if in == nil || in.Interface != "eth1" || in.Priority != 110 || in.VIPs[0].Prefix.String() != "192.0.2.7/32" {
+		t.Fatalf("macros not applied: %+v\n%s", in, ds)
+	}
+	if k.Global.RouterID != "r1" {
+		t.Errorf("router_id %q", k.Global.RouterID)
+	}
+	cycle := false
+	for _, d := range ds {
+		if strings.Contains(d.Msg, "include cycle") && d.Pos.Line == 10 {
+			cycle = true
+		}
+	}
+	if !cycle {
+		t.Errorf("include cycle not reported at the include line:\n%s", ds)
+	}
+	k2, _ := LoadKeepalived([]string{filepath.Join(dir, "main.conf")}, KeepalivedOptions{ConfigID: "lb2"})
+	if k2.Instance("VI_1").Priority != 50 {
+		t.Errorf("@^lb1 line not used for config-id lb2")
+	}
+}
+
+func TestKeepalivedUnclosedBlock(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "k.conf")
+	os.WriteFile(p, []byte("vrrp_instance VI_1 {\n    interface eth0\n    virtual_ipaddress {\n        192.0.2.1\n\nvrrp_script s {\n    script \"/bin/true\"\n}\nfrobnicate\n"), 0o644)
+	_, ds := LoadKeepalived([]string{p}, KeepalivedOptions{})
+	var unclosed []int
+	unknown := false
+	for _, d := range ds {
+		if strings.Contains(d.Msg, "missing '}'") {
+			unclosed = append(unclosed, d.Pos.Line)
+		}
+		unknown = unknown || strings.Contains(d.Msg, "frobnicate")
+	}
+	if len(unclosed) != 2 || unclosed[0] != 3 || unclosed[1] != 1 || !unknown {
+		t.Errorf("want unclosed blocks reported at lines 3 and 1 and the reader to go on:\n%s", ds)
+	}
+}
+
+func FuzzKeepalivedReader(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join(kaCorpusDir(), "*.conf"))
+	own, _ := filepath.Glob("../testdata/keepalived/*.conf")
+	for _, s := range append(seeds, own...) {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "k.conf")
+		os.WriteFile(p, data, 0o644)
+		LoadKeepalived([]string{p}, KeepalivedOptions{ConfigID: "x"})
+	})
+}
