@@ -2,6 +2,7 @@ package parser
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,4 +130,20 @@ func FuzzKeepalivedReader(f *testing.F) {
 		os.WriteFile(p, data, 0o644)
 		LoadKeepalived([]string{p}, KeepalivedOptions{ConfigID: "x"})
 	})
+}
+
+// BenchmarkLoadKeepalived20k reads the generated 18,500-line config of
+// testdata/bench/gen-big-keepalived.sh.
+func BenchmarkLoadKeepalived20k(b *testing.B) {
+	out, err := exec.Command("bash", "../testdata/bench/gen-big-keepalived.sh").Output()
+	if err != nil {
+		b.Skip(err)
+	}
+	p := filepath.Join(b.TempDir(), "big.conf")
+	os.WriteFile(p, out, 0o644)
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for b.Loop() {
+		LoadKeepalived([]string{p}, KeepalivedOptions{})
+	}
 }

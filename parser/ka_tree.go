@@ -28,7 +28,11 @@ type kaTree struct {
 }
 
 func buildKaTree(lines []kaLine, d *Diags) []*Stmt {
-	t := &kaTree{d: d}
+	n := 0
+	for _, l := range lines {
+		n += len(l.words)
+	}
+	t := &kaTree{d: d, toks: make([]kaTok, 0, n)}
 	for _, l := range lines {
 		for j, w := range l.words {
 			t.toks = append(t.toks, kaTok{w: w, p: l.pos[j], eol: j == len(l.words)-1})
