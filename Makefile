@@ -20,6 +20,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	bash testdata/bench/check-vs-haproxy.sh
+	bash testdata/bench/ka-check-vs-keepalived.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHAProxyReader -fuzztime 60s ./parser
