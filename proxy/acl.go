@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/gohaka/gohaka/parser"
+)
+
+// connInfo is what layer-4 ACLs look at.
+type connInfo struct {
+	src, dst netip.AddrPort
+}
+
+// l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.
+type l4Matcher struct {
+	fetch    string
+	prefixes []netip.Prefix
+	ints     [][2]int
+	always   int // 1 true, -1 false, 0 use patterns
+}
+
+// compileL4 compiles the fetch and values of an ACL for tcp mode.
+func compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher, error) {
+	m := &l4Matcher{fetch: fetch}
+	switch fetch {
+	case "always_true", "TRUE":
+		m.always = 1
+		return m, nil
+	case "always_false", "FALSE":
+		m.always = -1
+		return m, nil
+	case "src", "dst":
+		for _, v := range values {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				a, err2 := netip.ParseAddr(v)
+				if err2 != nil {
+					return nil, fmt.Errorf("%s: '%s' is not an address or network", pos, v)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			m.prefixes = append(m.prefixes, p)
+		}
+	case "dst_port", "src_port":
+		for _, v := range values {
+			lo, hi, ok := strings.Cut(v, ":")
+			a, err := strconv.Atoi(lo)
+			if err != nil {
+				return nil, fmt.Errorf("%s: '%s' is not a port or range", pos, v)
+			}
+			b := a
+			if ok {
+				if b, err = strconv.Atoi(hi); err != nil {
+					return nil, fmt.Errorf("%s: '%s' is not a port or range", pos, v)
+				}
+			}
+			m.ints = append(m.ints, [2]int{a, b})
+		}
+	default:
+		return nil, fmt.Errorf("%s: fetch '%s' is not available in gohaka's tcp runtime yet (src, dst, src_port, dst_port, always_true, always_false are)", pos, fetch)
+	}
+	return m, nil
+}
+
+func (m *l4Matcher) match(ci connInfo) bool {
+	switch m.always {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	switch m.fetch {
+	case "src", "dst":
+		a := ci.src.Addr()
+		if m.fetch == "dst" {
+			a = ci.dst.Addr()
+		}
+		a = a.Unmap()
+		for _, p := range m.prefixes {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	case "dst_port", "src_port":
+		port := int(ci.src.Port())
+		if m.fetch == "dst_port" {
+			port = int(ci.dst.Port())
+		}
+		for _, r := range m.ints {
+			if port >= r[0] && port <= r[1] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// l4Cond is a compiled condition: terms ORed, factors ANDed.
+type l4Cond struct {
+	unless bool
+	terms  [][]l4Factor
+}
+
+type l4Factor struct {
+	not bool
+	ms  []*l4Matcher // an ACL name may have several lines: ORed
+}
+
+// compileCond compiles a parsed condition against a proxy's ACLs.
+func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
+	if c == nil || c.Expr == nil {
+		return nil, nil
+	}
+	out := &l4Cond{unless: c.Unless}
+	for _, t := range c.Expr.Terms {
+		var fs []l4Factor
+		for _, f := range t.Factors {
+			lf := l4Factor{not: f.Not}
+			if f.Anon != nil {
+				flags, vals := splitFlags(f.Anon[1:])
+				m, err := compileL4(f.Anon[0], flags, vals, c.Pos)
+				if err != nil {
+					return nil, err
+				}
+				lf.ms = append(lf.ms, m)
+			} else {
+				if f.Name == "TRUE" || f.Name == "FALSE" {
+					m, _ := compileL4(f.Name, nil, nil, c.Pos)
+					lf.ms = append(lf.ms, m)
+				}
+				for _, a := range acls {
+					if a.Name != f.Name {
+						continue
+					}
+					m, err := compileL4(a.Fetch, a.Flags, a.Values, a.Pos)
+					if err != nil {
+						return nil, err
+					}
+					lf.ms = append(lf.ms, m)
+				}
+				if len(lf.ms) == 0 {
+					return nil, fmt.Errorf("%s: ACL '%s' is not available in gohaka's tcp runtime yet", c.Pos, f.Name)
+				}
+			}
+			fs = append(fs, lf)
+		}
+		out.terms = append(out.terms, fs)
+	}
+	return out, nil
+}
+
+func splitFlags(ws []string) (flags, values []string) {
+	i := 0
+	for i < len(ws) && strings.HasPrefix(ws[i], "-") {
+		flags = append(flags, ws[i])
+		if ws[i] == "-m" || ws[i] == "-f" || ws[i] == "-M" {
+			i++
+			if i < len(ws) {
+				flags = append(flags, ws[i])
+			}
+		}
+		i++
+	}
+	return flags, ws[min(i, len(ws)):]
+}
+
+// eval evaluates the condition; a nil condition is true.
+func (c *l4Cond) eval(ci connInfo) bool {
+	if c == nil {
+		return true
+	}
+	res := false
+	for _, t := range c.terms {
+		all := true
+		for _, f := range t {
+			any := false
+			for _, m := range f.ms {
+				if m.match(ci) {
+					any = true
+					break
+				}
+			}
+			if any == f.not {
+				all = false
+				break
+			}
+		}
+		if all {
+			res = true
+			break
+		}
+	}
+	return res != c.unless
+}

@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/sys/unix"
+)
+
+// listen opens the sockets of one bind address (a port range gives one
+// listener per port), applying transparent, interface and v6only.
+func listen(b *parser.Bind) ([]net.Listener, error) {
+	a := b.Addr
+	if a.Family == "unix" {
+		os.Remove(a.Path)
+		ln, err := net.Listen("unix", a.Path)
+		if err != nil {
+			return nil, err
+		}
+		return []net.Listener{ln}, nil
+	}
+	_, transparent := b.Options["transparent"]
+	_, v6only := b.Options["v6only"]
+	_, v4v6 := b.Options["v4v6"]
+	iface := ""
+	if v := b.Options["interface"]; len(v) > 0 {
+		iface = v[0]
+	}
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			set := func(level, opt, v int) {
+				if serr == nil {
+					serr = unix.SetsockoptInt(int(fd), level, opt, v)
+				}
+			}
+			set(unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			set(unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			if transparent {
+				if network == "tcp6" {
+					set(unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1)
+				} else {
+					set(unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+				}
+				set(unix.SOL_IP, unix.IP_FREEBIND, 1)
+			}
+			if network == "tcp6" && (v6only || v4v6) {
+				v := 1
+				if v4v6 {
+					v = 0
+				}
+				set(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v)
+			}
+			if iface != "" && serr == nil {
+				serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	host := a.Host
+	if host == "*" {
+		host = ""
+	}
+	network := "tcp"
+	if a.Family == "ipv4" && host == "" {
+		network, host = "tcp4", "0.0.0.0"
+	}
+	if a.Family == "ipv6" && host == "" {
+		host = "::"
+	}
+	var out []net.Listener
+	for port := a.Port; port <= max(a.PortEnd, a.Port); port++ {
+		ln, err := lc.Listen(context.Background(), network, net.JoinHostPort(host, fmt.Sprint(port)))
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, err
+		}
+		out = append(out, ln)
+	}
+	return out, nil
+}

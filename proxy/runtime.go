@@ -1,0 +1,474 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/parser"
+)
+
+// Options tunes the runtime.
+type Options struct {
+	// Logf receives one line per notable event (nil: discard).
+	Logf func(format string, args ...any)
+	// MaxPipes caps the pooled splice pipes (haproxy's maxpipes); 0 means
+	// maxconn/4 as haproxy does, negative disables splicing.
+	MaxPipes int
+}
+
+// Runtime serves every tcp-mode proxy of a Config.
+type Runtime struct {
+	opts      Options
+	stats     Stats
+	pipes     *pipePool
+	frontends []*frontend
+	backends  map[string]*backend
+	global    chan struct{} // global maxconn slots (nil: unlimited)
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+	stopping atomic.Bool
+}
+
+type frontend struct {
+	px        *parser.Proxy
+	rules     []tcpRule
+	routes    []route
+	defaultBE *backend
+	slots     chan struct{}
+	lns       []net.Listener
+}
+
+type tcpRule struct {
+	accept bool
+	cond   *l4Cond
+}
+
+type route struct {
+	be   *backend
+	cond *l4Cond
+}
+
+type backend struct {
+	px      *parser.Proxy
+	mu      sync.Mutex
+	bal     *balance.Balancer
+	servers []*server
+}
+
+type server struct {
+	srv   *parser.Server
+	addr  string
+	slots chan struct{} // maxconn (nil: unlimited)
+}
+
+type session struct {
+	client, server net.Conn
+}
+
+// New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
+// mode are refused with their position: gohaka's http mode is not built
+// yet.
+func New(cfg *parser.Config, opts Options) (*Runtime, error) {
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	r := &Runtime{opts: opts, backends: map[string]*backend{}, sessions: map[*session]struct{}{}}
+	maxPipes := opts.MaxPipes
+	if maxPipes == 0 {
+		maxPipes = max(cfg.Global.Maxconn/4, 64)
+		if cfg.Global.Maxpipes > 0 {
+			maxPipes = cfg.Global.Maxpipes
+		}
+	}
+	if cfg.Global.NoSplice {
+		maxPipes = -1
+	}
+	r.pipes = &pipePool{max: max(maxPipes, 0), stats: &r.stats}
+	if cfg.Global.Maxconn > 0 {
+		r.global = make(chan struct{}, cfg.Global.Maxconn)
+	}
+	for _, px := range cfg.Proxies {
+		if px.Disabled {
+			continue
+		}
+		if px.Mode != "tcp" {
+			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet (tcp mode only)", px.Pos, px.Kind, px.Name, px.Mode)
+		}
+		if px.Cap&parser.CapBE != 0 {
+			r.backends[px.Name] = newBackend(px)
+		}
+	}
+	for _, px := range cfg.Proxies {
+		if px.Disabled || px.Cap&parser.CapFE == 0 {
+			continue
+		}
+		fe, err := r.newFrontend(cfg, px)
+		if err != nil {
+			return nil, err
+		}
+		r.frontends = append(r.frontends, fe)
+	}
+	return r, nil
+}
+
+func newBackend(px *parser.Proxy) *backend {
+	be := &backend{px: px}
+	var bs []balance.Server
+	for i, s := range px.Servers {
+		st := balance.Up
+		if s.Disabled {
+			st = balance.Maint
+		}
+		bs = append(bs, balance.Server{Name: s.Name, ID: i + 1, Weight: s.Weight, Backup: s.Backup, State: st, Maxconn: s.Maxconn})
+		host := s.Addr.Host
+		if len(s.Resolved) > 0 {
+			host = s.Resolved[0].String()
+		}
+		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port))}
+		if s.Maxconn > 0 {
+			sv.slots = make(chan struct{}, s.Maxconn)
+		}
+		be.servers = append(be.servers, sv)
+	}
+	b := px.Balance
+	ht := px.HashType
+	spec := balance.Spec{Algo: b.Algo, Consistent: ht.Method == "consistent", Hash: balance.HashFuncByName(ht.Function),
+		Avalanche:  balance.DefaultAvalanche(ht.Method == "consistent", ht.Pos.IsValid() && ht.Function != "sdbm" || false, ht.Avalanche),
+		AllBackups: px.OptionOn("allbackups"), Draws: b.Draws, URIWhole: b.URIWhole, URIPathOnly: b.URIPathOnly,
+		URILen: b.URILen, URIDepth: b.URIDepth, Param: b.Param, UseDomainOnly: b.UseDomainOnly}
+	be.bal = balance.New(spec, bs, nil)
+	return be
+}
+
+func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, error) {
+	fe := &frontend{px: px}
+	if px.Maxconn > 0 {
+		fe.slots = make(chan struct{}, px.Maxconn)
+	}
+	for _, rule := range px.Rules {
+		if rule.Keyword != "tcp-request connection" && rule.Keyword != "tcp-request content" {
+			continue
+		}
+		if rule.Action != "accept" && rule.Action != "reject" {
+			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept and reject are)", rule.Pos, rule.Keyword, rule.Action)
+		}
+		c, err := compileCond(rule.Cond, px.ACLs)
+		if err != nil {
+			return nil, err
+		}
+		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", cond: c})
+	}
+	for _, u := range px.UseBackends {
+		be := r.backends[u.Target]
+		if be == nil {
+			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
+		}
+		c, err := compileCond(u.Cond, px.ACLs)
+		if err != nil {
+			return nil, err
+		}
+		fe.routes = append(fe.routes, route{be: be, cond: c})
+	}
+	if px.DefaultBackend != "" {
+		fe.defaultBE = r.backends[px.DefaultBackend]
+	} else if px.Cap&parser.CapBE != 0 {
+		fe.defaultBE = r.backends[px.Name]
+	}
+	return fe, nil
+}
+
+// Stats returns the forwarding counters.
+func (r *Runtime) Stats() *Stats { return &r.stats }
+
+// Start opens every listener; on error nothing stays open.
+func (r *Runtime) Start() error {
+	for _, fe := range r.frontends {
+		for _, b := range fe.px.Binds {
+			lns, err := listen(b)
+			if err != nil {
+				r.closeListeners()
+				return fmt.Errorf("%s: %s '%s': cannot bind %s: %v", b.Pos, fe.px.Kind, fe.px.Name, b.Addr.Raw, err)
+			}
+			fe.lns = append(fe.lns, lns...)
+		}
+	}
+	for _, fe := range r.frontends {
+		for _, ln := range fe.lns {
+			r.wg.Add(1)
+			go r.acceptLoop(fe, ln)
+		}
+	}
+	return nil
+}
+
+// Addrs returns the listening addresses of a frontend (tests, logs).
+func (r *Runtime) Addrs(name string) []net.Addr {
+	var out []net.Addr
+	for _, fe := range r.frontends {
+		if fe.px.Name == name {
+			for _, ln := range fe.lns {
+				out = append(out, ln.Addr())
+			}
+		}
+	}
+	return out
+}
+
+func (r *Runtime) closeListeners() {
+	for _, fe := range r.frontends {
+		for _, ln := range fe.lns {
+			ln.Close()
+		}
+	}
+}
+
+// SoftStop stops listening and returns once every live session has ended
+// (haproxy's SIGUSR1).
+func (r *Runtime) SoftStop() {
+	r.stopping.Store(true)
+	r.closeListeners()
+	r.wg.Wait()
+	r.pipes.closeAll()
+}
+
+// Stop closes the listeners and every live session at once (SIGTERM).
+func (r *Runtime) Stop() {
+	r.stopping.Store(true)
+	r.closeListeners()
+	r.mu.Lock()
+	for s := range r.sessions {
+		s.client.Close()
+		if s.server != nil {
+			s.server.Close()
+		}
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	r.pipes.closeAll()
+}
+
+func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
+	defer r.wg.Done()
+	for {
+		if fe.slots != nil {
+			fe.slots <- struct{}{}
+		}
+		if r.global != nil {
+			r.global <- struct{}{}
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			r.release(fe)
+			if r.stopping.Load() || strings.Contains(err.Error(), "use of closed") {
+				return
+			}
+			r.opts.Logf("%s '%s': accept: %v", fe.px.Kind, fe.px.Name, err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer r.release(fe)
+			r.serve(fe, c)
+		}()
+	}
+}
+
+func (r *Runtime) release(fe *frontend) {
+	if fe.slots != nil {
+		<-fe.slots
+	}
+	if r.global != nil {
+		<-r.global
+	}
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// serve runs one client connection to its end.
+func (r *Runtime) serve(fe *frontend, c net.Conn) {
+	s := &session{client: c}
+	r.track(s, true)
+	defer r.track(s, false)
+	defer c.Close()
+	ci := connInfo{src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
+	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {
+		src, dst, err := readProxyHeader(c, fe.px.Timeouts.Client)
+		if err != nil {
+			r.opts.Logf("%s '%s': bad PROXY header from %s: %v", fe.px.Kind, fe.px.Name, ci.src, err)
+			return
+		}
+		if src.IsValid() {
+			ci.src, ci.dst = src, dst
+		}
+	}
+	for _, rule := range fe.rules {
+		if rule.cond.eval(ci) {
+			if !rule.accept {
+				return
+			}
+			break
+		}
+	}
+	be := fe.defaultBE
+	for _, rt := range fe.routes {
+		if rt.cond.eval(ci) {
+			be = rt.be
+			break
+		}
+	}
+	if be == nil {
+		return
+	}
+	sc, sv, err := r.connect(be, ci)
+	if err != nil {
+		r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		return
+	}
+	defer func() {
+		if sv.slots != nil {
+			<-sv.slots
+		}
+	}()
+	s.server = sc
+	r.track(s, true)
+	defer sc.Close()
+	r.pump(fe, be, sv, c.(*net.TCPConn), sc.(*releasingConn).TCPConn, ci)
+}
+
+func (r *Runtime) track(s *session, add bool) {
+	r.mu.Lock()
+	if add {
+		r.sessions[s] = struct{}{}
+	} else {
+		delete(r.sessions, s)
+	}
+	r.mu.Unlock()
+}
+
+// connect picks a server and connects to it, retrying as `retries` and
+// `option redispatch` say.
+func (r *Runtime) connect(be *backend, ci connInfo) (net.Conn, *server, error) {
+	px := be.px
+	var tried []int
+	var lastErr error
+	for attempt := 0; attempt <= px.Retries; attempt++ {
+		be.mu.Lock()
+		idx := -1
+		if attempt > 0 && len(tried) > 0 && !(px.OptionOn("redispatch") && attempt == px.Retries) {
+			idx = tried[len(tried)-1]
+		} else {
+			idx = be.bal.Pick(&balance.Request{Src: ci.src.Addr()})
+		}
+		if idx >= 0 {
+			be.bal.Acquire(idx)
+		}
+		be.mu.Unlock()
+		if idx < 0 {
+			return nil, nil, fmt.Errorf("no server is available")
+		}
+		tried = append(tried, idx)
+		sv := be.servers[idx]
+		c, err := r.dial(be, sv)
+		if err == nil {
+			return &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }}, sv, nil
+		}
+		be.mu.Lock()
+		be.bal.Release(idx)
+		be.mu.Unlock()
+		lastErr = err
+	}
+	return nil, nil, lastErr
+}
+
+// dial waits for a server slot (maxconn queue with `timeout queue`) and
+// connects with `timeout connect`, sending a PROXY header when asked.
+func (r *Runtime) dial(be *backend, sv *server) (net.Conn, error) {
+	px := be.px
+	if sv.slots != nil {
+		wait := px.Timeouts.Queue
+		if wait == 0 {
+			wait = px.Timeouts.Connect
+		}
+		var timer <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case sv.slots <- struct{}{}:
+		case <-timer:
+			return nil, fmt.Errorf("server '%s': queue timeout", sv.srv.Name)
+		}
+	}
+	d := net.Dialer{Timeout: px.Timeouts.Connect}
+	ctx := context.Background()
+	c, err := d.DialContext(ctx, "tcp", sv.addr)
+	if err != nil {
+		if sv.slots != nil {
+			<-sv.slots
+		}
+		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, sv.addr, err)
+	}
+	return c, nil
+}
+
+// releasingConn gives the balancer its connection count back on Close.
+type releasingConn struct {
+	*net.TCPConn
+	once    sync.Once
+	release func()
+}
+
+func (c *releasingConn) Close() error {
+	c.once.Do(c.release)
+	return c.TCPConn.Close()
+}
+
+// pump forwards both directions until both have ended.
+func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc, st *net.TCPConn, ci connInfo) {
+	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
+		if _, err := st.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {
+			return
+		}
+	}
+	t := fe.px.Timeouts
+	bt := be.px.Timeouts
+	up := halfTimeouts{idle: t.Client, fin: t.ClientFin}
+	down := halfTimeouts{idle: bt.Server, fin: bt.ServerFin}
+	if bt.Tunnel > 0 {
+		up.idle, down.idle = bt.Tunnel, bt.Tunnel
+	}
+	upDone, downDone := make(chan struct{}), make(chan struct{})
+	abort := func(err error) {
+		if err != nil { // a timeout or reset ends the whole session
+			cc.Close()
+			st.Close()
+		}
+	}
+	go func() {
+		_, err := forwardHalf(cc, st, r.pipes, up, downDone)
+		abort(err)
+		close(upDone)
+	}()
+	_, err := forwardHalf(st, cc, r.pipes, down, upDone)
+	abort(err)
+	close(downDone)
+	<-upDone
+}
