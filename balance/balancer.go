@@ -35,12 +35,12 @@ type Server struct {
 
 // Spec is a backend's balance and hash-type settings.
 type Spec struct {
-	Algo       string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, rdp-cookie, random, hash
-	Consistent bool   // hash-type consistent (else map-based)
-	Hash       HashFunc
-	Avalanche  bool
-	AllBackups bool
-	Draws      int
+	Algo                  string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, rdp-cookie, random, hash
+	Consistent            bool   // hash-type consistent (else map-based)
+	Hash                  HashFunc
+	Avalanche             bool
+	AllBackups            bool
+	Draws                 int
 	URIWhole, URIPathOnly bool
 	URILen, URIDepth      int
 	Param                 string // url_param / hdr / rdp-cookie name
