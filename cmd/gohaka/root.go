@@ -49,7 +49,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newCheckCmd(stdout, stderr), &cobra.Command{
+	root.AddCommand(newCheckCmd(stdout, stderr), newRunCmd(stdout, stderr), &cobra.Command{
 		Use:   "version",
 		Short: "print the gohaka version",
 		Run: func(*cobra.Command, []string) {

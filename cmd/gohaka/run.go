@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/proxy"
+	"github.com/spf13/cobra"
+)
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "run -f haproxy.cfg [-f more...]",
+		Short: "serve the proxies of haproxy.cfg (tcp mode)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return exitCode(runProxies(files, stderr))
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "haproxy config file or directory (repeatable)")
+	return cmd
+}
+
+// runProxies loads the config, serves it and handles signals: SIGTERM and
+// SIGINT stop at once, SIGUSR1 stops listening and exits once live
+// connections have finished, as haproxy does.
+func runProxies(files []string, stderr io.Writer) int {
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "%s gohaka[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "gohaka run: give at least one -f haproxy.cfg")
+		return 1
+	}
+	cfg, ds := parser.Load(loadOptions(files, nil, false))
+	for _, d := range ds {
+		if !d.NotImpl {
+			fmt.Fprintln(stderr, d.String())
+		}
+	}
+	if ds.HasErrors() {
+		fmt.Fprintln(stderr, "gohaka run: the configuration has errors; nothing started")
+		return 1
+	}
+	rt, err := proxy.New(cfg, proxy.Options{Logf: logf})
+	if err != nil {
+		fmt.Fprintln(stderr, "gohaka run:", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	if err := rt.Start(); err != nil {
+		fmt.Fprintln(stderr, "gohaka run:", err)
+		return 1
+	}
+	logf("serving %d proxies", len(cfg.Proxies))
+	for s := range sigs {
+		switch s {
+		case syscall.SIGUSR1:
+			logf("SIGUSR1: soft stop, waiting for live connections to finish")
+			rt.SoftStop()
+			logf("all connections finished, exiting")
+			return 0
+		default:
+			logf("%v: stopping", s)
+			rt.Stop()
+			return 0
+		}
+	}
+	return 0
+}
