@@ -225,3 +225,49 @@ func FuzzRequestKeys(f *testing.F) {
 		domainOnly(host)
 	})
 }
+
+// FuzzBalancers feeds random server sets, states and weight changes to
+// every algorithm: a pick is never a server that cannot take traffic, and
+// nothing panics.
+func FuzzBalancers(f *testing.F) {
+	f.Add([]byte{3, 1, 2, 3, 0, 1, 9, 200})
+	f.Add([]byte{5, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4})
+	algos := []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "rdp-cookie", "random", "hash"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		n := int(data[0]%8) + 1
+		var srv []Server
+		for i := 0; i < n; i++ {
+			w := 0
+			if 1+i < len(data) {
+				w = int(data[1+i]) % 257
+			}
+			srv = append(srv, Server{Name: string(rune('a' + i)), Weight: w, Backup: i%3 == 2, State: State(int(w) % 4), Maxconn: w % 3})
+		}
+		for ai, algo := range algos {
+			spec := Spec{Algo: algo, Consistent: ai%2 == 0, Avalanche: ai%3 == 0, Param: "p", AllBackups: ai%4 == 0}
+			b := New(spec, srv, nil)
+			for k, c := range data {
+				idx := int(c) % n
+				switch k % 4 {
+				case 0:
+					b.SetWeight(idx, int(c))
+				case 1:
+					b.SetState(idx, State(int(c)%4))
+				}
+				ip := netip.AddrFrom4([4]byte{10, c, byte(k), 1})
+				got := b.Pick(&Request{Src: ip, URI: "/x?p=" + string(rune('a'+int(c)%26)), RDPCookie: "u", Key: []byte{c},
+					Header: func(string) (string, bool) { return "h.example", true }})
+				if got >= 0 {
+					s := b.Servers()[got]
+					if s.State != Up || s.Weight == 0 {
+						t.Fatalf("%s picked %+v", algo, s)
+					}
+					b.Acquire(got)
+				}
+			}
+		}
+	})
+}
