@@ -98,9 +98,10 @@ var errIdle = errors.New("idle timeout")
 // coming, and the pipe goes back to the pool once drained. otherDone is
 // closed when the opposite direction has finished.
 func forwardHalf(src, dst *net.TCPConn, pipes *pipePool, to halfTimeouts, otherDone <-chan struct{}) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+	srcRaw, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
 	var total int64
 	for {
 		idle := to.idle
@@ -115,14 +116,26 @@ func forwardHalf(src, dst *net.TCPConn, pipes *pipePool, to halfTimeouts, otherD
 			src.SetReadDeadline(time.Now().Add(idle))
 			dst.SetWriteDeadline(time.Now().Add(idle))
 		}
+		// Wait for data without holding a buffer: an idle connection costs
+		// no buffer and no pipe.
+		if err := waitReadable(srcRaw); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return total, errIdle
+			}
+			return total, err
+		}
+		bp := bufPool.Get().(*[]byte)
+		buf := *bp
 		n, err := src.Read(buf)
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
+				bufPool.Put(bp)
 				return total, werr
 			}
 			total += int64(n)
 			pipes.stats.CopyBytes.Add(int64(n))
 		}
+		bufPool.Put(bp)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				dst.CloseWrite()
@@ -133,7 +146,7 @@ func forwardHalf(src, dst *net.TCPConn, pipes *pipePool, to halfTimeouts, otherD
 			}
 			return total, err
 		}
-		if n == len(buf) && pipes.max > 0 {
+		if n == bufSize && pipes.max > 0 {
 			m, eof, serr := spliceBurst(src, dst, pipes)
 			total += m
 			if serr != nil {
@@ -145,6 +158,16 @@ func forwardHalf(src, dst *net.TCPConn, pipes *pipePool, to halfTimeouts, otherD
 			}
 		}
 	}
+}
+
+// waitReadable blocks until the socket has data or an end to report,
+// peeking at one byte so that nothing is consumed.
+func waitReadable(rc syscall.RawConn) error {
+	var one [1]byte
+	return rc.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return err != unix.EAGAIN
+	})
 }
 
 // spliceBurst splices src->pipe->dst while src has data ready; it returns

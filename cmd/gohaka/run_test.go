@@ -159,4 +159,3 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		t.Errorf("rc %d: %s", rc, errOut)
 	}
 }
-
