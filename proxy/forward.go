@@ -83,6 +83,14 @@ func (p *pipePool) closeAll() {
 	p.mu.Unlock()
 }
 
+// sockConn is a stream socket the engine can half-close and splice: a
+// *net.TCPConn or a *net.UnixConn.
+type sockConn interface {
+	net.Conn
+	CloseWrite() error
+	SyscallConn() (syscall.RawConn, error)
+}
+
 // halfTimeouts are the idle timeouts of one direction.
 type halfTimeouts struct {
 	idle time.Duration // while both directions are open
@@ -97,7 +105,7 @@ var errIdle = errors.New("idle timeout")
 // switches to splice(2) through a pooled pipe for as long as data keeps
 // coming, and the pipe goes back to the pool once drained. otherDone is
 // closed when the opposite direction has finished.
-func forwardHalf(src, dst *net.TCPConn, pipes *pipePool, to halfTimeouts, otherDone <-chan struct{}) (int64, error) {
+func forwardHalf(src, dst sockConn, pipes *pipePool, to halfTimeouts, otherDone <-chan struct{}) (int64, error) {
 	srcRaw, err := src.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -172,7 +180,7 @@ func waitReadable(rc syscall.RawConn) error {
 
 // spliceBurst splices src->pipe->dst while src has data ready; it returns
 // when src would block (the pipe then goes back to the pool) or ends.
-func spliceBurst(src, dst *net.TCPConn, pipes *pipePool) (int64, bool, error) {
+func spliceBurst(src, dst sockConn, pipes *pipePool) (int64, bool, error) {
 	srcRaw, err := src.SyscallConn()
 	if err != nil {
 		return 0, false, err

@@ -348,7 +348,11 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	s.server = sc
 	r.track(s, true)
 	defer sc.Close()
-	r.pump(fe, be, sv, c.(*net.TCPConn), sc.(*releasingConn).TCPConn, ci)
+	cs, ok := c.(sockConn)
+	if !ok {
+		return
+	}
+	r.pump(fe, be, sv, cs, sc.(*releasingConn).TCPConn, ci)
 }
 
 func (r *Runtime) track(s *session, add bool) {
@@ -418,6 +422,19 @@ func (r *Runtime) dial(be *backend, sv *server) (net.Conn, error) {
 		}
 	}
 	d := net.Dialer{Timeout: px.Timeouts.Connect}
+	src := px.Source
+	if sv.srv.Source != "" {
+		src = sv.srv.Source
+	}
+	if src != "" { // `source <addr>[:<port>]`: the local address of server connections
+		host := strings.Fields(src)[0]
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+			d.LocalAddr = &net.TCPAddr{IP: ip}
+		}
+	}
 	ctx := context.Background()
 	c, err := d.DialContext(ctx, "tcp", sv.addr)
 	if err != nil {
@@ -442,7 +459,7 @@ func (c *releasingConn) Close() error {
 }
 
 // pump forwards both directions until both have ended.
-func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc, st *net.TCPConn, ci connInfo) {
+func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *net.TCPConn, ci connInfo) {
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		if _, err := st.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {
 			return

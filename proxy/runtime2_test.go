@@ -1,0 +1,181 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// peerAddrServer answers with the address the connection came from.
+func peerAddrServer(t *testing.T) int {
+	ln := listenLocal(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
+			c.Close()
+		}
+	}()
+	return port(ln.Addr())
+}
+
+func readLine(t *testing.T, network, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	l, _ := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(l)
+}
+
+func TestBindForms(t *testing.T) {
+	be := peerAddrServer(t)
+	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+	sock := filepath.Join(t.TempDir(), "fe.sock")
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\nlisten l\n"+
+		"    bind 127.0.0.1:%d,[::1]:%d\n    bind 127.0.0.1:%d-%d\n    bind %s\n    server s1 127.0.0.1:%d\n", p1, p2, p3, p3, sock, be)
+	startRuntime(t, cfg)
+	for _, a := range []struct{ n, a string }{{"tcp", fmt.Sprintf("127.0.0.1:%d", p1)}, {"tcp", fmt.Sprintf("[::1]:%d", p2)}, {"tcp", fmt.Sprintf("127.0.0.1:%d", p3)}, {"unix", sock}} {
+		if got := readLine(t, a.n, a.a); got != "127.0.0.1" {
+			t.Errorf("via %s %s: %q", a.n, a.a, got)
+		}
+	}
+}
+
+func TestSourceAddress(t *testing.T) {
+	be := peerAddrServer(t)
+	fp := freePort(t)
+	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    source 127.0.0.42\n    server s1 127.0.0.1:%d\n", be), ""))
+	if got := readLine(t, "tcp", fmt.Sprintf("127.0.0.1:%d", fp)); got != "127.0.0.42" {
+		t.Errorf("server saw %q, want the source address 127.0.0.42", got)
+	}
+}
+
+// TestRetriesRedispatch: the first server refuses connections; with
+// retries and option redispatch every client still gets served.
+func TestRetriesRedispatch(t *testing.T) {
+	be := peerAddrServer(t)
+	dead := freePort(t) // nothing listens there
+	fp := freePort(t)
+	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    option redispatch\n    server dead 127.0.0.1:%d\n    server live 127.0.0.1:%d\n", dead, be), ""))
+	for i := 0; i < 6; i++ {
+		if got := readLine(t, "tcp", fmt.Sprintf("127.0.0.1:%d", fp)); got != "127.0.0.1" {
+			t.Errorf("client %d not served: %q", i, got)
+		}
+	}
+}
+
+// TestClientTimeout: an idle client is closed after `timeout client`.
+func TestClientTimeout(t *testing.T) {
+	ln := listenLocal(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	fp := freePort(t)
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 200ms\n    timeout server 30s\n\nlisten l\n    bind 127.0.0.1:%d\n    server s1 127.0.0.1:%d\n", fp, port(ln.Addr()))
+	startRuntime(t, cfg)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("idle client should be closed by gohaka, got %v", err)
+	}
+}
+
+// TestFrontendMaxconn: with maxconn 1 a second client waits until the
+// first one leaves.
+func TestFrontendMaxconn(t *testing.T) {
+	ln := listenLocal(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				r := bufio.NewReader(c)
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						break
+					}
+					c.Write([]byte(l))
+				}
+				c.Close()
+			}()
+		}
+	}()
+	fp := freePort(t)
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\nfrontend f\n    bind 127.0.0.1:%d\n    maxconn 1\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:%d\n", fp, port(ln.Addr()))
+	startRuntime(t, cfg)
+	first, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	first.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintln(first, "one")
+	bufio.NewReader(first).ReadString('\n')
+	second, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	defer second.Close()
+	fmt.Fprintln(second, "two")
+	second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := second.Read(make([]byte, 4)); err == nil {
+		t.Fatalf("second client served while the first holds the only slot")
+	}
+	first.Close()
+	second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := bufio.NewReader(second).ReadString('\n'); l != "two\n" {
+		t.Errorf("second client not served after the slot freed: %q %v", l, err)
+	}
+}
+
+// TestAcceptProxy: a bind with accept-proxy takes the client address from
+// the PROXY header, and send-proxy passes it on.
+func TestAcceptProxy(t *testing.T) {
+	ln := listenLocal(t)
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		got <- l
+		c.Close()
+	}()
+	fp := freePort(t)
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\nlisten l\n    bind 127.0.0.1:%d accept-proxy\n    server s1 127.0.0.1:%d send-proxy\n", fp, port(ln.Addr()))
+	startRuntime(t, cfg)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("PROXY TCP4 192.0.2.10 192.0.2.20 5555 443\r\n"))
+	select {
+	case l := <-got:
+		if l != "PROXY TCP4 192.0.2.10 192.0.2.20 5555 443\r\n" {
+			t.Errorf("server got %q", l)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing reached the server")
+	}
+}
