@@ -357,13 +357,13 @@ func TestSendProxyHeader(t *testing.T) {
 	}()
 	fp := freePort(t)
 	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    server s1 127.0.0.1:%d send-proxy\n", port(ln.Addr())), ""))
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9"), Port: 40123}}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
 	c, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	want := fmt.Sprintf("PROXY TCP4 127.0.0.9 127.0.0.1 40123 %d\r\n", fp)
+	want := fmt.Sprintf("PROXY TCP4 127.0.0.9 127.0.0.1 %d %d\r\n", port(c.LocalAddr()), fp)
 	select {
 	case b := <-got:
 		if string(b) != want {
