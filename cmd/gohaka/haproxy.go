@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gohaka/gohaka/parser"
@@ -13,7 +14,8 @@ import (
 // invoked as "haproxy". Only the check mode (-c) exists so far.
 func haproxyMain(args []string, stdout, stderr io.Writer) int {
 	var files []string
-	check, quiet, zeroWarn := false, false, false
+	var ro runOpts
+	check, quiet, zeroWarn, foreground := false, false, false, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -25,8 +27,11 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "[ALERT]    (%d) : Cannot parse option %s: missing argument.\n", os.Getpid(), a)
 				return 1
 			}
-			if a == "-f" {
+			switch a {
+			case "-f":
 				files = append(files, args[i+1])
+			case "-p":
+				ro.pidfile = args[i+1]
 			}
 			i++
 		case a == "-c":
@@ -39,18 +44,41 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "HAProxy version %s (gohaka %s) - https://haproxy.org/\n", "2.6.12", version)
 			return 0
 		case a == "-sf" || a == "-st":
+			ro.hardKill = a == "-st"
 			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 				i++
+				if pid, err := strconv.Atoi(args[i]); err == nil {
+					ro.oldPIDs = append(ro.oldPIDs, pid)
+				}
 			}
-		case strings.HasPrefix(a, "-d") || a == "-D" || a == "-W" || a == "-Ws" || a == "-db":
+		case a == "-D":
+			ro.daemon = true
+		case a == "-db":
+			foreground = true
+		case a == "-W" || a == "-Ws":
+			foreground = true // master-worker keeps the master in the foreground
+		case strings.HasPrefix(a, "-d") || a == "-V":
 		default:
 			fmt.Fprintf(stderr, "[ALERT]    (%d) : Unknown option '%s'.\n", os.Getpid(), a)
 			return 1
 		}
 	}
 	if !check {
-		fmt.Fprintf(stderr, "[ALERT]    (%d) : gohaka: only 'haproxy -c' is available in this build.\n", os.Getpid())
-		return 1
+		ro.files = files
+		if !ro.daemon && !foreground && os.Getenv(daemonEnv) == "" {
+			// `daemon` in the global section daemonizes too
+			if cfg, _ := parser.Load(parser.Options{HAProxy: files, Offline: true}); cfg.Global.Daemon {
+				ro.daemon = true
+			}
+		}
+		if ro.daemon && !foreground || os.Getenv(daemonEnv) == "1" {
+			if w := daemonChild(); w != nil {
+				ro.readyW = w
+			} else {
+				return daemonize(stderr)
+			}
+		}
+		return runProxies(ro, stderr)
 	}
 	if quiet {
 		stdout, stderr = io.Discard, io.Discard

@@ -20,7 +20,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "serve the proxies of haproxy.cfg (tcp mode)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return exitCode(runProxies(files, stderr))
+			return exitCode(runProxies(runOpts{files: files}, stderr))
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "haproxy config file or directory (repeatable)")
@@ -30,7 +30,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 // runProxies loads the config, serves it and handles signals: SIGTERM and
 // SIGINT stop at once, SIGUSR1 stops listening and exits once live
 // connections have finished, as haproxy does.
-func runProxies(files []string, stderr io.Writer) int {
+func runProxies(o runOpts, stderr io.Writer) int {
+	files := o.files
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "%s gohaka[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
 	}
@@ -46,11 +47,13 @@ func runProxies(files []string, stderr io.Writer) int {
 	}
 	if ds.HasErrors() {
 		fmt.Fprintln(stderr, "gohaka run: the configuration has errors; nothing started")
+		o.ready(fmt.Errorf("configuration errors"))
 		return 1
 	}
 	rt, err := proxy.New(cfg, proxy.Options{Logf: logf})
 	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
+		o.ready(err)
 		return 1
 	}
 	sigs := make(chan os.Signal, 4)
@@ -58,8 +61,20 @@ func runProxies(files []string, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	if err := rt.Start(); err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
+		o.ready(err)
 		return 1
 	}
+	pidfile := o.pidfile
+	if pidfile == "" {
+		pidfile = cfg.Global.Pidfile
+	}
+	if pidfile != "" {
+		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			logf("cannot write pidfile %s: %v", pidfile, err)
+		}
+	}
+	o.finishOld(logf)
+	o.ready(nil)
 	logf("serving %d proxies", len(cfg.Proxies))
 	for s := range sigs {
 		switch s {

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// runOpts are the process-level settings of a run: pidfile, daemon mode
+// and the old processes to take over from (-sf/-st).
+type runOpts struct {
+	files    []string
+	pidfile  string
+	daemon   bool
+	oldPIDs  []int
+	hardKill bool     // -st: terminate old processes instead of finishing them
+	readyW   *os.File // daemon child: tells the parent how start-up went
+}
+
+// ready reports the start-up result to a waiting daemon parent.
+func (o runOpts) ready(err error) {
+	if o.readyW == nil {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(o.readyW, "error: %v\n", err)
+	} else {
+		fmt.Fprintln(o.readyW, "ok")
+	}
+	o.readyW.Close()
+}
+
+// finishOld signals the processes named by -sf (SIGUSR1: stop listening,
+// finish live connections) or -st (SIGTERM), once this one listens.
+func (o runOpts) finishOld(logf func(string, ...any)) {
+	sig := syscall.SIGUSR1
+	if o.hardKill {
+		sig = syscall.SIGTERM
+	}
+	for _, pid := range o.oldPIDs {
+		if err := syscall.Kill(pid, sig); err != nil {
+			logf("cannot signal old process %d: %v", pid, err)
+		}
+	}
+}
+
+// daemonEnv marks the re-executed child of a daemonizing parent.
+const daemonEnv = "GOHAKA_DAEMON_CHILD"
+
+// daemonize re-executes the binary in a new session with its standard
+// streams on /dev/null, waits for the child to report its start-up, and
+// returns the exit code the parent should end with (haproxy -D).
+func daemonize(stderr io.Writer) int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "cannot find own executable:", err)
+		return 1
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	null, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0] // keep the name: it selects haproxy mode
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(stderr, "cannot start daemon:", err)
+		return 1
+	}
+	w.Close()
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if line != "ok" {
+		if line == "" {
+			line = "the daemon exited during start-up"
+		}
+		fmt.Fprintln(stderr, line)
+		return 1
+	}
+	return 0
+}
+
+// daemonChild returns the start-up report pipe when this process is the
+// re-executed daemon child.
+func daemonChild() *os.File {
+	if os.Getenv(daemonEnv) != "1" {
+		return nil
+	}
+	os.Unsetenv(daemonEnv)
+	return os.NewFile(3, "ready")
+}
