@@ -5,6 +5,9 @@ BIN     := bin/gohaka
 PKGS    := ./...
 DEMO_HA := testdata/demo/haproxy.cfg
 
+PREFIX  ?= /usr/local
+SBINDIR := $(DESTDIR)$(PREFIX)/sbin
+
 .PHONY: build run test bench fuzz lint clean install
 
 build:
@@ -34,6 +37,14 @@ fuzz:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
+
+# install puts gohaka in $(PREFIX)/sbin with the haproxy and keepalived
+# names linked to it; the binary picks its behaviour from the name.
+install: build
+	install -d $(SBINDIR)
+	install -m 0755 $(BIN) $(SBINDIR)/gohaka
+	ln -sf gohaka $(SBINDIR)/haproxy
+	ln -sf gohaka $(SBINDIR)/keepalived
 
 clean:
 	rm -rf bin

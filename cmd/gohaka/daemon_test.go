@@ -112,3 +112,30 @@ func TestDaemonBadConfig(t *testing.T) {
 		t.Error("haproxy -D with a bad config exited 0")
 	}
 }
+
+// TestMakeInstallLinks: `make install` puts gohaka and the two links in
+// sbin, and each name takes its program's command line.
+func TestMakeInstallLinks(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	dest := t.TempDir()
+	out, err := exec.Command("make", "-C", "../..", "install", "DESTDIR="+dest, "BIN="+filepath.Join(dest, "gohaka-built")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	sbin := filepath.Join(dest, "usr/local/sbin")
+	for _, n := range []string{"haproxy", "keepalived"} {
+		if l, err := os.Readlink(filepath.Join(sbin, n)); err != nil || l != "gohaka" {
+			t.Errorf("%s link: %q %v", n, l, err)
+		}
+	}
+	v, _ := exec.Command(filepath.Join(sbin, "haproxy"), "-v").CombinedOutput()
+	if !strings.HasPrefix(string(v), "HAProxy version 2.6.12") {
+		t.Errorf("haproxy -v through the link: %q", v)
+	}
+	k, _ := exec.Command(filepath.Join(sbin, "keepalived"), "-v").CombinedOutput()
+	if !strings.HasPrefix(string(k), "Keepalived v2.2.7") {
+		t.Errorf("keepalived -v through the link: %q", k)
+	}
+}
