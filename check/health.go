@@ -25,8 +25,11 @@ type Params struct {
 	// FastInter is used while the server changes state and DownInter while
 	// it is fully DOWN; both fall back to Inter when zero.
 	Inter, FastInter, DownInter time.Duration
-	AgentInter                  time.Duration // default Inter, then 2s
-	Weight                      int           // configured weight, default 1
+	AgentInter                  time.Duration // default 2s
+	// Weight is the configured weight; 0 means haproxy's default 1, set
+	// WeightZero for an explicit "weight 0".
+	Weight     int
+	WeightZero bool
 }
 
 func (p *Params) fill() {
@@ -42,7 +45,9 @@ func (p *Params) fill() {
 	if p.AgentInter <= 0 {
 		p.AgentInter = DefaultInter
 	}
-	if p.Weight < 0 {
+	if p.WeightZero {
+		p.Weight = 0
+	} else if p.Weight <= 0 {
 		p.Weight = 1
 	}
 }
