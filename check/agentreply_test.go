@@ -7,8 +7,8 @@ func TestParseAgentReply(t *testing.T) {
 	// (agent_status, last_agt) for the same replies.
 	for _, tc := range []struct {
 		line, status, info string
-		weight, maxconn     int
-		admin               string
+		weight, maxconn    int
+		admin              string
 	}{
 		{"up\n", "L7OK", "via agent : up", -1, -1, ""},
 		{"UP\n", "L7OK", "via agent : UP", -1, -1, ""},

@@ -145,7 +145,6 @@ func (r *Runner) SetAdmin(name string, a Admin) bool {
 	return true
 }
 
-
 // State returns a server's current state, weight and health counter.
 func (r *Runner) State(name string) (st State, weight, health int, ok bool) {
 	r.mu.Lock()
