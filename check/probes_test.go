@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -294,4 +295,29 @@ func FuzzReplyParsers(f *testing.F) {
 		mysqlVerdict(b, true, false)
 		dechunk(b)
 	})
+}
+
+func TestHTTPCheckRulesValidation(t *testing.T) {
+	// haproxy 2.6 refuses a second request on one connection
+	_, err := Build(Spec{Type: "httpchk", HTTPCheck: [][]string{{"send", "uri", "/a"}, {"expect", "status", "200"}, {"send", "uri", "/b"}}})
+	if err == nil || errors.Is(err, ErrNotImplemented) {
+		t.Fatalf("second send without connect: %v", err)
+	}
+	p, err := Build(Spec{Type: "httpchk", HTTPCheck: [][]string{{"http-check", "send-state"}}})
+	if !errors.Is(err, ErrNotImplemented) || p == nil {
+		t.Fatalf("send-state: %v", err)
+	}
+}
+
+func TestDisableOn404OnlyForLiveServers(t *testing.T) {
+	rec := startRecorder(t, reply(untilHTTPRequest, string(httpReply("404 Not Found", ""))))
+	p := mustBuild(t, Spec{Type: "httpchk", DisableOn404: true})
+	tgt := Target{Addr: rec.addr(), Timeouts: testTimeouts}
+	if r := p.Run(context.Background(), tgt); r.Status != StatusL7OKC || r.Code != 404 {
+		t.Fatalf("live server: %s", r.Text())
+	}
+	tgt.ServerDown = true
+	if r := p.Run(context.Background(), tgt); r.Status != StatusL7STS || r.Code != 404 || r.Info != "Not Found" {
+		t.Fatalf("down server: %s", r.Text())
+	}
 }

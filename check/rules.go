@@ -2,76 +2,12 @@ package check
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 )
-
-// Spec is a backend's health check as configured: the check option, its
-// arguments, and the http-check / tcp-check lines in order.
-type Spec struct {
-	// Type is "" (plain connect check), "httpchk", "tcp-check",
-	// "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
-	// "smtpchk" or "ldap-check".
-	Type string
-	// Args are the words after the option name ("option httpchk GET /").
-	Args []string
-	// HTTPCheck and TCPCheck hold one line per rule; a leading
-	// "http-check"/"tcp-check" word is allowed and skipped.
-	HTTPCheck [][]string
-	TCPCheck  [][]string
-	// DisableOn404 is "http-check disable-on-404".
-	DisableOn404 bool
-}
-
-// Build compiles the spec into a probe. Unknown options are errors naming
-// the word, so that the caller can report them with the line.
-func Build(spec Spec) (Probe, error) {
-	switch spec.Type {
-	case "":
-		return TCPProbe(), nil
-	case "tcp-check":
-		return buildTCPCheck(spec.TCPCheck)
-	case "httpchk":
-		return buildHTTPCheck(spec)
-	case "ssl-hello-chk":
-		return SSLHelloProbe(), nil
-	case "redis-check":
-		return RedisProbe(), nil
-	case "ldap-check":
-		return LDAPProbe(), nil
-	case "smtpchk":
-		cmd, dom := "HELO", "localhost"
-		if len(spec.Args) >= 2 && (strings.EqualFold(spec.Args[0], "HELO") || strings.EqualFold(spec.Args[0], "EHLO")) {
-			cmd, dom = spec.Args[0], spec.Args[1]
-		}
-		return SMTPProbe(cmd, dom), nil
-	case "pgsql-check":
-		if len(spec.Args) < 2 || spec.Args[0] != "user" {
-			return nil, fmt.Errorf("option pgsql-check needs 'user <username>'")
-		}
-		return PgSQLProbe(spec.Args[1]), nil
-	case "mysql-check":
-		user, post41 := "", true
-		if len(spec.Args) >= 2 && spec.Args[0] == "user" {
-			user = spec.Args[1]
-			if len(spec.Args) >= 3 {
-				switch spec.Args[2] {
-				case "post-41":
-				case "pre-41":
-					post41 = false
-				default:
-					return nil, fmt.Errorf("option mysql-check: unknown argument %q", spec.Args[2])
-				}
-			}
-		} else if len(spec.Args) > 0 {
-			return nil, fmt.Errorf("option mysql-check: unknown argument %q", spec.Args[0])
-		}
-		return MySQLProbe(user, post41), nil
-	}
-	return nil, fmt.Errorf("check type %q is not implemented", spec.Type)
-}
 
 func stripKeyword(words []string, kw string) []string {
 	if len(words) > 0 && words[0] == kw {
@@ -112,6 +48,8 @@ func buildHTTPCheck(spec Spec) (Probe, error) {
 	s := &Script{Kind: "http", DisableOn404: spec.DisableOn404}
 	base := ParseHTTPCheckOption(spec.Args)
 	sends := 0
+	var soft []error
+	usedConn := false // a request was sent on the current connection
 	for _, l := range spec.HTTPCheck {
 		w := stripKeyword(l, "http-check")
 		if len(w) > 0 && w[0] == "disable-on-404" {
@@ -119,6 +57,7 @@ func buildHTTPCheck(spec Spec) (Probe, error) {
 			continue
 		}
 		if len(w) > 0 && w[0] == "send-state" {
+			soft = append(soft, fmt.Errorf("http-check send-state: %w", ErrNotImplemented))
 			continue
 		}
 		r, err := parseRule(w, true)
@@ -128,11 +67,23 @@ func buildHTTPCheck(spec Spec) (Probe, error) {
 		if r == nil {
 			continue
 		}
-		if r.Kind == RuleSend {
+		switch r.Kind {
+		case RuleConnect:
+			usedConn = false
+		case RuleSend:
+			if usedConn {
+				return nil, fmt.Errorf("http-check send at step %d: missing connect rule", len(s.Rules)+1)
+			}
+			usedConn = true
 			if sends == 0 {
 				mergeRequest(r.HTTP, base)
 			}
 			sends++
+			if lf := r.HTTP.URI + r.HTTP.Body; strings.Contains(lf, "%[") {
+				soft = append(soft, fmt.Errorf("http-check send: log-format expressions are sent literally: %w", ErrNotImplemented))
+			}
+		case RuleExpect:
+			usedConn = true
 		}
 		s.Rules = append(s.Rules, *r)
 	}
@@ -154,7 +105,7 @@ func buildHTTPCheck(spec Spec) (Probe, error) {
 		s.Rules = append(s.Rules, Rule{Kind: RuleExpect, Expect: &Expect{Kind: ExpectHTTPDefault, MinRecv: -1}})
 	}
 	s.Rules = withImplicitConnect(s.Rules)
-	return s, nil
+	return s, errors.Join(soft...)
 }
 
 func mergeRequest(r, base *HTTPRequest) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -82,13 +83,18 @@ type session struct {
 	okInfo   string  // last non-empty info of a passed custom expect
 }
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
+
 // Run executes the script against t.
 func (s *Script) Run(ctx context.Context, t Target) Result {
-	ss := &session{ctx: ctx, t: t, s: s, start: time.Now()}
+	bp := bufPool.Get().(*[]byte)
+	ss := &session{ctx: ctx, t: t, s: s, start: time.Now(), in: (*bp)[:0]}
 	ss.deadline = ss.start.Add(t.Timeouts.ConnectTimeout())
 	r := ss.run()
 	ss.closeConn(false)
 	r.Duration = time.Since(ss.start)
+	*bp = ss.in[:0]
+	bufPool.Put(bp)
 	return r
 }
 
