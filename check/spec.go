@@ -77,4 +77,3 @@ func Build(spec Spec) (Probe, error) {
 	}
 	return nil, fmt.Errorf("check type %q is not implemented", spec.Type)
 }
-
