@@ -151,8 +151,13 @@ func TestConnectErrorsAndTimeouts(t *testing.T) {
 	if r.Status == StatusL4OK {
 		t.Skip("kernel accepted a connection beyond the backlog")
 	}
-	if r.Status != StatusL4TOUT {
+	if r.Status != StatusL4TOUT || r.Info != "" {
 		t.Fatalf("full backlog: %s", r.Text())
+	}
+	// haproxy 2.6 for the same: info " at initial connection step of tcp-check"
+	r = p.Run(ctx, Target{Addr: addr, Timeouts: Timeouts{Inter: 300 * time.Millisecond}})
+	if r.Status != StatusL4TOUT || r.Info != " at initial connection step of tcp-check" {
+		t.Fatalf("tcp-check on full backlog: %s", r.Text())
 	}
 }
 
