@@ -189,3 +189,5 @@ func TestLeastConnSpreadAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+func netipZero() netip.Addr { return netip.Addr{} }

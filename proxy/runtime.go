@@ -36,6 +36,8 @@ type Runtime struct {
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
 	stopping atomic.Bool
+
+	stopChecks func()
 }
 
 type frontend struct {
@@ -72,6 +74,7 @@ type server struct {
 
 type session struct {
 	client, server net.Conn
+	srv            *server
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -201,6 +204,10 @@ func (r *Runtime) Start() error {
 			fe.lns = append(fe.lns, lns...)
 		}
 	}
+	if err := r.startChecks(); err != nil {
+		r.closeListeners()
+		return err
+	}
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			r.wg.Add(1)
@@ -224,6 +231,9 @@ func (r *Runtime) Addrs(name string) []net.Addr {
 }
 
 func (r *Runtime) closeListeners() {
+	if r.stopChecks != nil {
+		r.stopChecks()
+	}
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			ln.Close()
@@ -345,8 +355,9 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 			<-sv.slots
 		}
 	}()
-	s.server = sc
-	r.track(s, true)
+	r.mu.Lock()
+	s.server, s.srv = sc, sv
+	r.mu.Unlock()
 	defer sc.Close()
 	cs, ok := c.(sockConn)
 	if !ok {
