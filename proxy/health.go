@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -54,6 +55,14 @@ func (r *Runtime) buildChecks() ([]check.ServerCheck, error) {
 			if s.Check {
 				sc.Probe = probe
 				sc.Target = check.Target{Addr: net.JoinHostPort(host, port), Timeouts: to}
+				if _, ok := s.Options["check-ssl"]; ok {
+					// verification follows the server's `verify` (haproxy checks with the server's SSL settings)
+					tc := &tls.Config{InsecureSkipVerify: strings.Join(s.Options["verify"], "") != "required"}
+					if sni := s.Options["check-sni"]; len(sni) > 0 {
+						tc.ServerName = sni[0]
+					}
+					sc.Target.TLS = tc
+				}
 				if _, ok := s.Options["check-send-proxy"]; ok || (s.CheckAddr == "" && s.CheckPort == 0 && (s.SendProxy || s.SendProxyV2)) {
 					sc.Target.SendProxy = 1
 					if s.SendProxyV2 {
@@ -79,7 +88,7 @@ func (r *Runtime) startChecks() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopChecks = cancel
-	runner := &check.Runner{OnEvent: r.onCheckEvent}
+	runner := &check.Runner{OnEvent: r.onCheckEvent, Spread: r.spreadChecks}
 	go runner.Run(ctx, checks)
 	return nil
 }

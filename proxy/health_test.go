@@ -107,3 +107,52 @@ func TestAllDownClosesClients(t *testing.T) {
 		t.Error("client got data with no server up")
 	}
 }
+
+// TestAgentDrainAndWeight: an agent answering "drain" stops new traffic to
+// its server; one answering "50%" halves its weight.
+func TestAgentDrainAndWeight(t *testing.T) {
+	agentReply := func(reply string) int {
+		ln := listenLocal(t)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(c, "%s\n", reply)
+				c.Close()
+			}
+		}()
+		return port(ln.Addr())
+	}
+	serve := func(name string) int {
+		ln := listenLocal(t)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				fmt.Fprintln(c, name)
+				c.Close()
+			}
+		}()
+		return port(ln.Addr())
+	}
+	s1, s2 := serve("s1"), serve("s2")
+	drainAgent, halfAgent := agentReply("drain"), agentReply("50%")
+	fp := freePort(t)
+	r := startRuntime(t, tcpConfig(fp, fmt.Sprintf("    server s1 127.0.0.1:%d weight 10 agent-check agent-port %d agent-inter 100ms\n    server s2 127.0.0.1:%d weight 10 agent-check agent-port %d agent-inter 100ms\n", s1, drainAgent, s2, halfAgent), ""))
+	be := r.backends["l"]
+	waitFor(t, func() bool {
+		be.mu.Lock()
+		defer be.mu.Unlock()
+		ss := be.bal.Servers()
+		return ss[0].State != 0 && ss[1].Weight == 5
+	}, "agent replies applied (s1 drained, s2 at 50%)")
+	for i := 0; i < 6; i++ {
+		if l, _ := nameFrom(netipZero(), fp); l != "s2" {
+			t.Errorf("drained s1 got a new connection (%q)", l)
+		}
+	}
+}

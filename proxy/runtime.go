@@ -37,7 +37,8 @@ type Runtime struct {
 	wg       sync.WaitGroup
 	stopping atomic.Bool
 
-	stopChecks func()
+	stopChecks   func()
+	spreadChecks int
 }
 
 type frontend struct {
@@ -84,7 +85,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	r := &Runtime{opts: opts, backends: map[string]*backend{}, sessions: map[*session]struct{}{}}
+	r := &Runtime{opts: opts, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
 		maxPipes = max(cfg.Global.Maxconn/4, 64)
