@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 
 	"github.com/gohaka/gohaka/parser"
@@ -83,6 +84,16 @@ func listen(b *parser.Bind) ([]net.Listener, error) {
 				l.Close()
 			}
 			return nil, err
+		}
+		if v := b.Options["backlog"]; len(v) > 0 {
+			// listen(2) again on a listening socket sets its backlog
+			if n, err := strconv.Atoi(v[0]); err == nil && n > 0 {
+				if sc, ok := ln.(syscall.Conn); ok {
+					if rc, err := sc.SyscallConn(); err == nil {
+						rc.Control(func(fd uintptr) { unix.Listen(int(fd), n) })
+					}
+				}
+			}
 		}
 		out = append(out, ln)
 	}

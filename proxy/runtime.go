@@ -61,16 +61,18 @@ type route struct {
 }
 
 type backend struct {
-	px      *parser.Proxy
-	mu      sync.Mutex
-	bal     *balance.Balancer
-	servers []*server
+	px       *parser.Proxy
+	sessions atomic.Int64 // live sessions, for dynamic maxconn
+	fullconn int
+	mu       sync.Mutex
+	bal      *balance.Balancer
+	servers  []*server
 }
 
 type server struct {
 	srv   *parser.Server
 	addr  string
-	slots chan struct{} // maxconn (nil: unlimited)
+	limit srvLimit
 }
 
 type session struct {
@@ -111,6 +113,9 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 			r.backends[px.Name] = newBackend(px)
 		}
 	}
+	for _, be := range r.backends {
+		be.fullconn = fullconn(cfg, be.px)
+	}
 	for _, px := range cfg.Proxies {
 		if px.Disabled || px.Cap&parser.CapFE == 0 {
 			continue
@@ -138,9 +143,7 @@ func newBackend(px *parser.Proxy) *backend {
 			host = s.Resolved[0].String()
 		}
 		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port))}
-		if s.Maxconn > 0 {
-			sv.slots = make(chan struct{}, s.Maxconn)
-		}
+		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn}
 		be.servers = append(be.servers, sv)
 	}
 	b := px.Balance
@@ -346,16 +349,14 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	if be == nil {
 		return
 	}
-	sc, sv, err := r.connect(be, ci)
+	sc, sv, err := r.connect(be, ci, c)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
 		return
 	}
-	defer func() {
-		if sv.slots != nil {
-			<-sv.slots
-		}
-	}()
+	defer sv.limit.release()
+	be.sessions.Add(1)
+	defer be.sessions.Add(-1)
 	r.mu.Lock()
 	s.server, s.srv = sc, sv
 	r.mu.Unlock()
@@ -379,7 +380,7 @@ func (r *Runtime) track(s *session, add bool) {
 
 // connect picks a server and connects to it, retrying as `retries` and
 // `option redispatch` say.
-func (r *Runtime) connect(be *backend, ci connInfo) (net.Conn, *server, error) {
+func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn) (net.Conn, *server, error) {
 	px := be.px
 	var tried []int
 	var lastErr error
@@ -400,7 +401,7 @@ func (r *Runtime) connect(be *backend, ci connInfo) (net.Conn, *server, error) {
 		}
 		tried = append(tried, idx)
 		sv := be.servers[idx]
-		c, err := r.dial(be, sv)
+		c, err := r.dial(be, sv, client)
 		if err == nil {
 			return &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }}, sv, nil
 		}
@@ -414,24 +415,22 @@ func (r *Runtime) connect(be *backend, ci connInfo) (net.Conn, *server, error) {
 
 // dial waits for a server slot (maxconn queue with `timeout queue`) and
 // connects with `timeout connect`, sending a PROXY header when asked.
-func (r *Runtime) dial(be *backend, sv *server) (net.Conn, error) {
+func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, error) {
 	px := be.px
-	if sv.slots != nil {
-		wait := px.Timeouts.Queue
-		if wait == 0 {
-			wait = px.Timeouts.Connect
+	wait := px.Timeouts.Queue
+	if wait == 0 {
+		wait = px.Timeouts.Connect
+	}
+	var abort <-chan struct{}
+	if px.OptionOn("abortonclose") {
+		if cs, ok := client.(sockConn); ok {
+			gone, stop := clientGone(cs)
+			defer stop()
+			abort = gone
 		}
-		var timer <-chan time.Time
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timer = t.C
-		}
-		select {
-		case sv.slots <- struct{}{}:
-		case <-timer:
-			return nil, fmt.Errorf("server '%s': queue timeout", sv.srv.Name)
-		}
+	}
+	if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, abort); err != nil {
+		return nil, fmt.Errorf("server '%s': %v", sv.srv.Name, err)
 	}
 	d := net.Dialer{Timeout: px.Timeouts.Connect}
 	src := px.Source
@@ -450,9 +449,7 @@ func (r *Runtime) dial(be *backend, sv *server) (net.Conn, error) {
 	ctx := context.Background()
 	c, err := d.DialContext(ctx, "tcp", sv.addr)
 	if err != nil {
-		if sv.slots != nil {
-			<-sv.slots
-		}
+		sv.limit.release()
 		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, sv.addr, err)
 	}
 	return c, nil
@@ -500,4 +497,27 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *n
 	abort(err)
 	close(downDone)
 	<-upDone
+}
+
+// fullconn is a backend's `fullconn`, or haproxy's default: 10% of the
+// maxconn of the frontends that can route to it.
+func fullconn(cfg *parser.Config, be *parser.Proxy) int {
+	if be.Fullconn > 0 {
+		return be.Fullconn
+	}
+	sum := 0
+	for _, fe := range cfg.Frontends() {
+		uses := fe.DefaultBackend == be.Name || fe == be
+		for _, u := range fe.UseBackends {
+			uses = uses || u.Target == be.Name
+		}
+		if uses {
+			mc := fe.Maxconn
+			if mc == 0 {
+				mc = cfg.Global.Maxconn
+			}
+			sum += mc
+		}
+	}
+	return sum / 10
 }

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"os"
+
 	"bufio"
 	"fmt"
+	"github.com/gohaka/gohaka/parser"
 	"io"
 	"net"
 	"path/filepath"
@@ -178,4 +181,78 @@ func TestAcceptProxy(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("nothing reached the server")
 	}
+}
+
+// TestAbortOnClose: with option abortonclose a queued client that leaves
+// gives its place up at once, and the next client gets the slot.
+func TestAbortOnClose(t *testing.T) {
+	ln := listenLocal(t)
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	fp := freePort(t)
+	r := startRuntime(t, tcpConfig(fp, fmt.Sprintf("    option abortonclose\n    timeout queue 30s\n    server s1 127.0.0.1:%d maxconn 1\n", port(ln.Addr())), ""))
+	first, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	defer first.Close()
+	<-accepted
+	second, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	sv := r.backends["l"].servers[0]
+	waitFor(t, func() bool { return sv.limit.queued() == 1 }, "second client queued")
+	second.Close()
+	waitFor(t, func() bool { return sv.limit.queued() == 0 }, "aborted client to leave the queue")
+	first.Close()
+	third, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	defer third.Close()
+	select {
+	case <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("slot not handed to the next client")
+	}
+}
+
+// TestDynamicMaxconn: with minconn and fullconn a server's limit grows with
+// the backend's load, from minconn up to maxconn.
+func TestDynamicMaxconn(t *testing.T) {
+	l := srvLimit{maxconn: 100, minconn: 10}
+	for _, c := range []struct{ load, want int }{{0, 10}, {50, 10}, {500, 50}, {1000, 100}, {5000, 100}} {
+		if got := l.limit(c.load, 1000); got != c.want {
+			t.Errorf("load %d: limit %d, want %d", c.load, got, c.want)
+		}
+	}
+	if (&srvLimit{maxconn: 7}).limit(999, 1000) != 7 {
+		t.Errorf("without minconn the limit is maxconn")
+	}
+}
+
+// TestTransparentAndInterfaceBinds: `transparent` binds an address no
+// interface carries (a backup node's VIP); without it the bind fails.
+// `interface lo` pins a listener to lo. No traffic is sent to the VIP.
+func TestTransparentAndInterfaceBinds(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("IP_TRANSPARENT needs root (CAP_NET_ADMIN)")
+	}
+	vip := "192.0.2.199"
+	p := freePort(t)
+	lns, err := listen(&parser.Bind{Addr: parser.Addr{Raw: vip, Family: "ipv4", Host: vip, Port: p, PortEnd: p},
+		Options: map[string][]string{"transparent": nil, "backlog": {"64"}}})
+	if err != nil {
+		t.Fatalf("transparent bind on %s: %v", vip, err)
+	}
+	lns[0].Close()
+	if _, err := listen(&parser.Bind{Addr: parser.Addr{Raw: vip, Family: "ipv4", Host: vip, Port: p, PortEnd: p}, Options: map[string][]string{}}); err == nil {
+		t.Errorf("a plain bind on a non-local address should fail")
+	}
+	lo, err := listen(&parser.Bind{Addr: parser.Addr{Raw: "127.0.0.1", Family: "ipv4", Host: "127.0.0.1", Port: p, PortEnd: p}, Options: map[string][]string{"interface": {"lo"}}})
+	if err != nil {
+		t.Fatalf("interface lo: %v", err)
+	}
+	lo[0].Close()
 }
