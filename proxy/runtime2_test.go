@@ -1,17 +1,17 @@
 package proxy
 
 import (
-	"os"
-
 	"bufio"
 	"fmt"
-	"github.com/gohaka/gohaka/parser"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohaka/gohaka/parser"
 )
 
 // peerAddrServer answers with the address the connection came from.
