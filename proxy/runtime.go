@@ -492,10 +492,16 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *n
 		_, err := forwardHalf(cc, st, r.pipes, up, downDone)
 		abort(err)
 		close(upDone)
+		if down.fin > 0 { // the server side now runs on timeout server-fin
+			st.SetReadDeadline(time.Now().Add(down.fin))
+		}
 	}()
 	_, err := forwardHalf(st, cc, r.pipes, down, upDone)
 	abort(err)
 	close(downDone)
+	if up.fin > 0 { // the client side now runs on timeout client-fin
+		cc.SetReadDeadline(time.Now().Add(up.fin))
+	}
 	<-upDone
 }
 
