@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/gohaka/gohaka/parser"
 	"golang.org/x/sys/unix"
@@ -14,7 +15,7 @@ import (
 
 // listen opens the sockets of one bind address (a port range gives one
 // listener per port), applying transparent, interface and v6only.
-func listen(b *parser.Bind) ([]net.Listener, error) {
+func listen(b *parser.Bind, tcpKeepAlive bool) ([]net.Listener, error) {
 	a := b.Addr
 	if a.Family == "unix" {
 		os.Remove(a.Path)
@@ -31,7 +32,11 @@ func listen(b *parser.Bind) ([]net.Listener, error) {
 	if v := b.Options["interface"]; len(v) > 0 {
 		iface = v[0]
 	}
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+	ka := time.Duration(-1) // off unless option clitcpka / tcpka, as haproxy
+	if tcpKeepAlive {
+		ka = 0
+	}
+	lc := net.ListenConfig{KeepAlive: ka, Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			set := func(level, opt, v int) {
