@@ -14,6 +14,7 @@ import (
 // and the old processes to take over from (-sf/-st).
 type runOpts struct {
 	files    []string
+	kfiles   []string
 	pidfile  string
 	daemon   bool
 	oldPIDs  []int

@@ -14,16 +14,17 @@ import (
 )
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
-	var files []string
+	var files, kfiles []string
 	cmd := &cobra.Command{
-		Use:   "run -f haproxy.cfg [-f more...]",
-		Short: "serve the proxies of haproxy.cfg (tcp mode)",
+		Use:   "run -f haproxy.cfg [-f more...] [-k keepalived.conf]",
+		Short: "serve haproxy.cfg's proxies (tcp mode) and keepalived.conf's VRRP instances",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return exitCode(runProxies(runOpts{files: files}, stderr))
+			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles}, stderr))
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "haproxy config file or directory (repeatable)")
+	cmd.Flags().StringArrayVarP(&kfiles, "keepalived", "k", nil, "keepalived config file (repeatable)")
 	return cmd
 }
 
@@ -35,11 +36,11 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "%s gohaka[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
 	}
-	if len(files) == 0 {
-		fmt.Fprintln(stderr, "gohaka run: give at least one -f haproxy.cfg")
+	if len(files) == 0 && len(o.kfiles) == 0 {
+		fmt.Fprintln(stderr, "gohaka run: give -f haproxy.cfg and/or -k keepalived.conf")
 		return 1
 	}
-	cfg, ds := parser.Load(loadOptions(files, nil, false))
+	cfg, ds := parser.Load(loadOptions(files, o.kfiles, false))
 	for _, d := range ds {
 		if !d.NotImpl {
 			fmt.Fprintln(stderr, d.String())
@@ -64,6 +65,14 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(err)
 		return 1
 	}
+	stopVRRP, err := startVRRP(cfg.Keepalived, logf)
+	if err != nil {
+		rt.Stop()
+		fmt.Fprintln(stderr, "gohaka run:", err)
+		o.ready(err)
+		return 1
+	}
+	defer stopVRRP()
 	pidfile := o.pidfile
 	if pidfile == "" {
 		pidfile = cfg.Global.Pidfile

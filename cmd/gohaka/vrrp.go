@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/vrrp"
+)
+
+// startVRRP builds and runs a speaker per vrrp_instance; the returned
+// function shuts them all down (priority 0 adverts, VIPs removed) and waits.
+func startVRRP(k *parser.Keepalived, logf func(string, ...any)) (func(), error) {
+	if k == nil || len(k.Instances) == 0 {
+		return func() {}, nil
+	}
+	var speakers []*vrrp.Speaker
+	for _, in := range k.Instances {
+		sc, err := speakerConfig(k, in, logf)
+		if err != nil {
+			return nil, err
+		}
+		sp, err := vrrp.NewSpeaker(sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", in.Pos, err)
+		}
+		speakers = append(speakers, sp)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, sp := range speakers {
+		wg.Add(1)
+		go func() { defer wg.Done(); sp.Run(ctx) }()
+	}
+	return func() { cancel(); wg.Wait() }, nil
+}
+
+func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(string, ...any)) (vrrp.SpeakerConfig, error) {
+	version := in.Version
+	if version == 0 {
+		version = max(k.Global.VRRPVersion, 2)
+	}
+	sc := vrrp.SpeakerConfig{
+		Config: vrrp.Config{Name: in.Name, VRID: uint8(in.VRID), Priority: in.Priority, Interval: in.AdvertInt,
+			Version: version, NoPreempt: in.NoPreempt, PreemptDelay: in.PreemptDelay, StartMaster: in.State == "MASTER"},
+		Interface: in.Interface, Group: k.Global.MCastGroup4, UnicastSrc: in.UnicastSrcIP, UnicastPeers: in.UnicastPeers,
+		AuthPass: in.AuthPass, GarpRepeat: in.GarpMasterRepeat, GarpDelay: in.GarpMasterDelay, Logf: logf,
+	}
+	switch in.AuthType {
+	case "PASS":
+		sc.AuthType = vrrp.AuthPass
+	case "AH":
+		return sc, fmt.Errorf("%s: (%s) AH authentication is not supported by gohaka; use PASS or none", in.Pos, in.Name)
+	}
+	for _, v := range in.VIPs {
+		if !v.Prefix.Addr().Is4() {
+			return sc, fmt.Errorf("%s: (%s) IPv6 VIPs are not served by gohaka's speaker yet", v.Pos, in.Name)
+		}
+		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label})
+		sc.Config.Addrs = append(sc.Config.Addrs, v.Prefix.Addr())
+	}
+	sc.OnState = notifier(k, in, logf)
+	return sc, nil
+}
+
+// notifier runs the notify scripts of an instance in order, one at a time,
+// without blocking the speaker.
+func notifier(k *parser.Keepalived, in *parser.VRRPInstance, logf func(string, ...any)) func(string, vrrp.State, int) {
+	q := make(chan func(), 64)
+	go func() {
+		for f := range q {
+			f()
+		}
+	}()
+	run := func(script string, extra ...string) {
+		f := strings.Fields(script)
+		if len(f) == 0 {
+			return
+		}
+		cmd := exec.Command(f[0], append(f[1:], extra...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			logf("(%s) notify script %s: %v %s", in.Name, f[0], err, out)
+		}
+	}
+	return func(name string, s vrrp.State, prio int) {
+		var script string
+		word := s.String()
+		switch s {
+		case vrrp.Master:
+			script = in.Notify.Master
+		case vrrp.Backup:
+			script = in.Notify.Backup
+		case vrrp.Fault:
+			script = in.Notify.Fault
+		case vrrp.Init:
+			script, word = in.Notify.Stop, "STOP"
+		}
+		select {
+		case q <- func() {
+			run(script)
+			run(in.Notify.Any, "INSTANCE", name, word, fmt.Sprint(prio))
+		}:
+		default:
+			logf("(%s) notify queue full, dropping %s", name, word)
+		}
+	}
+}
+
+var _ = netip.Addr{}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// vrrpPair makes two namespaces joined by a veth pair, each side named
+// eth0 and addressed from 192.0.2.0/24; both are deleted in cleanup.
+func vrrpPair(t *testing.T) (a, b string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()%100000)
+	a, b = "gohaka-va-"+id, "gohaka-vb-"+id
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
+	run("netns", "add", a)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", a).Run() })
+	run("netns", "add", b)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", b).Run() })
+	run("link", "add", "gva"+id[len(id)-4:], "type", "veth", "peer", "name", "gvb"+id[len(id)-4:])
+	run("link", "set", "gva"+id[len(id)-4:], "netns", a)
+	run("link", "set", "gvb"+id[len(id)-4:], "netns", b)
+	run("-n", a, "link", "set", "gva"+id[len(id)-4:], "name", "eth0")
+	run("-n", b, "link", "set", "gvb"+id[len(id)-4:], "name", "eth0")
+	for i, ns := range []string{a, b} {
+		run("-n", ns, "link", "set", "lo", "up")
+		run("-n", ns, "addr", "add", fmt.Sprintf("192.0.2.%d/24", i+1), "dev", "eth0")
+		run("-n", ns, "link", "set", "eth0", "up")
+	}
+	return a, b
+}
+
+func kaConf(t *testing.T, state string, prio int) string {
+	p := filepath.Join(t.TempDir(), "keepalived.conf")
+	os.WriteFile(p, []byte(fmt.Sprintf(`global_defs {
+    router_id test
+}
+vrrp_instance VI_1 {
+    state %s
+    interface eth0
+    virtual_router_id 51
+    priority %d
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass s3cret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0
+    }
+}
+`, state, prio)), 0o644)
+	return p
+}
+
+// hasVIP reports whether a namespace carries the VIP.
+func hasVIP(ns string) bool {
+	out, _ := exec.Command("ip", "-n", ns, "-4", "addr", "show", "dev", "eth0").Output()
+	return strings.Contains(string(out), "192.0.2.100/")
+}
+
+// waitVIP polls every 10 ms until the namespace has (or lacks) the VIP
+// and returns how long it took; the bound is generous and only stops a
+// broken run.
+func waitVIP(t *testing.T, ns string, want bool, bound time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < bound {
+		if hasVIP(ns) == want {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("namespace %s: VIP present=%v not reached in %v", ns, want, bound)
+	return 0
+}
+
+func startInNS(t *testing.T, ns string, args ...string) *exec.Cmd {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func startKeepalived(t *testing.T, ns, conf string) *exec.Cmd {
+	dir := t.TempDir()
+	return startInNS(t, ns, "keepalived", "-n", "-l", "-D", "-P", "-f", conf,
+		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
+}
+
+// stopProc sends SIGTERM to a process started through `ip netns exec`
+// (which execs, so the PID is the program's) and waits for it.
+func stopProc(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+	}
+}
+
+// TestVRRPInteropWithKeepalived runs gohaka's speaker in one namespace and
+// real keepalived 2.2 in the other, in one virtual router:
+//   - keepalived (priority 150) wins the election, gohaka (100) stays backup;
+//   - keepalived stops (SIGTERM, priority 0 advert): gohaka takes the VIP
+//     after Skew_Time;
+//   - keepalived comes back at priority 150 and preempts: gohaka lets go;
+//   - with keepalived at priority 50, gohaka is master; gohaka stops: its
+//     priority 0 advert makes keepalived take over at once.
+func TestVRRPInteropWithKeepalived(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
+	}
+	nsA, nsB := vrrpPair(t)
+	bin := buildBinary(t)
+
+	ka := startKeepalived(t, nsB, kaConf(t, "MASTER", 150))
+	waitVIP(t, nsB, true, 15*time.Second)
+	g := startInNS(t, nsA, bin, "run", "-k", kaConf(t, "BACKUP", 100))
+	time.Sleep(4 * time.Second) // longer than gohaka's Master_Down_Interval
+	if hasVIP(nsA) {
+		t.Fatal("gohaka took the VIP while keepalived (higher priority) is master")
+	}
+	stopProc(ka)
+	took := waitVIP(t, nsA, true, 10*time.Second)
+	t.Logf("keepalived stopped -> gohaka holds the VIP after %v (Skew_Time at priority 100 is 609 ms)", took)
+	if hasVIP(nsB) {
+		t.Error("keepalived left the VIP behind")
+	}
+
+	ka2 := startKeepalived(t, nsB, kaConf(t, "BACKUP", 150))
+	back := waitVIP(t, nsB, true, 15*time.Second)
+	waitVIP(t, nsA, false, 5*time.Second)
+	t.Logf("keepalived (150) back -> preempts gohaka after %v", back)
+	stopProc(ka2)
+	waitVIP(t, nsA, true, 10*time.Second)
+
+	ka3 := startKeepalived(t, nsB, kaConf(t, "BACKUP", 50))
+	time.Sleep(4 * time.Second)
+	if hasVIP(nsB) || !hasVIP(nsA) {
+		t.Fatal("with keepalived at priority 50, gohaka (100) must stay master")
+	}
+	stopProc(g)
+	moved := waitVIP(t, nsB, true, 10*time.Second)
+	t.Logf("gohaka stopped -> keepalived holds the VIP after %v (Skew_Time at priority 50 is 805 ms)", moved)
+	if hasVIP(nsA) {
+		t.Error("gohaka left the VIP behind on shutdown")
+	}
+	stopProc(ka3)
+}

@@ -1,0 +1,331 @@
+package vrrp
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// VIP is an address the speaker adds while master.
+type VIP struct {
+	Prefix netip.Prefix
+	Dev    string // "" = the instance interface
+	Label  string
+}
+
+// SpeakerConfig is one instance with its I/O settings.
+type SpeakerConfig struct {
+	Config
+	Interface    string
+	Group        netip.Addr   // multicast group (224.0.0.18 when unset)
+	UnicastSrc   netip.Addr   // unicast_src_ip
+	UnicastPeers []netip.Addr // unicast_peer: adverts go to these
+	VIPs         []VIP
+	AuthType     uint8
+	AuthPass     string
+	GarpRepeat   int
+	GarpDelay    time.Duration
+	// Logf receives state changes in keepalived's words.
+	Logf func(format string, args ...any)
+	// OnState is called after each transition (notify scripts).
+	OnState func(name string, s State, prio int)
+}
+
+// Speaker runs one VRRP instance over a raw IPv4 socket (protocol 112).
+type Speaker struct {
+	cfg   SpeakerConfig
+	inst  *Instance
+	fd    int
+	ifi   *net.Interface
+	src   netip.Addr
+	auth  [8]byte
+	Stats Counters
+}
+
+// Counters are what the speaker saw and did.
+type Counters struct {
+	AdvertsSent, AdvertsReceived, Transitions int
+	Dropped                                   map[DropReason]int
+}
+
+// NewSpeaker opens the socket on the instance interface and joins the
+// VRRP multicast group there.
+func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
+	if !cfg.Group.IsValid() {
+		cfg.Group = netip.MustParseAddr("224.0.0.18")
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.GarpRepeat == 0 {
+		cfg.GarpRepeat = 5
+	}
+	ifi, err := net.InterfaceByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("(%s) interface %s: %v", cfg.Name, cfg.Interface, err)
+	}
+	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), Stats: Counters{Dropped: map[DropReason]int{}}}
+	s.src = cfg.UnicastSrc
+	if !s.src.IsValid() {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
+				s.src = p.Addr()
+				break
+			}
+		}
+	}
+	if !cfg.Config.Primary.IsValid() {
+		s.cfg.Config.Primary = s.src
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("(%s) raw socket: %v", cfg.Name, err)
+	}
+	s.fd = fd
+	set := func(level, opt, v int) {
+		if err == nil {
+			err = unix.SetsockoptInt(fd, level, opt, v)
+		}
+	}
+	set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 255)
+	set(unix.IPPROTO_IP, unix.IP_TTL, 255)
+	set(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0)
+	set(unix.IPPROTO_IP, unix.IP_TOS, 0xc0)
+	set(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
+	if err == nil {
+		err = unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, cfg.Interface)
+	}
+	mreq := &unix.IPMreqn{Multiaddr: cfg.Group.As4(), Ifindex: int32(ifi.Index)}
+	if err == nil {
+		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq)
+	}
+	if err == nil {
+		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq)
+	}
+	if err == nil {
+		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100000})
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("(%s) socket options: %v", cfg.Name, err)
+	}
+	s.inst = NewInstance(s.cfg.Config)
+	return s, nil
+}
+
+// Instance exposes the state machine (state, priority).
+func (s *Speaker) Instance() *Instance { return s.inst }
+
+type rxPacket struct {
+	a   *Advert
+	src netip.Addr
+}
+
+// Run speaks VRRP until ctx ends, then shuts the instance down (priority 0
+// advert, VIPs removed) and closes the socket.
+func (s *Speaker) Run(ctx context.Context) error {
+	defer unix.Close(s.fd)
+	s.removeStaleVIPs()
+	rx := make(chan rxPacket, 16)
+	go s.receive(ctx, rx)
+	s.inst.Start(time.Now())
+	s.apply()
+	for {
+		wait := time.Until(s.inst.Deadline())
+		if wait < 0 {
+			wait = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.inst.Shutdown(time.Now())
+			s.apply()
+			return nil
+		case p := <-rx:
+			t.Stop()
+			s.inst.Step(p.a, p.src, time.Now())
+		case <-t.C:
+		}
+		s.inst.Tick(time.Now())
+		s.apply()
+	}
+}
+
+// receive reads adverts for this VRID and validates them.
+func (s *Speaker) receive(ctx context.Context, rx chan<- rxPacket) {
+	buf := make([]byte, 2048)
+	for ctx.Err() == nil {
+		n, _, err := unix.Recvfrom(s.fd, buf, 0)
+		if err != nil || n < 20 {
+			continue
+		}
+		ihl := int(buf[0]&0x0f) * 4
+		if n < ihl {
+			continue
+		}
+		ttl := int(buf[8])
+		src := netip.AddrFrom4([4]byte(buf[12:16]))
+		dst := netip.AddrFrom4([4]byte(buf[16:20]))
+		if src == s.src {
+			continue
+		}
+		if !dst.IsMulticast() {
+			ttl = 255 // unicast adverts: keepalived checks no TTL
+		}
+		a, err := Decode(buf[ihl:n], src, dst, ttl)
+		if err != nil {
+			if de, ok := err.(*DecodeError); ok {
+				s.Stats.Dropped[de.Reason]++
+			}
+			continue
+		}
+		if a.VRID != s.cfg.VRID {
+			continue
+		}
+		if a.Version != s.cfg.Version {
+			s.Stats.Dropped[DropVersion]++
+			continue
+		}
+		if CheckAuth(a, s.cfg.AuthType, s.auth) != nil {
+			s.Stats.Dropped[DropAuth]++
+			s.cfg.Logf("(%s) received an invalid passwd!", s.cfg.Name)
+			continue
+		}
+		if a.Version == 2 && a.Interval != s.cfg.Interval {
+			s.Stats.Dropped[DropInterval]++
+			continue
+		}
+		s.Stats.AdvertsReceived++
+		select {
+		case rx <- rxPacket{a: a, src: src}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// apply carries out the state machine's actions in order.
+func (s *Speaker) apply() {
+	for _, a := range s.inst.Ready() {
+		switch a.Kind {
+		case SendAdvert:
+			s.send(a.Priority)
+		case AddVIPs:
+			s.vips(true)
+		case DelVIPs:
+			s.vips(false)
+		case SendGARP:
+			s.garp()
+			if s.cfg.GarpDelay > 0 {
+				time.AfterFunc(s.cfg.GarpDelay, func() {
+					if s.inst.State() == Master {
+						s.garp()
+					}
+				})
+			}
+		case Notify:
+			s.Stats.Transitions++
+			s.cfg.Logf("(%s) Entering %s STATE", s.cfg.Name, a.State)
+			if s.cfg.OnState != nil {
+				s.cfg.OnState(s.cfg.Name, a.State, s.inst.Priority())
+			}
+		}
+	}
+}
+
+func (s *Speaker) send(prio uint8) {
+	var addrs []netip.Addr
+	for _, v := range s.cfg.VIPs {
+		if v.Prefix.Addr().Is4() {
+			addrs = append(addrs, v.Prefix.Addr())
+		}
+	}
+	dsts := s.cfg.UnicastPeers
+	if len(dsts) == 0 {
+		dsts = []netip.Addr{s.cfg.Group}
+	}
+	for _, dst := range dsts {
+		a := &Advert{Version: s.cfg.Version, VRID: s.cfg.VRID, Priority: prio, Interval: s.cfg.Interval,
+			AuthType: s.cfg.AuthType, AuthData: s.auth, Addrs: addrs}
+		if a.Version == 3 {
+			a.AuthType, a.AuthData = 0, [8]byte{}
+		}
+		b := Encode(a, s.src, dst)
+		if err := unix.Sendto(s.fd, b, 0, &unix.SockaddrInet4{Addr: dst.As4()}); err != nil {
+			s.cfg.Logf("(%s) send advert: %v", s.cfg.Name, err)
+			continue
+		}
+		s.Stats.AdvertsSent++
+	}
+}
+
+// vips adds or removes the instance's addresses with netlink.
+func (s *Speaker) vips(add bool) {
+	for _, v := range s.cfg.VIPs {
+		dev := v.Dev
+		if dev == "" {
+			dev = s.cfg.Interface
+		}
+		link, err := netlink.LinkByName(dev)
+		if err != nil {
+			s.cfg.Logf("(%s) VIP %s: %v", s.cfg.Name, v.Prefix, err)
+			continue
+		}
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())}, Label: v.Label}
+		if add {
+			err = netlink.AddrReplace(link, addr)
+		} else {
+			err = netlink.AddrDel(link, addr)
+		}
+		if err != nil && !(add == false && err == unix.EADDRNOTAVAIL) {
+			s.cfg.Logf("(%s) VIP %s: %v", s.cfg.Name, v.Prefix, err)
+		}
+	}
+}
+
+// removeStaleVIPs deletes VIPs a previous run may have left behind.
+func (s *Speaker) removeStaleVIPs() { s.vips(false) }
+
+// garp sends gratuitous ARP requests for each IPv4 VIP: broadcast, sender
+// and target the VIP, target MAC ff:ff:ff:ff:ff:ff, as keepalived does.
+func (s *Speaker) garp() {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
+	if err != nil {
+		s.cfg.Logf("(%s) GARP socket: %v", s.cfg.Name, err)
+		return
+	}
+	defer unix.Close(fd)
+	bcast := [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	for _, v := range s.cfg.VIPs {
+		if !v.Prefix.Addr().Is4() {
+			continue
+		}
+		ip := v.Prefix.Addr().As4()
+		f := make([]byte, 42)
+		copy(f[0:6], bcast[:6])
+		copy(f[6:12], s.ifi.HardwareAddr)
+		binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
+		binary.BigEndian.PutUint16(f[14:], 1)      // ethernet
+		binary.BigEndian.PutUint16(f[16:], 0x0800) // IPv4
+		f[18], f[19] = 6, 4
+		binary.BigEndian.PutUint16(f[20:], 1) // request
+		copy(f[22:28], s.ifi.HardwareAddr)
+		copy(f[28:32], ip[:])
+		copy(f[32:38], bcast[:6])
+		copy(f[38:42], ip[:])
+		sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: s.ifi.Index, Halen: 6, Addr: bcast}
+		for n := 0; n < s.cfg.GarpRepeat; n++ {
+			unix.Sendto(fd, f, 0, sa)
+		}
+	}
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
