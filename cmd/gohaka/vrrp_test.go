@@ -90,7 +90,6 @@ func waitVIP(t *testing.T, ns string, want bool, bound time.Duration) time.Durat
 
 func startInNS(t *testing.T, ns string, args ...string) *exec.Cmd {
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +122,8 @@ func stopProc(cmd *exec.Cmd) {
 //   - keepalived stops (SIGTERM, priority 0 advert): gohaka takes the VIP
 //     after Skew_Time;
 //   - keepalived comes back at priority 150 and preempts: gohaka lets go;
+//   - keepalived's link goes down: gohaka takes over after
+//     Master_Down_Interval, and lets go again when the link is back;
 //   - with keepalived at priority 50, gohaka is master; gohaka stops: its
 //     priority 0 advert makes keepalived take over at once.
 func TestVRRPInteropWithKeepalived(t *testing.T) {
@@ -139,17 +140,30 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 	if hasVIP(nsA) {
 		t.Fatal("gohaka took the VIP while keepalived (higher priority) is master")
 	}
-	stopProc(ka)
+	ka.Process.Signal(syscall.SIGTERM)
 	took := waitVIP(t, nsA, true, 10*time.Second)
+	stopProc(ka)
 	t.Logf("keepalived stopped -> gohaka holds the VIP after %v (Skew_Time at priority 100 is 609 ms)", took)
 	if hasVIP(nsB) {
 		t.Error("keepalived left the VIP behind")
 	}
 
 	ka2 := startKeepalived(t, nsB, kaConf(t, "BACKUP", 150))
-	back := waitVIP(t, nsB, true, 15*time.Second)
+	back := waitVIP(t, nsB, true, 15*time.Second) // from keepalived's start
 	waitVIP(t, nsA, false, 5*time.Second)
 	t.Logf("keepalived (150) back -> preempts gohaka after %v", back)
+
+	// a dead master: its link goes down, no priority-0 advert gets out
+	cut := time.Now()
+	exec.Command("ip", "-n", nsB, "link", "set", "eth0", "down").Run()
+	dead := waitVIP(t, nsA, true, 10*time.Second)
+	t.Logf("keepalived's link cut -> gohaka holds the VIP after %v (Master_Down_Interval at priority 100 is 3.609 s)", dead)
+	if dead < 2*time.Second {
+		t.Errorf("took over after %v, before Master_Down_Interval could expire", time.Since(cut))
+	}
+	exec.Command("ip", "-n", nsB, "link", "set", "eth0", "up").Run()
+	waitVIP(t, nsB, true, 15*time.Second)
+	waitVIP(t, nsA, false, 5*time.Second)
 	stopProc(ka2)
 	waitVIP(t, nsA, true, 10*time.Second)
 
@@ -158,8 +172,9 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 	if hasVIP(nsB) || !hasVIP(nsA) {
 		t.Fatal("with keepalived at priority 50, gohaka (100) must stay master")
 	}
-	stopProc(g)
+	g.Process.Signal(syscall.SIGTERM)
 	moved := waitVIP(t, nsB, true, 10*time.Second)
+	stopProc(g)
 	t.Logf("gohaka stopped -> keepalived holds the VIP after %v (Skew_Time at priority 50 is 805 ms)", moved)
 	if hasVIP(nsA) {
 		t.Error("gohaka left the VIP behind on shutdown")
