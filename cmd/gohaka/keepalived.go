@@ -41,7 +41,8 @@ func realHost() *parser.KeepalivedHost {
 // invoked as "keepalived". Only the config test (-t) exists so far.
 func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 	file := "/etc/keepalived/keepalived.conf"
-	test := false
+	test, dontFork := false, false
+	var ro runOpts
 	id, _ := os.Hostname()
 	if i := strings.IndexByte(id, '.'); i > 0 {
 		id = id[:i]
@@ -71,10 +72,16 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 		case a == "-h" || a == "--help":
 			fmt.Fprintln(stderr, "Usage: keepalived [OPTION...]\n  -f, --use-file=FILE  Use the specified configuration file\n  -t, --config-test    Check the configuration for obvious errors\n  -i, --config-id id   Skip any configuration lines beginning '@' that don't match id\n  -v, --version        Display the version number\n  -h, --help           Display this help message")
 			return 0
-		case a == "-P" || a == "--vrrp" || a == "-C" || a == "--check" || a == "-n" || a == "--dont-fork" ||
-			a == "-D" || a == "--log-detail" || a == "-l" || a == "--log-console" || a == "-d" || a == "--dump-conf":
-		case a == "-S" || a == "-p" || a == "-r" || a == "-c" || strings.HasPrefix(a, "--log-facility") ||
-			strings.HasPrefix(a, "--pid") || strings.HasPrefix(a, "--vrrp_pid") || strings.HasPrefix(a, "--checkers_pid"):
+		case a == "-n" || a == "--dont-fork":
+			dontFork = true
+		case a == "-C" || a == "--check":
+			fmt.Fprintln(stderr, "gohaka: the LVS checker is not implemented; running the VRRP part only")
+		case a == "-P" || a == "--vrrp" || a == "-D" || a == "--log-detail" || a == "-l" || a == "--log-console" ||
+			a == "-d" || a == "--dump-conf":
+		case a == "-p" || strings.HasPrefix(a, "--pid"):
+			ro.pidfile = val()
+		case a == "-S" || a == "-r" || a == "-c" || strings.HasPrefix(a, "--log-facility") ||
+			strings.HasPrefix(a, "--vrrp_pid") || strings.HasPrefix(a, "--checkers_pid"):
 			val()
 		default:
 			fmt.Fprintf(stderr, "Unknown option %s\n", a)
@@ -82,8 +89,13 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if !test {
-		fmt.Fprintln(stderr, "gohaka: only 'keepalived -t' is available in this build")
-		return 1
+		ro.kfiles = []string{file}
+		if w := daemonChild(); w != nil {
+			ro.readyW = w
+		} else if !dontFork {
+			return daemonize(stderr)
+		}
+		return runProxies(ro, stderr)
 	}
 	if _, err := os.Stat(file); err != nil {
 		fmt.Fprintf(stderr, "Config files missing '%s'.\n", file)
