@@ -39,13 +39,36 @@ type SpeakerConfig struct {
 
 // Speaker runs one VRRP instance over a raw IPv4 socket (protocol 112).
 type Speaker struct {
-	cfg   SpeakerConfig
-	inst  *Instance
-	fd    int
-	ifi   *net.Interface
-	src   netip.Addr
-	auth  [8]byte
-	Stats Counters
+	cfg     SpeakerConfig
+	tracked chan tracked
+	inst    *Instance
+	fd      int
+	ifi     *net.Interface
+	src     netip.Addr
+	auth    [8]byte
+	Stats   Counters
+}
+
+// tracked is the latest effective priority and fault from the trackers.
+type tracked struct {
+	prio  int
+	fault bool
+}
+
+// SetTracked passes the trackers' verdict (effective priority, FAULT) to
+// the running speaker; only the latest one matters.
+func (s *Speaker) SetTracked(prio int, fault bool) {
+	for {
+		select {
+		case s.tracked <- tracked{prio, fault}:
+			return
+		default:
+			select {
+			case <-s.tracked: // drop the stale one
+			default:
+			}
+		}
+	}
 }
 
 // Counters are what the speaker saw and did.
@@ -70,7 +93,7 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("(%s) interface %s: %v", cfg.Name, cfg.Interface, err)
 	}
-	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), Stats: Counters{Dropped: map[DropReason]int{}}}
+	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), Stats: Counters{Dropped: map[DropReason]int{}}}
 	s.src = cfg.UnicastSrc
 	if !s.src.IsValid() {
 		addrs, _ := ifi.Addrs()
@@ -152,6 +175,13 @@ func (s *Speaker) Run(ctx context.Context) error {
 		case p := <-rx:
 			t.Stop()
 			s.inst.Step(p.a, p.src, time.Now())
+		case u := <-s.tracked:
+			t.Stop()
+			if u.prio != s.inst.Priority() {
+				s.cfg.Logf("(%s) Changing effective priority from %d to %d", s.cfg.Name, s.inst.Priority(), u.prio)
+			}
+			s.inst.SetPriority(u.prio)
+			s.inst.SetFault(u.fault, time.Now())
 		case <-t.C:
 		}
 		s.inst.Tick(time.Now())

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gohaka/gohaka/check/track"
 	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/vrrp"
 )
@@ -19,6 +20,7 @@ func startVRRP(k *parser.Keepalived, logf func(string, ...any)) (func(), error) 
 		return func() {}, nil
 	}
 	var speakers []*vrrp.Speaker
+	var insts []*parser.VRRPInstance
 	for _, in := range k.Instances {
 		sc, err := speakerConfig(k, in, logf)
 		if err != nil {
@@ -29,8 +31,12 @@ func startVRRP(k *parser.Keepalived, logf func(string, ...any)) (func(), error) 
 			return nil, fmt.Errorf("%s: %v", in.Pos, err)
 		}
 		speakers = append(speakers, sp)
+		insts = append(insts, in)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	for n, sp := range speakers {
+		startTrackers(ctx, k, insts[n], sp, logf)
+	}
 	var wg sync.WaitGroup
 	for _, sp := range speakers {
 		wg.Add(1)
@@ -111,3 +117,59 @@ func notifier(k *parser.Keepalived, in *parser.VRRPInstance, logf func(string, .
 }
 
 var _ = netip.Addr{}
+
+// startTrackers runs the vrrp_scripts an instance tracks and feeds the
+// speaker keepalived's arithmetic: base priority plus the weights of the
+// scripts' states, FAULT for a failed script of weight 0.
+func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPInstance, sp *vrrp.Speaker, logf func(string, ...any)) {
+	type entry struct {
+		w  track.Weight
+		st track.Status
+	}
+	var mu sync.Mutex
+	entries := map[string]*entry{}
+	update := func() {
+		var deltas []int
+		fault := false
+		for _, e := range entries {
+			d, f := track.ScriptDelta(e.w, e.st)
+			deltas = append(deltas, d)
+			fault = fault || f
+		}
+		sp.SetTracked(track.Priority(in.Priority, deltas...), fault)
+	}
+	for _, t := range in.TrackScripts {
+		sc := k.Script(t.Name)
+		if sc == nil {
+			continue
+		}
+		w := track.Weight{W: sc.Weight, Reverse: sc.Reverse}
+		if t.HasWeight {
+			w = track.Weight{W: t.Weight, Reverse: t.Reverse}
+		}
+		e := &entry{w: w}
+		entries[t.Name] = e
+		user := sc.User
+		if user == "" {
+			user = k.Global.ScriptUser
+		}
+		r := &track.ScriptRunner{Script: track.Script{Name: sc.Name, Command: sc.Script, Interval: sc.Interval,
+			Timeout: sc.Timeout, Rise: sc.Rise, Fall: sc.Fall, InitFail: sc.InitFail, User: user, Group: sc.Group},
+			OnResult: func(o track.Outcome, st track.Status, changed bool) {
+				if !changed {
+					return
+				}
+				logf("(%s) VRRP_Script(%s) %s", in.Name, sc.Name, map[track.Status]string{track.StatusOK: "succeeded", track.StatusFailed: "failed"}[st])
+				mu.Lock()
+				e.st = st
+				update()
+				mu.Unlock()
+			}}
+		go r.Run(ctx)
+	}
+	if len(entries) > 0 {
+		mu.Lock()
+		update()
+		mu.Unlock()
+	}
+}

@@ -181,3 +181,56 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 	}
 	stopProc(ka3)
 }
+
+// TestVRRPTrackScriptWithKeepalived: gohaka (priority 100) tracks a script
+// with weight -60 against keepalived at priority 80. While the script
+// passes gohaka is master; when it fails gohaka's priority drops to 40 and
+// keepalived takes the VIP; when it passes again gohaka takes it back.
+func TestVRRPTrackScriptWithKeepalived(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
+	}
+	nsA, nsB := vrrpPair(t)
+	bin := buildBinary(t)
+	flag := filepath.Join(t.TempDir(), "healthy")
+	os.WriteFile(flag, []byte("ok"), 0o644)
+	conf := filepath.Join(t.TempDir(), "g.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`vrrp_script chk {
+    script "/usr/bin/test -f %s"
+    interval 1
+    weight -60
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass s3cret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0
+    }
+    track_script {
+        chk
+    }
+}
+`, flag)), 0o644)
+	startInNS(t, nsA, bin, "run", "-k", conf)
+	waitVIP(t, nsA, true, 15*time.Second)
+	startKeepalived(t, nsB, kaConf(t, "BACKUP", 80))
+	time.Sleep(5 * time.Second)
+	if !hasVIP(nsA) || hasVIP(nsB) {
+		t.Fatal("with the script passing, gohaka (100) must stay master over keepalived (80)")
+	}
+	os.Remove(flag)
+	lost := waitVIP(t, nsB, true, 20*time.Second)
+	waitVIP(t, nsA, false, 5*time.Second)
+	t.Logf("script failed -> keepalived (80) took the VIP from gohaka (100-60=40) after %v", lost)
+	os.WriteFile(flag, []byte("ok"), 0o644)
+	back := waitVIP(t, nsA, true, 20*time.Second)
+	waitVIP(t, nsB, false, 5*time.Second)
+	t.Logf("script passes again -> gohaka (100) took it back after %v", back)
+}
