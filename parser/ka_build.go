@@ -19,7 +19,7 @@ func (b *kaBuilder) checkKeywords(ctx string, stmts []*Stmt) {
 	known := kaKeywords[ctx]
 	for _, st := range stmts {
 		if !known[st.Keyword] {
-			b.unknown(st, 0)
+			kaErr(b.d, st.Pos, Warning, 5, "Unknown keyword '%s'", st.Keyword)
 			continue
 		}
 		if msg, ok := kaDeprecated[ctx+"/"+st.Keyword]; ok {
@@ -33,20 +33,6 @@ func (b *kaBuilder) checkKeywords(ctx string, stmts []*Stmt) {
 		isList := kaListBlocks[st.Keyword] && !(ctx == "top" && (st.Keyword == "track_file" || st.Keyword == "track_process"))
 		if sub, ok := kaBlocks[st.Keyword]; ok && st.HasBlock && !isList {
 			b.checkKeywords(sub, st.Block)
-		}
-	}
-}
-
-// unknown reports an unknown keyword, and every line of its block, as
-// keepalived does.
-func (b *kaBuilder) unknown(st *Stmt, depth int) {
-	kaErr(b.d, st.Pos, Warning, 5, "Unknown keyword '%s'", st.Keyword)
-	if st.HasBlock {
-		for _, s := range st.Block {
-			b.unknown(s, depth+1)
-		}
-		if depth > 0 { // keepalived reads the closing brace of a nested block as a keyword
-			kaErr(b.d, st.Pos, Warning, 5, "Unknown keyword '}'")
 		}
 	}
 }

@@ -111,8 +111,11 @@ func TestKeepalivedUnclosedBlock(t *testing.T) {
 		}
 		unknown = unknown || strings.Contains(d.Msg, "frobnicate")
 	}
-	if len(unclosed) != 2 || unclosed[0] != 3 || unclosed[1] != 1 || !unknown {
-		t.Errorf("want unclosed blocks reported at lines 3 and 1 and the reader to go on:\n%s", ds)
+	// the '}' after the script line closes virtual_ipaddress (keepalived's
+	// reading: vrrp_script cannot open a block inside a list), so only the
+	// instance opened at line 1 stays unclosed
+	if len(unclosed) != 1 || unclosed[0] != 1 || !unknown {
+		t.Errorf("want the unclosed block reported at line 1 and the reader to go on:\n%s", ds)
 	}
 }
 

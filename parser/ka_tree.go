@@ -38,10 +38,26 @@ func buildKaTree(lines []kaLine, d *Diags) []*Stmt {
 			t.toks = append(t.toks, kaTok{w: w, p: l.pos[j], eol: j == len(l.words)-1})
 		}
 	}
-	return t.block(nil)
+	return t.block(nil, "top")
 }
 
-func (t *kaTree) block(open *kaTok) []*Stmt {
+// kaChildCtx is the context a keyword's block is read in; ok is false when
+// the keyword is unknown where it stands, and keepalived then ignores its
+// '{' and reads what follows in the same block.
+func kaChildCtx(ctx, kw string) (string, bool) {
+	if ctx == "list" || !kaKeywords[ctx][kw] {
+		return "", false
+	}
+	if kaListBlocks[kw] && !(ctx == "top" && (kw == "track_file" || kw == "track_process")) {
+		return "list", true
+	}
+	if sub, ok := kaBlocks[kw]; ok {
+		return sub, true
+	}
+	return "list", true
+}
+
+func (t *kaTree) block(open *kaTok, ctx string) []*Stmt {
 	var out []*Stmt
 	for t.i < len(t.toks) {
 		tok := t.toks[t.i]
@@ -51,19 +67,20 @@ func (t *kaTree) block(open *kaTok) []*Stmt {
 			if open != nil {
 				return out
 			}
-			t.d.Add(tok.p, Warning, "Extra '}' found")
+			t.d.Add(tok.p, Warning, "Unknown keyword '}'")
 			t.d.Last().Exit = 5
 			continue
 		case "{":
 			t.i++
 			if n := len(out); n > 0 && !out[n-1].HasBlock {
-				out[n-1].HasBlock = true
-				out[n-1].Block = t.block(&tok)
-			} else {
-				t.d.Add(tok.p, Warning, "Unexpected '{' - ignoring")
-				t.d.Last().Exit = 5
-				t.block(&tok)
+				if sub, ok := kaChildCtx(ctx, out[n-1].Keyword); ok {
+					out[n-1].HasBlock = true
+					out[n-1].Block = t.block(&tok, sub)
+					continue
+				}
 			}
+			t.d.Add(tok.p, Warning, "Unexpected '{' - ignoring")
+			t.d.Last().Exit = 5
 			continue
 		}
 		st := &Stmt{Keyword: tok.w, Pos: tok.p}
@@ -80,8 +97,13 @@ func (t *kaTree) block(open *kaTok) []*Stmt {
 		if t.i < len(t.toks) && t.toks[t.i].w == "{" && t.toks[t.i].p.Line == st.Pos.Line {
 			ob := t.toks[t.i]
 			t.i++
-			st.HasBlock = true
-			st.Block = t.block(&ob)
+			if sub, ok := kaChildCtx(ctx, st.Keyword); ok {
+				st.HasBlock = true
+				st.Block = t.block(&ob, sub)
+			} else {
+				t.d.Add(ob.p, Warning, "Unexpected '{' - ignoring")
+				t.d.Last().Exit = 5
+			}
 		}
 		out = append(out, st)
 	}
