@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gohaka/gohaka/check/track"
 	"github.com/gohaka/gohaka/parser"
@@ -166,6 +167,44 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 				mu.Unlock()
 			}}
 		go r.Run(ctx)
+	}
+	// track_interface entries and, unless dont_track_primary, the
+	// instance's own interface: down means FAULT (weight 0) or the weight.
+	ifaces := map[string]track.Weight{}
+	for _, ti := range in.TrackInterfaces {
+		if ti.Name != in.Interface {
+			ifaces[ti.Name] = track.Weight{W: ti.Weight, Reverse: ti.Reverse}
+		}
+	}
+	if !in.DontTrackPrimary && in.Interface != "" {
+		ifaces[in.Interface] = track.Weight{}
+	}
+	for name, w := range ifaces {
+		e := &entry{w: w, st: track.StatusOK}
+		key := "if:" + name
+		entries[key] = e
+		go func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				st := track.StatusFailed
+				if track.InterfaceUp(name) {
+					st = track.StatusOK
+				}
+				mu.Lock()
+				if st != e.st {
+					logf("(%s) interface %s is %s", in.Name, name, map[track.Status]string{track.StatusOK: "up", track.StatusFailed: "down"}[st])
+					e.st = st
+					update()
+				}
+				mu.Unlock()
+			}
+		}()
 	}
 	if len(entries) > 0 {
 		mu.Lock()

@@ -234,3 +234,19 @@ vrrp_instance VI_1 {
 	waitVIP(t, nsB, false, 5*time.Second)
 	t.Logf("script passes again -> gohaka (100) took it back after %v", back)
 }
+
+// TestVRRPOwnInterfaceFault: when the instance's own link goes down the
+// speaker enters FAULT and removes its VIP; when the link is back it
+// becomes backup and, alone, master again.
+func TestVRRPOwnInterfaceFault(t *testing.T) {
+	nsA, _ := vrrpPair(t)
+	bin := buildBinary(t)
+	startInNS(t, nsA, bin, "run", "-k", kaConf(t, "BACKUP", 100))
+	waitVIP(t, nsA, true, 15*time.Second)
+	exec.Command("ip", "-n", nsA, "link", "set", "eth0", "down").Run()
+	gone := waitVIP(t, nsA, false, 10*time.Second)
+	t.Logf("own link down -> VIP removed after %v (FAULT)", gone)
+	exec.Command("ip", "-n", nsA, "link", "set", "eth0", "up").Run()
+	back := waitVIP(t, nsA, true, 15*time.Second)
+	t.Logf("link up -> master again after %v", back)
+}
