@@ -143,6 +143,9 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	return s, nil
 }
 
+// Close releases the socket of a speaker that will not Run.
+func (s *Speaker) Close() { unix.Close(s.fd) }
+
 // Instance exposes the state machine (state, priority).
 func (s *Speaker) Instance() *Instance { return s.inst }
 

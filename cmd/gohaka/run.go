@@ -58,21 +58,21 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	if err := rt.Start(); err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
 		return 1
 	}
-	stopVRRP, err := startVRRP(cfg.Keepalived, logf)
-	if err != nil {
+	vs := &vrrpSet{logf: logf}
+	if err := vs.apply(cfg.Keepalived); err != nil {
 		rt.Stop()
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
 		return 1
 	}
-	defer stopVRRP()
+	defer vs.stop()
 	pidfile := o.pidfile
 	if pidfile == "" {
 		pidfile = cfg.Global.Pidfile
@@ -87,6 +87,8 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	logf("serving %d proxies", len(cfg.Proxies))
 	for s := range sigs {
 		switch s {
+		case syscall.SIGHUP:
+			reloadVRRP(o, vs, logf)
 		case syscall.SIGUSR1:
 			logf("SIGUSR1: soft stop, waiting for live connections to finish")
 			rt.SoftStop()
@@ -99,4 +101,30 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// reloadVRRP re-reads keepalived.conf on SIGHUP: a config with errors
+// changes nothing and says why; otherwise unchanged instances keep their
+// state and the others are stopped or started.
+func reloadVRRP(o runOpts, vs *vrrpSet, logf func(string, ...any)) {
+	if len(o.kfiles) == 0 {
+		logf("SIGHUP: no keepalived.conf to reload (haproxy.cfg reloads with -sf)")
+		return
+	}
+	opts := loadOptions(nil, o.kfiles, false)
+	cfg, ds := parser.Load(opts)
+	if ds.HasErrors() {
+		for _, d := range ds {
+			if d.Sev == parser.Error {
+				logf("reload: %s", d)
+			}
+		}
+		logf("reload: keepalived.conf has errors; keeping the running configuration")
+		return
+	}
+	if err := vs.apply(cfg.Keepalived); err != nil {
+		logf("reload: %v; keeping the running configuration", err)
+		return
+	}
+	logf("reload: keepalived.conf applied")
 }

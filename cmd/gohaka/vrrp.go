@@ -14,36 +14,113 @@ import (
 	"github.com/gohaka/gohaka/vrrp"
 )
 
-// startVRRP builds and runs a speaker per vrrp_instance; the returned
-// function shuts them all down (priority 0 adverts, VIPs removed) and waits.
-func startVRRP(k *parser.Keepalived, logf func(string, ...any)) (func(), error) {
-	if k == nil || len(k.Instances) == 0 {
-		return func() {}, nil
+// vrrpSet runs one speaker per vrrp_instance and applies reloads as a
+// diff: an instance whose settings did not change keeps its speaker, state
+// and timers; a removed one shuts down (priority 0, VIPs removed); a new or
+// changed one starts.
+type vrrpSet struct {
+	logf    func(string, ...any)
+	running map[string]*runningSpeaker
+}
+
+type runningSpeaker struct {
+	key    string
+	cancel func()
+	done   chan struct{}
+}
+
+// apply makes the running speakers match k; on error nothing changes.
+func (v *vrrpSet) apply(k *parser.Keepalived) error {
+	if v.running == nil {
+		v.running = map[string]*runningSpeaker{}
 	}
-	var speakers []*vrrp.Speaker
-	var insts []*parser.VRRPInstance
-	for _, in := range k.Instances {
-		sc, err := speakerConfig(k, in, logf)
-		if err != nil {
-			return nil, err
+	type todo struct {
+		in  *parser.VRRPInstance
+		sc  vrrp.SpeakerConfig
+		key string
+	}
+	var start []todo
+	want := map[string]bool{}
+	if k != nil {
+		for _, in := range k.Instances {
+			sc, err := speakerConfig(k, in, v.logf)
+			if err != nil {
+				return err
+			}
+			key := instanceKey(k, in)
+			want[in.Name] = true
+			if r := v.running[in.Name]; r != nil && r.key == key {
+				continue
+			}
+			start = append(start, todo{in, sc, key})
 		}
-		sp, err := vrrp.NewSpeaker(sc)
+	}
+	speakers := make([]*vrrp.Speaker, len(start))
+	for n, t := range start {
+		sp, err := vrrp.NewSpeaker(t.sc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", in.Pos, err)
+			for _, made := range speakers[:n] {
+				made.Close()
+			}
+			return fmt.Errorf("%s: %v", t.in.Pos, err)
 		}
-		speakers = append(speakers, sp)
-		insts = append(insts, in)
+		speakers[n] = sp
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	for n, sp := range speakers {
-		startTrackers(ctx, k, insts[n], sp, logf)
+	for name, r := range v.running {
+		changed := false
+		for _, t := range start {
+			changed = changed || t.in.Name == name
+		}
+		if !want[name] || changed {
+			r.cancel()
+			<-r.done
+			delete(v.running, name)
+		}
 	}
-	var wg sync.WaitGroup
-	for _, sp := range speakers {
-		wg.Add(1)
-		go func() { defer wg.Done(); sp.Run(ctx) }()
+	for n, t := range start {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		sp := speakers[n]
+		startTrackers(ctx, k, t.in, sp, v.logf)
+		go func() { defer close(done); sp.Run(ctx) }()
+		v.running[t.in.Name] = &runningSpeaker{key: t.key, cancel: cancel, done: done}
 	}
-	return func() { cancel(); wg.Wait() }, nil
+	return nil
+}
+
+// stop shuts every speaker down and waits.
+func (v *vrrpSet) stop() {
+	for name, r := range v.running {
+		r.cancel()
+		<-r.done
+		delete(v.running, name)
+	}
+}
+
+// instanceKey fingerprints what a speaker depends on: the instance, the
+// scripts it tracks and the globals it uses.
+func instanceKey(k *parser.Keepalived, in *parser.VRRPInstance) string {
+	c := *in
+	c.Pos, c.InterfacePos = parser.Pos{}, parser.Pos{}
+	c.VIPs = nil
+	for _, v := range in.VIPs {
+		v.Pos = parser.Pos{}
+		c.VIPs = append(c.VIPs, v)
+	}
+	c.TrackScripts, c.TrackInterfaces = nil, nil
+	for _, t := range append(append([]parser.Tracked(nil), in.TrackScripts...), in.TrackInterfaces...) {
+		t.Pos = parser.Pos{}
+		c.TrackScripts = append(c.TrackScripts, t)
+	}
+	key := fmt.Sprintf("%+v|%v|%v|%s", c, k.Global.MCastGroup4, k.Global.VRRPVersion, k.Global.ScriptUser)
+	for _, t := range in.TrackScripts {
+		if sc := k.Script(t.Name); sc != nil {
+			s := *sc
+			s.Pos = parser.Pos{}
+			key += fmt.Sprintf("|%+v", s)
+		}
+	}
+	return key
 }
 
 func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(string, ...any)) (vrrp.SpeakerConfig, error) {

@@ -250,3 +250,40 @@ func TestVRRPOwnInterfaceFault(t *testing.T) {
 	back := waitVIP(t, nsA, true, 15*time.Second)
 	t.Logf("link up -> master again after %v", back)
 }
+
+// TestVRRPReloadKeepsState: SIGHUP with the same instance keeps the master
+// and its VIP without a flap; a config with errors changes nothing; a new
+// VIP list takes effect.
+func TestVRRPReloadKeepsState(t *testing.T) {
+	nsA, _ := vrrpPair(t)
+	bin := buildBinary(t)
+	conf := kaConf(t, "BACKUP", 100)
+	g := startInNS(t, nsA, bin, "run", "-k", conf)
+	waitVIP(t, nsA, true, 15*time.Second)
+	g.Process.Signal(syscall.SIGHUP)
+	for i := 0; i < 150; i++ { // 1.5 s: the VIP must never disappear
+		if !hasVIP(nsA) {
+			t.Fatal("VIP flapped on a reload that changed nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	good, _ := os.ReadFile(conf)
+	os.WriteFile(conf, []byte(strings.Replace(string(good), "priority 100", "priority 300", 1)), 0o644)
+	g.Process.Signal(syscall.SIGHUP)
+	time.Sleep(time.Second)
+	if !hasVIP(nsA) {
+		t.Fatal("a bad config on reload took the VIP away")
+	}
+	os.WriteFile(conf, []byte(strings.Replace(string(good), "192.0.2.100/24", "192.0.2.101/24", 1)), 0o644)
+	g.Process.Signal(syscall.SIGHUP)
+	waitVIP(t, nsA, false, 5*time.Second)
+	start := time.Now()
+	for time.Since(start) < 15*time.Second {
+		out, _ := exec.Command("ip", "-n", nsA, "-4", "addr", "show", "dev", "eth0").Output()
+		if strings.Contains(string(out), "192.0.2.101/") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the new VIP never appeared after the reload")
+}
