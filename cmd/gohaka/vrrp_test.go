@@ -11,37 +11,45 @@ import (
 	"time"
 )
 
-// vrrpPair makes two namespaces joined by a veth pair, each side named
-// eth0 and addressed from 192.0.2.0/24; both are deleted in cleanup.
+// vrrpPair makes two host namespaces, each with an eth0 on 192.0.2.0/24,
+// plugged into a bridge that lives in a third namespace (the switch), so
+// that a port can be cut without taking the other host's carrier down. All
+// three are deleted in cleanup.
 func vrrpPair(t *testing.T) (a, b string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces")
 	}
-	id := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()%100000)
+	id := fmt.Sprintf("%d%d", os.Getpid()%1000, time.Now().UnixNano()%10000)
 	a, b = "gohaka-va-"+id, "gohaka-vb-"+id
+	sw := "gohaka-sw-" + id
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %v: %v %s", args, err, out)
 		}
 	}
-	run("netns", "add", a)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", a).Run() })
-	run("netns", "add", b)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", b).Run() })
-	run("link", "add", "gva"+id[len(id)-4:], "type", "veth", "peer", "name", "gvb"+id[len(id)-4:])
-	run("link", "set", "gva"+id[len(id)-4:], "netns", a)
-	run("link", "set", "gvb"+id[len(id)-4:], "netns", b)
-	run("-n", a, "link", "set", "gva"+id[len(id)-4:], "name", "eth0")
-	run("-n", b, "link", "set", "gvb"+id[len(id)-4:], "name", "eth0")
-	for i, ns := range []string{a, b} {
+	for _, ns := range []string{sw, a, b} {
+		run("netns", "add", ns)
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		run("-n", ns, "link", "set", "lo", "up")
+	}
+	run("-n", sw, "link", "add", "br0", "type", "bridge")
+	run("-n", sw, "link", "set", "br0", "up")
+	for i, ns := range []string{a, b} {
+		port := fmt.Sprintf("p%d", i)
+		run("-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
+		run("-n", sw, "link", "set", port, "master", "br0")
+		run("-n", sw, "link", "set", port, "up")
 		run("-n", ns, "addr", "add", fmt.Sprintf("192.0.2.%d/24", i+1), "dev", "eth0")
 		run("-n", ns, "link", "set", "eth0", "up")
 	}
+	switchNS[b] = sw
 	return a, b
 }
+
+// switchNS maps a host namespace to its switch namespace.
+var switchNS = map[string]string{}
 
 func kaConf(t *testing.T, state string, prio int) string {
 	p := filepath.Join(t.TempDir(), "keepalived.conf")
@@ -153,15 +161,15 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 	waitVIP(t, nsA, false, 5*time.Second)
 	t.Logf("keepalived (150) back -> preempts gohaka after %v", back)
 
-	// a dead master: its link goes down, no priority-0 advert gets out
+	// a dead master: its switch port is cut, no priority-0 advert gets out
 	cut := time.Now()
-	exec.Command("ip", "-n", nsB, "link", "set", "eth0", "down").Run()
+	exec.Command("ip", "-n", switchNS[nsB], "link", "set", "p1", "down").Run()
 	dead := waitVIP(t, nsA, true, 10*time.Second)
-	t.Logf("keepalived's link cut -> gohaka holds the VIP after %v (Master_Down_Interval at priority 100 is 3.609 s)", dead)
+	t.Logf("keepalived's switch port cut -> gohaka holds the VIP after %v (Master_Down_Interval at priority 100 is 3.609 s)", dead)
 	if dead < 2*time.Second {
 		t.Errorf("took over after %v, before Master_Down_Interval could expire", time.Since(cut))
 	}
-	exec.Command("ip", "-n", nsB, "link", "set", "eth0", "up").Run()
+	exec.Command("ip", "-n", switchNS[nsB], "link", "set", "p1", "up").Run()
 	waitVIP(t, nsB, true, 15*time.Second)
 	waitVIP(t, nsA, false, 5*time.Second)
 	stopProc(ka2)
