@@ -150,3 +150,19 @@ func BenchmarkLoadKeepalived20k(b *testing.B) {
 		LoadKeepalived([]string{p}, KeepalivedOptions{})
 	}
 }
+
+// TestKeepalivedGenerators: ~SEQ and ~LST repeat the rest of the line, as
+// keepalived 2.2.7 does (checked with its -d dump): only ${var} is replaced.
+func TestKeepalivedGenerators(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "k.conf")
+	os.WriteFile(p, []byte("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n~SEQ(i, 1, 2, 5) 192.0.2.${i}/24\n~LST(j, 20, 30) 192.0.2.${j}/24\n~SEQx(h, 10, 11) 2001:db8::${h}/64\n    }\n}\n"), 0o644)
+	k, ds := LoadKeepalived([]string{p}, KeepalivedOptions{})
+	var got []string
+	for _, v := range k.Instances[0].VIPs {
+		got = append(got, v.Prefix.String())
+	}
+	want := "192.0.2.1/24 192.0.2.3/24 192.0.2.5/24 192.0.2.20/24 192.0.2.30/24 2001:db8::a/64 2001:db8::b/64"
+	if strings.Join(got, " ") != want {
+		t.Errorf("VIPs %v, want %s\n%s", got, want, ds)
+	}
+}

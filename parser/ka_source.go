@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -97,9 +98,11 @@ func (s *kaSource) readFile(path string, from Pos) {
 				continue
 			}
 		}
-		text := s.expand(trimmed, path, 0)
-		for _, part := range strings.Split(text, "\n") {
-			s.addLine(part, path, lineNo, indent+1)
+		for _, gen := range s.generate(trimmed, Pos{File: path, Line: lineNo, Col: indent + 1}) {
+			text := s.expand(gen, path, 0)
+			for _, part := range strings.Split(text, "\n") {
+				s.addLine(part, path, lineNo, indent+1)
+			}
 		}
 	}
 }
@@ -252,4 +255,71 @@ func (s *kaSource) include(glob, from string, p Pos) {
 	for _, m := range matches {
 		s.readFile(m, p)
 	}
+}
+
+// generate applies the line generators: ~SEQ(var, [start, [step,]] end)
+// (~SEQx gives hex) and ~LST(var, v1, v2, ...) repeat the rest of the line
+// once per value with ${var} replaced (keepalived replaces only the braced
+// form there). Other lines come back unchanged.
+func (s *kaSource) generate(line string, p Pos) []string {
+	kind := ""
+	for _, k := range []string{"~SEQx(", "~SEQ(", "~LST("} {
+		if strings.HasPrefix(line, k) {
+			kind = k
+		}
+	}
+	if kind == "" {
+		return []string{line}
+	}
+	end := strings.IndexByte(line, ')')
+	if end < 0 {
+		kaErr(s.d, p, Error, 5, "%s missing ')'", strings.TrimSuffix(kind, "("))
+		return nil
+	}
+	args := strings.Split(line[len(kind):end], ",")
+	for i := range args {
+		args[i] = strings.TrimSpace(args[i])
+	}
+	rest := strings.TrimLeft(line[end+1:], " \t")
+	if len(args) < 2 || args[0] == "" {
+		kaErr(s.d, p, Error, 5, "%s needs a variable and values", strings.TrimSuffix(kind, "("))
+		return nil
+	}
+	var vals []string
+	if kind == "~LST(" {
+		vals = args[1:]
+	} else {
+		nums := make([]int, 0, 3)
+		for _, a := range args[1:] {
+			n, err := strconv.Atoi(a)
+			if err != nil {
+				kaErr(s.d, p, Error, 5, "invalid number '%s' in ~SEQ", a)
+				return nil
+			}
+			nums = append(nums, n)
+		}
+		start, step, last := 1, 1, nums[len(nums)-1]
+		switch len(nums) {
+		case 2:
+			start = nums[0]
+		case 3:
+			start, step = nums[0], nums[1]
+		}
+		if step == 0 || len(nums) > 3 {
+			kaErr(s.d, p, Error, 5, "invalid ~SEQ arguments")
+			return nil
+		}
+		for v := start; (step > 0 && v <= last || step < 0 && v >= last) && len(vals) < 65536; v += step {
+			if kind == "~SEQx(" {
+				vals = append(vals, strconv.FormatInt(int64(v), 16))
+			} else {
+				vals = append(vals, strconv.Itoa(v))
+			}
+		}
+	}
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, strings.ReplaceAll(rest, "${"+args[0]+"}", v))
+	}
+	return out
 }
