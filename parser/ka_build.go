@@ -49,6 +49,27 @@ func (b *kaBuilder) build(tree []*Stmt) {
 			b.instance(st)
 		case "vrrp_sync_group":
 			b.syncGroup(st)
+		case "vrrp_track_file", "track_file":
+			tf := &TrackFile{Pos: st.Pos, Weight: 1}
+			if len(st.Args) > 0 {
+				tf.Name = st.Args[0]
+			}
+			for _, l := range st.Block {
+				v := ""
+				if len(l.Args) > 0 {
+					v = l.Args[0]
+				}
+				switch l.Keyword {
+				case "file":
+					tf.File = v
+				case "weight":
+					tf.Weight, _ = kaInt(b.d, l.Pos, v, -254, 254)
+					tf.Reverse = len(l.Args) > 1 && l.Args[1] == "reverse"
+				case "init_file":
+					tf.InitFile = true
+				}
+			}
+			b.k.TrackFiles = append(b.k.TrackFiles, tf)
 		case "virtual_server":
 			b.virtualServer(st)
 		case "virtual_server_group":

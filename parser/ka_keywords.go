@@ -120,4 +120,4 @@ var kaImplemented = words(`global_defs vrrp_script vrrp_instance vrrp_sync_group
 	virtual_ipaddress_excluded virtual_routes track_script track_interface unicast_src_ip unicast_peer mcast_src_ip
 	notify_master notify_backup notify_fault notify_stop notify nopreempt preempt preempt_delay garp_master_delay
 	garp_master_repeat garp_master_refresh garp_master_refresh_repeat native_ipv6 version dont_track_primary
-	accept no_accept group smtp_alert`)
+	accept no_accept group smtp_alert vrrp_track_file track_file file init_file`)

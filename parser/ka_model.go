@@ -10,6 +10,7 @@ type Keepalived struct {
 	Files          []string
 	Global         GlobalDefs
 	Scripts        []*VRRPScript
+	TrackFiles     []*TrackFile
 	Instances      []*VRRPInstance
 	SyncGroups     []*VRRPSyncGroup
 	StaticAddrs    []VIP
@@ -79,6 +80,27 @@ type VRRPScript struct {
 	User     string
 	Group    string
 	InitFail bool
+}
+
+// TrackFile is a vrrp_track_file block: a file holding an integer that,
+// times the weight, moves the priority of the instances tracking it.
+type TrackFile struct {
+	Pos      Pos
+	Name     string
+	File     string
+	Weight   int
+	Reverse  bool
+	InitFile bool
+}
+
+// TrackFileDef returns the vrrp_track_file of that name, or nil.
+func (k *Keepalived) TrackFileDef(name string) *TrackFile {
+	for _, f := range k.TrackFiles {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // VIP is one line of virtual_ipaddress (or _excluded, static_ipaddress).

@@ -166,3 +166,23 @@ func TestKeepalivedGenerators(t *testing.T) {
 		t.Errorf("VIPs %v, want %s\n%s", got, want, ds)
 	}
 }
+
+// TestKeepalivedTrackFile reads a vrrp_track_file block and an instance's
+// track_file reference with a weight override, and the file is no longer
+// reported as not implemented.
+func TestKeepalivedTrackFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "k.conf")
+	os.WriteFile(p, []byte("vrrp_track_file tf {\n    file /run/prio\n    weight -3 reverse\n    init_file\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    track_file {\n        tf weight 5\n    }\n    virtual_ipaddress {\n        192.0.2.10/24\n    }\n}\n"), 0o644)
+	k, ds := LoadKeepalived([]string{p}, KeepalivedOptions{})
+	def := k.TrackFileDef("tf")
+	if def == nil || def.File != "/run/prio" || def.Weight != -3 || !def.Reverse || !def.InitFile || def.Pos.Line != 1 {
+		t.Fatalf("track file %+v\n%s", def, ds)
+	}
+	tr := k.Instances[0].TrackFiles
+	if len(tr) != 1 || tr[0].Name != "tf" || !tr[0].HasWeight || tr[0].Weight != 5 {
+		t.Errorf("instance track_file %+v", tr)
+	}
+	if strings.Contains(ds.String(), "does not implement") {
+		t.Errorf("track_file still reported as not implemented:\n%s", ds)
+	}
+}

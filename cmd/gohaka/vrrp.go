@@ -204,13 +204,23 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 		w  track.Weight
 		st track.Status
 	}
+	type fileEntry struct {
+		w   track.Weight
+		val int
+	}
 	var mu sync.Mutex
 	entries := map[string]*entry{}
+	files := map[string]*fileEntry{}
 	update := func() {
 		var deltas []int
 		fault := false
 		for _, e := range entries {
 			d, f := track.ScriptDelta(e.w, e.st)
+			deltas = append(deltas, d)
+			fault = fault || f
+		}
+		for _, fe := range files {
+			d, f := track.FileDelta(fe.w, fe.val)
 			deltas = append(deltas, d)
 			fault = fault || f
 		}
@@ -244,6 +254,38 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 				mu.Unlock()
 			}}
 		go r.Run(ctx)
+	}
+	// track_file: the file's integer times the weight, read every 200 ms
+	for _, tf := range in.TrackFiles {
+		def := k.TrackFileDef(tf.Name)
+		if def == nil {
+			continue
+		}
+		w := track.Weight{W: def.Weight, Reverse: def.Reverse}
+		if tf.HasWeight {
+			w = track.Weight{W: tf.Weight, Reverse: tf.Reverse}
+		}
+		fe := &fileEntry{w: w, val: track.ReadFileValue(def.File)}
+		files[tf.Name] = fe
+		go func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				v := track.ReadFileValue(def.File)
+				mu.Lock()
+				if v != fe.val {
+					logf("(%s) track_file %s now %d", in.Name, def.Name, v)
+					fe.val = v
+					update()
+				}
+				mu.Unlock()
+			}
+		}()
 	}
 	// track_interface entries and, unless dont_track_primary, the
 	// instance's own interface: down means FAULT (weight 0) or the weight.
@@ -283,7 +325,7 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 			}
 		}()
 	}
-	if len(entries) > 0 {
+	if len(entries)+len(files) > 0 {
 		mu.Lock()
 		update()
 		mu.Unlock()
