@@ -295,3 +295,53 @@ func TestVRRPReloadKeepsState(t *testing.T) {
 	}
 	t.Fatal("the new VIP never appeared after the reload")
 }
+
+// TestVRRPTrackFileWithKeepalived: gohaka (priority 100) tracks a file with
+// weight -1 against keepalived at priority 80. Writing 60 into the file
+// drops gohaka to 40 and keepalived takes the VIP; writing 0 gives it back.
+func TestVRRPTrackFileWithKeepalived(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
+	}
+	nsA, nsB := vrrpPair(t)
+	bin := buildBinary(t)
+	prio := filepath.Join(t.TempDir(), "prio")
+	os.WriteFile(prio, []byte("0\n"), 0o644)
+	conf := filepath.Join(t.TempDir(), "g.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`vrrp_track_file tf {
+    file %s
+    weight -1
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass s3cret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0
+    }
+    track_file {
+        tf
+    }
+}
+`, prio)), 0o644)
+	startInNS(t, nsA, bin, "run", "-k", conf)
+	waitVIP(t, nsA, true, 15*time.Second)
+	startKeepalived(t, nsB, kaConf(t, "BACKUP", 80))
+	time.Sleep(3 * time.Second)
+	if !hasVIP(nsA) || hasVIP(nsB) {
+		t.Fatal("with 0 in the file, gohaka (100) must stay master over keepalived (80)")
+	}
+	os.WriteFile(prio, []byte("60\n"), 0o644)
+	lost := waitVIP(t, nsB, true, 20*time.Second)
+	waitVIP(t, nsA, false, 5*time.Second)
+	t.Logf("file 60 -> keepalived (80) took the VIP from gohaka (100-60=40) after %v", lost)
+	os.WriteFile(prio, []byte("0\n"), 0o644)
+	back := waitVIP(t, nsA, true, 20*time.Second)
+	t.Logf("file 0 -> gohaka (100) took it back after %v", back)
+}
