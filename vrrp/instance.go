@@ -51,6 +51,7 @@ type Action struct {
 	Kind     ActionKind
 	Priority uint8 // SendAdvert: the priority to announce
 	State    State // Notify: the state entered
+	Synced   bool  // Notify: entered because the sync group moved
 }
 
 // Instance is the VRRP state machine of RFC 3768/5798 with keepalived's
@@ -65,6 +66,8 @@ type Instance struct {
 	adverAt      time.Time
 	preemptSince time.Time
 	actions      []Action
+	ownFault     bool // trackers or the interface say FAULT
+	groupFault   bool // the sync group is in FAULT
 }
 
 // NewInstance makes an instance in Init.
@@ -214,6 +217,14 @@ func (i *Instance) SetPriority(p int) {
 // SetFault enters or leaves FAULT (tracked failure with weight 0,
 // interface down).
 func (i *Instance) SetFault(fault bool, now time.Time) {
+	i.ownFault = fault
+	i.settleFault(now)
+}
+
+// settleFault moves in or out of FAULT when the instance's own fault or
+// its sync group's says so.
+func (i *Instance) settleFault(now time.Time) {
+	fault := i.ownFault || i.groupFault
 	switch {
 	case fault && i.state != Fault:
 		if i.state == Master {
@@ -223,6 +234,29 @@ func (i *Instance) SetFault(fault bool, now time.Time) {
 		i.emit(Action{Kind: Notify, State: Fault})
 	case !fault && i.state == Fault:
 		i.becomeBackup(now, false)
+	}
+}
+
+// Sync moves the instance to the state its vrrp_sync_group entered: a
+// member that became master pulls a backup to master, one that went
+// backup pulls a master back, one in FAULT holds every member in FAULT
+// until the group leaves it.
+func (i *Instance) Sync(s State, now time.Time) {
+	if i.state == Init {
+		return
+	}
+	mark := len(i.actions)
+	i.groupFault = s == Fault
+	i.settleFault(now)
+	switch {
+	case s == Master && i.state == Backup:
+		i.masterInt = i.cfg.Interval
+		i.becomeMaster(now)
+	case s == Backup && i.state == Master:
+		i.becomeBackup(now, true)
+	}
+	for n := mark; n < len(i.actions); n++ {
+		i.actions[n].Synced = true
 	}
 }
 

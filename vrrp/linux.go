@@ -33,14 +33,16 @@ type SpeakerConfig struct {
 	GarpDelay    time.Duration
 	// Logf receives state changes in keepalived's words.
 	Logf func(format string, args ...any)
-	// OnState is called after each transition (notify scripts).
-	OnState func(name string, s State, prio int)
+	// OnState is called after each transition (notify scripts, sync
+	// groups); synced says the sync group caused it.
+	OnState func(name string, s State, prio int, synced bool)
 }
 
 // Speaker runs one VRRP instance over a raw IPv4 socket (protocol 112).
 type Speaker struct {
 	cfg     SpeakerConfig
 	tracked chan tracked
+	syncs   chan State
 	inst    *Instance
 	fd      int
 	ifi     *net.Interface
@@ -71,6 +73,16 @@ func (s *Speaker) SetTracked(prio int, fault bool) {
 	}
 }
 
+// Sync pulls the instance to the state its sync group entered; it never
+// blocks the caller (another member's speaker).
+func (s *Speaker) Sync(st State) {
+	select {
+	case s.syncs <- st:
+	default:
+		s.cfg.Logf("(%s) sync queue full, dropping %s", s.cfg.Name, st)
+	}
+}
+
 // Counters are what the speaker saw and did.
 type Counters struct {
 	AdvertsSent, AdvertsReceived, Transitions int
@@ -93,7 +105,7 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("(%s) interface %s: %v", cfg.Name, cfg.Interface, err)
 	}
-	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), Stats: Counters{Dropped: map[DropReason]int{}}}
+	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), syncs: make(chan State, 4), Stats: Counters{Dropped: map[DropReason]int{}}}
 	s.src = cfg.UnicastSrc
 	if !s.src.IsValid() {
 		addrs, _ := ifi.Addrs()
@@ -161,7 +173,15 @@ func (s *Speaker) Run(ctx context.Context) error {
 	s.removeStaleVIPs()
 	rx := make(chan rxPacket, 16)
 	go s.receive(ctx, rx)
-	s.inst.Start(time.Now())
+	select { // trackers' first verdict: a fault starts the instance in FAULT
+	case u := <-s.tracked:
+		s.inst.SetPriority(u.prio)
+		s.inst.SetFault(u.fault, time.Now())
+	default:
+	}
+	if s.inst.State() == Init {
+		s.inst.Start(time.Now())
+	}
 	s.apply()
 	for {
 		wait := time.Until(s.inst.Deadline())
@@ -185,6 +205,9 @@ func (s *Speaker) Run(ctx context.Context) error {
 			}
 			s.inst.SetPriority(u.prio)
 			s.inst.SetFault(u.fault, time.Now())
+		case st := <-s.syncs:
+			t.Stop()
+			s.inst.Sync(st, time.Now())
 		case <-t.C:
 		}
 		s.inst.Tick(time.Now())
@@ -268,7 +291,7 @@ func (s *Speaker) apply() {
 			s.Stats.Transitions++
 			s.cfg.Logf("(%s) Entering %s STATE", s.cfg.Name, a.State)
 			if s.cfg.OnState != nil {
-				s.cfg.OnState(s.cfg.Name, a.State, s.inst.Priority())
+				s.cfg.OnState(s.cfg.Name, a.State, s.inst.Priority(), a.Synced)
 			}
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 type vrrpSet struct {
 	logf    func(string, ...any)
 	running map[string]*runningSpeaker
+	groups  syncGroups
 }
 
 type runningSpeaker struct {
@@ -57,6 +56,11 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	}
 	speakers := make([]*vrrp.Speaker, len(start))
 	for n, t := range start {
+		own := t.sc.OnState
+		t.sc.OnState = func(name string, st vrrp.State, prio int, synced bool) {
+			own(name, st, prio, synced)
+			v.groups.observe(name, st, synced)
+		}
 		sp, err := vrrp.NewSpeaker(t.sc)
 		if err != nil {
 			for _, made := range speakers[:n] {
@@ -66,6 +70,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 		}
 		speakers[n] = sp
 	}
+	v.groups.logf = v.logf
+	v.groups.configure(k)
 	for name, r := range v.running {
 		changed := false
 		for _, t := range start {
@@ -75,14 +81,23 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			r.cancel()
 			<-r.done
 			delete(v.running, name)
+			v.groups.register(name, nil)
 		}
 	}
 	for n, t := range start {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		sp := speakers[n]
-		startTrackers(ctx, k, t.in, sp, v.logf)
-		go func() { defer close(done); sp.Run(ctx) }()
+		v.groups.register(t.in.Name, sp)
+		first := startTrackers(ctx, k, t.in, sp, v.logf)
+		go func() {
+			defer close(done)
+			select { // the scripts' first results decide the start state
+			case <-first:
+			case <-ctx.Done():
+			}
+			sp.Run(ctx)
+		}()
 		v.running[t.in.Name] = &runningSpeaker{key: t.key, cancel: cancel, done: done}
 	}
 	return nil
@@ -94,6 +109,7 @@ func (v *vrrpSet) stop() {
 		r.cancel()
 		<-r.done
 		delete(v.running, name)
+		v.groups.register(name, nil)
 	}
 }
 
@@ -147,51 +163,9 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label})
 		sc.Config.Addrs = append(sc.Config.Addrs, v.Prefix.Addr())
 	}
-	sc.OnState = notifier(k, in, logf)
+	notify := notifier("INSTANCE", in.Name, in.Notify, logf)
+	sc.OnState = func(name string, st vrrp.State, prio int, _ bool) { notify(st, prio) }
 	return sc, nil
-}
-
-// notifier runs the notify scripts of an instance in order, one at a time,
-// without blocking the speaker.
-func notifier(k *parser.Keepalived, in *parser.VRRPInstance, logf func(string, ...any)) func(string, vrrp.State, int) {
-	q := make(chan func(), 64)
-	go func() {
-		for f := range q {
-			f()
-		}
-	}()
-	run := func(script string, extra ...string) {
-		f := strings.Fields(script)
-		if len(f) == 0 {
-			return
-		}
-		cmd := exec.Command(f[0], append(f[1:], extra...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			logf("(%s) notify script %s: %v %s", in.Name, f[0], err, out)
-		}
-	}
-	return func(name string, s vrrp.State, prio int) {
-		var script string
-		word := s.String()
-		switch s {
-		case vrrp.Master:
-			script = in.Notify.Master
-		case vrrp.Backup:
-			script = in.Notify.Backup
-		case vrrp.Fault:
-			script = in.Notify.Fault
-		case vrrp.Init:
-			script, word = in.Notify.Stop, "STOP"
-		}
-		select {
-		case q <- func() {
-			run(script)
-			run(in.Notify.Any, "INSTANCE", name, word, fmt.Sprint(prio))
-		}:
-		default:
-			logf("(%s) notify queue full, dropping %s", name, word)
-		}
-	}
 }
 
 var _ = netip.Addr{}
@@ -199,7 +173,14 @@ var _ = netip.Addr{}
 // startTrackers runs the vrrp_scripts an instance tracks and feeds the
 // speaker keepalived's arithmetic: base priority plus the weights of the
 // scripts' states, FAULT for a failed script of weight 0.
-func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPInstance, sp *vrrp.Speaker, logf func(string, ...any)) {
+//
+// The returned channel is closed once every tracked script has given its
+// first result (or after its timeout): keepalived runs the scripts before
+// its instances leave INIT, so a failing weight-0 script starts the
+// instance in FAULT rather than BACKUP.
+func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPInstance, sp *vrrp.Speaker, logf func(string, ...any)) <-chan struct{} {
+	var firstWG sync.WaitGroup
+	firstBound := time.Duration(0)
 	type entry struct {
 		w  track.Weight
 		st track.Status
@@ -241,9 +222,11 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 		if user == "" {
 			user = k.Global.ScriptUser
 		}
+		var once sync.Once
 		r := &track.ScriptRunner{Script: track.Script{Name: sc.Name, Command: sc.Script, Interval: sc.Interval,
 			Timeout: sc.Timeout, Rise: sc.Rise, Fall: sc.Fall, InitFail: sc.InitFail, User: user, Group: sc.Group},
 			OnResult: func(o track.Outcome, st track.Status, changed bool) {
+				once.Do(firstWG.Done)
 				if !changed {
 					return
 				}
@@ -253,6 +236,8 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 				update()
 				mu.Unlock()
 			}}
+		firstWG.Add(1)
+		firstBound = max(firstBound, r.Script.Timeout, r.Script.Interval, time.Second)
 		go r.Run(ctx)
 	}
 	// track_file: the file's integer times the weight, read every 200 ms
@@ -330,4 +315,16 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 		update()
 		mu.Unlock()
 	}
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		all := make(chan struct{})
+		go func() { firstWG.Wait(); close(all) }()
+		select {
+		case <-all:
+		case <-time.After(firstBound):
+		case <-ctx.Done():
+		}
+	}()
+	return first
 }
