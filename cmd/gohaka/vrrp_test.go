@@ -16,12 +16,19 @@ import (
 // that a port can be cut without taking the other host's carrier down. All
 // three are deleted in cleanup.
 func vrrpPair(t *testing.T) (a, b string) {
+	h := vrrpHosts(t, 2)
+	return h[0], h[1]
+}
+
+// vrrpHosts makes n host namespaces on one switch namespace's bridge;
+// host i has eth0 with 192.0.2.(i+1)/24 and 2001:db8::(i+1)/64, and its
+// switch port is p<i>.
+func vrrpHosts(t *testing.T, n int) []string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces")
 	}
 	id := fmt.Sprintf("%d%d", os.Getpid()%1000, time.Now().UnixNano()%10000)
-	a, b = "gohaka-va-"+id, "gohaka-vb-"+id
 	sw := "gohaka-sw-" + id
 	run := func(args ...string) {
 		t.Helper()
@@ -29,23 +36,28 @@ func vrrpPair(t *testing.T) (a, b string) {
 			t.Fatalf("ip %v: %v %s", args, err, out)
 		}
 	}
-	for _, ns := range []string{sw, a, b} {
+	var hosts []string
+	for i := 0; i < n; i++ {
+		hosts = append(hosts, fmt.Sprintf("gohaka-v%c-%s", 'a'+i, id))
+	}
+	for _, ns := range append([]string{sw}, hosts...) {
 		run("netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		run("-n", ns, "link", "set", "lo", "up")
 	}
 	run("-n", sw, "link", "add", "br0", "type", "bridge")
 	run("-n", sw, "link", "set", "br0", "up")
-	for i, ns := range []string{a, b} {
+	for i, ns := range hosts {
 		port := fmt.Sprintf("p%d", i)
 		run("-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
 		run("-n", sw, "link", "set", port, "master", "br0")
 		run("-n", sw, "link", "set", port, "up")
 		run("-n", ns, "addr", "add", fmt.Sprintf("192.0.2.%d/24", i+1), "dev", "eth0")
+		run("-n", ns, "addr", "add", fmt.Sprintf("2001:db8::%d/64", i+1), "dev", "eth0", "nodad")
 		run("-n", ns, "link", "set", "eth0", "up")
+		switchNS[ns] = sw
 	}
-	switchNS[b] = sw
-	return a, b
+	return hosts
 }
 
 // switchNS maps a host namespace to its switch namespace.
