@@ -44,7 +44,8 @@ type Speaker struct {
 	tracked chan tracked
 	syncs   chan State
 	inst    *Instance
-	fd      int
+	conn    conn
+	v6      bool
 	ifi     *net.Interface
 	src     netip.Addr
 	auth    [8]byte
@@ -95,6 +96,7 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	if !cfg.Group.IsValid() {
 		cfg.Group = netip.MustParseAddr("224.0.0.18")
 	}
+	var err error
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -106,11 +108,19 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 		return nil, fmt.Errorf("(%s) interface %s: %v", cfg.Name, cfg.Interface, err)
 	}
 	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), syncs: make(chan State, 4), Stats: Counters{Dropped: map[DropReason]int{}}}
+	s.v6 = len(cfg.VIPs) > 0 && cfg.VIPs[0].Prefix.Addr().Is6()
+	if s.v6 {
+		if !cfg.Group.Is6() {
+			s.cfg.Group = netip.MustParseAddr("ff02::12")
+		}
+		s.cfg.Config.Version = 3 // VRRP over IPv6 is v3 only
+	}
 	s.src = cfg.UnicastSrc
 	if !s.src.IsValid() {
+		// IPv4: the interface's first address; IPv6: its link-local one
 		addrs, _ := ifi.Addrs()
 		for _, a := range addrs {
-			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() != s.v6 && (!s.v6 || p.Addr().IsLinkLocalUnicast()) {
 				s.src = p.Addr()
 				break
 			}
@@ -119,44 +129,20 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	if !cfg.Config.Primary.IsValid() {
 		s.cfg.Config.Primary = s.src
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, Protocol)
-	if err != nil {
-		return nil, fmt.Errorf("(%s) raw socket: %v", cfg.Name, err)
-	}
-	s.fd = fd
-	set := func(level, opt, v int) {
-		if err == nil {
-			err = unix.SetsockoptInt(fd, level, opt, v)
-		}
-	}
-	set(unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, 255)
-	set(unix.IPPROTO_IP, unix.IP_TTL, 255)
-	set(unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0)
-	set(unix.IPPROTO_IP, unix.IP_TOS, 0xc0)
-	set(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
-	if err == nil {
-		err = unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, cfg.Interface)
-	}
-	mreq := &unix.IPMreqn{Multiaddr: cfg.Group.As4(), Ifindex: int32(ifi.Index)}
-	if err == nil {
-		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq)
-	}
-	if err == nil {
-		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq)
-	}
-	if err == nil {
-		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100000})
+	if s.v6 {
+		s.conn, err = openConn6(s.cfg, ifi, s.src)
+	} else {
+		s.conn, err = openConn4(s.cfg, ifi)
 	}
 	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("(%s) socket options: %v", cfg.Name, err)
+		return nil, fmt.Errorf("(%s) %v", cfg.Name, err)
 	}
 	s.inst = NewInstance(s.cfg.Config)
 	return s, nil
 }
 
 // Close releases the socket of a speaker that will not Run.
-func (s *Speaker) Close() { unix.Close(s.fd) }
+func (s *Speaker) Close() { s.conn.close() }
 
 // Instance exposes the state machine (state, priority).
 func (s *Speaker) Instance() *Instance { return s.inst }
@@ -169,7 +155,7 @@ type rxPacket struct {
 // Run speaks VRRP until ctx ends, then shuts the instance down (priority 0
 // advert, VIPs removed) and closes the socket.
 func (s *Speaker) Run(ctx context.Context) error {
-	defer unix.Close(s.fd)
+	defer s.conn.close()
 	s.removeStaleVIPs()
 	rx := make(chan rxPacket, 16)
 	go s.receive(ctx, rx)
@@ -219,24 +205,14 @@ func (s *Speaker) Run(ctx context.Context) error {
 func (s *Speaker) receive(ctx context.Context, rx chan<- rxPacket) {
 	buf := make([]byte, 2048)
 	for ctx.Err() == nil {
-		n, _, err := unix.Recvfrom(s.fd, buf, 0)
-		if err != nil || n < 20 {
-			continue
-		}
-		ihl := int(buf[0]&0x0f) * 4
-		if n < ihl {
-			continue
-		}
-		ttl := int(buf[8])
-		src := netip.AddrFrom4([4]byte(buf[12:16]))
-		dst := netip.AddrFrom4([4]byte(buf[16:20]))
-		if src == s.src {
+		payload, src, dst, ttl, err := s.conn.recv(buf)
+		if err != nil || payload == nil || src == s.src {
 			continue
 		}
 		if !dst.IsMulticast() {
 			ttl = 255 // unicast adverts: keepalived checks no TTL
 		}
-		a, err := Decode(buf[ihl:n], src, dst, ttl)
+		a, err := Decode(payload, src, dst, ttl)
 		if err != nil {
 			if de, ok := err.(*DecodeError); ok {
 				s.Stats.Dropped[de.Reason]++
@@ -279,11 +255,11 @@ func (s *Speaker) apply() {
 		case DelVIPs:
 			s.vips(false)
 		case SendGARP:
-			s.garp()
+			s.announce()
 			if s.cfg.GarpDelay > 0 {
 				time.AfterFunc(s.cfg.GarpDelay, func() {
 					if s.inst.State() == Master {
-						s.garp()
+						s.announce()
 					}
 				})
 			}
@@ -300,7 +276,7 @@ func (s *Speaker) apply() {
 func (s *Speaker) send(prio uint8) {
 	var addrs []netip.Addr
 	for _, v := range s.cfg.VIPs {
-		if v.Prefix.Addr().Is4() {
+		if v.Prefix.Addr().Is6() == s.v6 {
 			addrs = append(addrs, v.Prefix.Addr())
 		}
 	}
@@ -315,7 +291,7 @@ func (s *Speaker) send(prio uint8) {
 			a.AuthType, a.AuthData = 0, [8]byte{}
 		}
 		b := Encode(a, s.src, dst)
-		if err := unix.Sendto(s.fd, b, 0, &unix.SockaddrInet4{Addr: dst.As4()}); err != nil {
+		if err := s.conn.send(b, dst); err != nil {
 			s.cfg.Logf("(%s) send advert: %v", s.cfg.Name, err)
 			continue
 		}
@@ -336,6 +312,10 @@ func (s *Speaker) vips(add bool) {
 			continue
 		}
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())}, Label: v.Label}
+		if v.Prefix.Addr().Is6() {
+			addr.Label = ""               // labels are IPv4 only
+			addr.Flags = unix.IFA_F_NODAD // usable at once, as keepalived adds them
+		}
 		if add {
 			err = netlink.AddrReplace(link, addr)
 		} else {
@@ -349,6 +329,13 @@ func (s *Speaker) vips(add bool) {
 
 // removeStaleVIPs deletes VIPs a previous run may have left behind.
 func (s *Speaker) removeStaleVIPs() { s.vips(false) }
+
+// announce tells the segment where the VIPs now are: gratuitous ARP for
+// IPv4 VIPs, unsolicited neighbour advertisements for IPv6 ones.
+func (s *Speaker) announce() {
+	s.garp()
+	s.unsolicitedNA()
+}
 
 // garp sends gratuitous ARP requests for each IPv4 VIP: broadcast, sender
 // and target the VIP, target MAC ff:ff:ff:ff:ff:ff, as keepalived does.

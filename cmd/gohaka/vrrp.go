@@ -156,9 +156,12 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 	case "AH":
 		return sc, fmt.Errorf("%s: (%s) AH authentication is not supported by gohaka; use PASS or none", in.Pos, in.Name)
 	}
-	for _, v := range in.VIPs {
-		if !v.Prefix.Addr().Is4() {
-			return sc, fmt.Errorf("%s: (%s) IPv6 VIPs are not served by gohaka's speaker yet", v.Pos, in.Name)
+	for n, v := range in.VIPs {
+		if v.Prefix.Addr().Is6() != in.VIPs[0].Prefix.Addr().Is6() {
+			return sc, fmt.Errorf("%s: (%s) %s is not of the instance's address family (set by its first VIP); put it in virtual_ipaddress_excluded", v.Pos, in.Name, v.Prefix.Addr())
+		}
+		if n == 0 && v.Prefix.Addr().Is6() {
+			sc.Group = k.Global.MCastGroup6
 		}
 		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label})
 		sc.Config.Addrs = append(sc.Config.Addrs, v.Prefix.Addr())

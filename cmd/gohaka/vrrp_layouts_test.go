@@ -155,3 +155,55 @@ func TestVRRPUnicastAndNopreempt(t *testing.T) {
 	took = waitAnswer(t, c, vip, "A", 10*time.Second)
 	t.Logf("nopreempt: gohaka stayed backup; keepalived stopped -> gohaka answers after %v", took)
 }
+
+// TestVRRPv3IPv6WithKeepalived: VRRPv3 over IPv6 (ff02::12, link-local
+// sources, unsolicited NA) between gohaka (150) and keepalived (100): the
+// client reaches the service on the IPv6 VIP on gohaka, on keepalived
+// when gohaka stops, and on gohaka again when it is back.
+func TestVRRPv3IPv6WithKeepalived(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
+	}
+	h := vrrpHosts(t, 3)
+	a, b, c := h[0], h[1], h[2]
+	bin := buildBinary(t)
+	serveName(t, a, "A")
+	serveName(t, b, "B")
+	const vip = "2001:db8::100"
+	inst := func(prio int) string {
+		return fmt.Sprintf(`vrrp_instance VI_6 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    version 3
+    priority %d
+    advert_int 1
+    virtual_ipaddress {
+        %s/64 dev eth0
+    }
+}
+`, prio, vip)
+	}
+	g := &node{ns: a, bin: bin, conf: writeConf(t, inst(150))}
+	k := &node{ns: b, conf: writeConf(t, inst(100))}
+	g.start(t)
+	waitAnswer(t, c, vip, "A", 20*time.Second)
+	k.start(t)
+	time.Sleep(5 * time.Second)
+	if ask(c, vip) != "A" {
+		t.Fatal("keepalived (100) took the IPv6 VIP from gohaka (150): it does not hear gohaka's v3 adverts")
+	}
+	wait := g.kill(syscall.SIGTERM)
+	took := waitAnswer(t, c, vip, "B", 10*time.Second)
+	wait()
+	t.Logf("IPv6: gohaka stopped -> keepalived answers on %s after %v", vip, took)
+	g.start(t)
+	home := waitAnswer(t, c, vip, "A", 20*time.Second)
+	t.Logf("IPv6: gohaka back -> answers again after %v (preempt, unsolicited NA)", home)
+	wait = k.kill(syscall.SIGKILL)
+	wait()
+	time.Sleep(4 * time.Second)
+	if ask(c, vip) != "A" {
+		t.Error("gohaka lost the IPv6 VIP when keepalived died")
+	}
+}

@@ -44,6 +44,8 @@ func vrrpHosts(t *testing.T, n int) []string {
 		run("netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		run("-n", ns, "link", "set", "lo", "up")
+		// no duplicate address detection: link-local addresses usable at once
+		exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0").Run()
 	}
 	run("-n", sw, "link", "add", "br0", "type", "bridge")
 	run("-n", sw, "link", "set", "br0", "up")
