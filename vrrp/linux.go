@@ -17,6 +17,19 @@ type VIP struct {
 	Prefix netip.Prefix
 	Dev    string // "" = the instance interface
 	Label  string
+	// Excluded (virtual_ipaddress_excluded) is added and removed with the
+	// others but not listed in adverts; it may be of either family.
+	Excluded bool
+}
+
+// Route is a virtual_routes entry, present while master.
+type Route struct {
+	Dst    netip.Prefix
+	Gw     netip.Addr
+	Src    netip.Addr
+	Dev    string // "" = the instance interface
+	Table  int
+	Metric int
 }
 
 // SpeakerConfig is one instance with its I/O settings.
@@ -27,6 +40,7 @@ type SpeakerConfig struct {
 	UnicastSrc   netip.Addr   // unicast_src_ip
 	UnicastPeers []netip.Addr // unicast_peer: adverts go to these
 	VIPs         []VIP
+	Routes       []Route
 	AuthType     uint8
 	AuthPass     string
 	GarpRepeat   int
@@ -252,7 +266,9 @@ func (s *Speaker) apply() {
 			s.send(a.Priority)
 		case AddVIPs:
 			s.vips(true)
+			s.routes(true)
 		case DelVIPs:
+			s.routes(false)
 			s.vips(false)
 		case SendGARP:
 			s.announce()
@@ -276,7 +292,7 @@ func (s *Speaker) apply() {
 func (s *Speaker) send(prio uint8) {
 	var addrs []netip.Addr
 	for _, v := range s.cfg.VIPs {
-		if v.Prefix.Addr().Is6() == s.v6 {
+		if v.Prefix.Addr().Is6() == s.v6 && !v.Excluded {
 			addrs = append(addrs, v.Prefix.Addr())
 		}
 	}
@@ -323,6 +339,38 @@ func (s *Speaker) vips(add bool) {
 		}
 		if err != nil && !(add == false && err == unix.EADDRNOTAVAIL) {
 			s.cfg.Logf("(%s) VIP %s: %v", s.cfg.Name, v.Prefix, err)
+		}
+	}
+}
+
+// routes adds or removes the virtual_routes (after the VIPs they may use
+// as source or gateway are in place, before those are removed).
+func (s *Speaker) routes(add bool) {
+	for _, r := range s.cfg.Routes {
+		dev := r.Dev
+		if dev == "" {
+			dev = s.cfg.Interface
+		}
+		link, err := netlink.LinkByName(dev)
+		if err != nil {
+			s.cfg.Logf("(%s) route %s: %v", s.cfg.Name, r.Dst, err)
+			continue
+		}
+		nr := &netlink.Route{LinkIndex: link.Attrs().Index, Table: r.Table, Priority: r.Metric,
+			Dst: &net.IPNet{IP: r.Dst.Addr().AsSlice(), Mask: net.CIDRMask(r.Dst.Bits(), r.Dst.Addr().BitLen())}}
+		if r.Gw.IsValid() {
+			nr.Gw = r.Gw.AsSlice()
+		}
+		if r.Src.IsValid() {
+			nr.Src = r.Src.AsSlice()
+		}
+		if add {
+			err = netlink.RouteReplace(nr)
+		} else {
+			err = netlink.RouteDel(nr)
+		}
+		if err != nil && (add || err != unix.ESRCH) {
+			s.cfg.Logf("(%s) route %s: %v", s.cfg.Name, r.Dst, err)
 		}
 	}
 }

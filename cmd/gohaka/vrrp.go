@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -166,12 +167,20 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label})
 		sc.Config.Addrs = append(sc.Config.Addrs, v.Prefix.Addr())
 	}
+	for _, v := range in.ExcludedVIPs {
+		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Excluded: true})
+	}
+	for _, r := range in.Routes {
+		vr, err := vrrpRoute(r)
+		if err != nil {
+			return sc, fmt.Errorf("%s: (%s) virtual_routes: %v", r.Pos, in.Name, err)
+		}
+		sc.Routes = append(sc.Routes, vr)
+	}
 	notify := notifier("INSTANCE", in.Name, in.Notify, logf)
 	sc.OnState = func(name string, st vrrp.State, prio int, _ bool) { notify(st, prio) }
 	return sc, nil
 }
-
-var _ = netip.Addr{}
 
 // startTrackers runs the vrrp_scripts an instance tracks and feeds the
 // speaker keepalived's arithmetic: base priority plus the weights of the
@@ -330,4 +339,38 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 		}
 	}()
 	return first
+}
+
+// vrrpRoute turns a virtual_routes line into what the speaker installs.
+func vrrpRoute(r parser.Route) (vrrp.Route, error) {
+	vr := vrrp.Route{Dev: r.Dev, Metric: r.Metric}
+	var err error
+	switch r.To {
+	case "default":
+		vr.Dst = netip.MustParsePrefix("0.0.0.0/0")
+	default:
+		if vr.Dst, err = netip.ParsePrefix(r.To); err != nil {
+			a, err2 := netip.ParseAddr(r.To)
+			if err2 != nil {
+				return vr, fmt.Errorf("destination %q: %v", r.To, err)
+			}
+			vr.Dst = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	if r.Via != "" {
+		if vr.Gw, err = netip.ParseAddr(r.Via); err != nil {
+			return vr, fmt.Errorf("gateway %q: %v", r.Via, err)
+		}
+	}
+	if r.Src != "" {
+		if vr.Src, err = netip.ParseAddr(r.Src); err != nil {
+			return vr, fmt.Errorf("src %q: %v", r.Src, err)
+		}
+	}
+	if r.Table != "" {
+		if vr.Table, err = strconv.Atoi(r.Table); err != nil {
+			return vr, fmt.Errorf("table %q: only numeric tables are supported", r.Table)
+		}
+	}
+	return vr, nil
 }

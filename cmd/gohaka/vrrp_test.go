@@ -263,10 +263,24 @@ vrrp_instance VI_1 {
 func TestVRRPOwnInterfaceFault(t *testing.T) {
 	nsA, _ := vrrpPair(t)
 	bin := buildBinary(t)
-	startInNS(t, nsA, bin, "run", "-k", kaConf(t, "BACKUP", 100))
+	extra := "    virtual_ipaddress_excluded {\n        2001:db8::200/64 dev eth0\n    }\n" +
+		"    virtual_routes {\n        198.51.100.0/24 via 192.0.2.254 dev eth0\n    }\n"
+	startInNS(t, nsA, bin, "run", "-k", pairConf(t, "BACKUP", 100, extra))
 	waitVIP(t, nsA, true, 15*time.Second)
+	route := func() string {
+		out, _ := exec.Command("ip", "-n", nsA, "route", "show", "198.51.100.0/24").Output()
+		return string(out)
+	}
+	addr6, _ := exec.Command("ip", "-n", nsA, "-6", "addr", "show", "dev", "eth0").Output()
+	if !strings.Contains(string(addr6), "2001:db8::200/64") || !strings.Contains(route(), "via 192.0.2.254") {
+		t.Errorf("master without its excluded VIP or virtual route:\n%s\n%s", addr6, route())
+	}
 	exec.Command("ip", "-n", nsA, "link", "set", "eth0", "down").Run()
 	gone := waitVIP(t, nsA, false, 10*time.Second)
+	addr6, _ = exec.Command("ip", "-n", nsA, "-6", "addr", "show", "dev", "eth0").Output()
+	if strings.Contains(string(addr6), "2001:db8::200/64") {
+		t.Errorf("FAULT left the excluded VIP behind:\n%s", addr6)
+	}
 	t.Logf("own link down -> VIP removed after %v (FAULT)", gone)
 	exec.Command("ip", "-n", nsA, "link", "set", "eth0", "up").Run()
 	back := waitVIP(t, nsA, true, 15*time.Second)
