@@ -176,12 +176,13 @@ var _ = fmt.Sprint
 // logged (the survivor there is keepalived, the master's advert phase
 // differs); GOHAKA_FAILOVER_N sets the repetitions (3).
 func TestVRRPFailoverTimes(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	h := vrrpHosts(t, 3)
 	a, b, c := h[0], h[1], h[2]
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	serveName(t, a, "A")
 	serveName(t, b, "B")
 	reps := 3

@@ -89,11 +89,12 @@ func readLines(p string) []string {
 // notify scripts log their arguments: gohaka's words and order are
 // keepalived's.
 func TestVRRPSyncGroupWithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	nsA, nsB := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	dir := t.TempDir()
 	flag := filepath.Join(dir, "healthy")
 	os.WriteFile(flag, nil, 0o644)
@@ -122,9 +123,10 @@ func TestVRRPSyncGroupWithKeepalived(t *testing.T) {
 	t.Logf("gohaka notify: %v", g)
 	t.Logf("keepalived notify: %v", k)
 	// keepalived's own run fixes the shapes: the group's words carry
-	// priority 0 and come after its members' for the same state
-	if i, j := index(k, "INSTANCE_VI_2_MASTER_100"), index(k, "GROUP_VG_1_MASTER_0"); i < 0 || j < i {
-		t.Fatalf("keepalived's notify order is not the one this test expects: %v", k)
+	// priority 0 (keepalived forks its scripts, so their order in the log
+	// varies from run to run; gohaka runs them on one queue)
+	if kg := only(k, "GROUP_VG_1_"); len(kg) < 2 || index(kg, "GROUP_VG_1_MASTER_0") < 0 {
+		t.Fatalf("keepalived's group notify lines are not the ones this test expects: %v", k)
 	}
 	want := "GROUP_VG_1_BACKUP_0 GROUP_VG_1_MASTER_0 GROUP_VG_1_FAULT_0 GROUP_VG_1_BACKUP_0 GROUP_VG_1_MASTER_0"
 	if got := strings.Join(only(g, "GROUP_"), " "); got != want {

@@ -45,12 +45,13 @@ func writeConf(t *testing.T, parts ...string) string {
 // every sample; when a node dies the other holds both; when it comes
 // back its VIP goes home.
 func TestVRRPMasterMasterWithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	h := vrrpHosts(t, 3)
 	a, b, c := h[0], h[1], h[2]
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	serveName(t, a, "A")
 	serveName(t, b, "B")
 	const v1, v2 = "192.0.2.100", "192.0.2.101"
@@ -106,12 +107,13 @@ func TestVRRPMasterMasterWithKeepalived(t *testing.T) {
 // keepalived (no multicast at all), then nopreempt: a higher-priority
 // gohaka that comes back does not take the VIP from a live master.
 func TestVRRPUnicastAndNopreempt(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	h := vrrpHosts(t, 3)
 	a, b, c := h[0], h[1], h[2]
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	serveName(t, a, "A")
 	serveName(t, b, "B")
 	const vip = "192.0.2.100"
@@ -121,7 +123,7 @@ func TestVRRPUnicastAndNopreempt(t *testing.T) {
 	// the switch floods no multicast to the hosts: keepalived and gohaka
 	// must both send to the peer's address
 	for _, port := range []string{"p0", "p1"} {
-		if out, err := exec.Command("ip", "-n", switchNS[a], "link", "set", port, "type", "bridge_slave", "mcast_flood", "off").CombinedOutput(); err != nil {
+		if out, err := exec.Command("ip", "-n", switchOf(a), "link", "set", port, "type", "bridge_slave", "mcast_flood", "off").CombinedOutput(); err != nil {
 			t.Fatalf("mcast_flood off: %v %s", err, out)
 		}
 	}
@@ -161,12 +163,13 @@ func TestVRRPUnicastAndNopreempt(t *testing.T) {
 // client reaches the service on the IPv6 VIP on gohaka, on keepalived
 // when gohaka stops, and on gohaka again when it is back.
 func TestVRRPv3IPv6WithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	h := vrrpHosts(t, 3)
 	a, b, c := h[0], h[1], h[2]
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	serveName(t, a, "A")
 	serveName(t, b, "B")
 	const vip = "2001:db8::100"

@@ -28,7 +28,7 @@ func vrrpHosts(t *testing.T, n int) []string {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces")
 	}
-	id := fmt.Sprintf("%d%d", os.Getpid()%1000, time.Now().UnixNano()%10000)
+	id := fmt.Sprintf("%d%d", os.Getpid()%1000, netCounter.Add(1))
 	sw := "gohaka-sw-" + id
 	run := func(args ...string) {
 		t.Helper()
@@ -57,7 +57,9 @@ func vrrpHosts(t *testing.T, n int) []string {
 		run("-n", ns, "addr", "add", fmt.Sprintf("192.0.2.%d/24", i+1), "dev", "eth0")
 		run("-n", ns, "addr", "add", fmt.Sprintf("2001:db8::%d/64", i+1), "dev", "eth0", "nodad")
 		run("-n", ns, "link", "set", "eth0", "up")
+		switchMu.Lock()
 		switchNS[ns] = sw
+		switchMu.Unlock()
 	}
 	return hosts
 }
@@ -149,11 +151,12 @@ func stopProc(cmd *exec.Cmd) {
 //   - with keepalived at priority 50, gohaka is master; gohaka stops: its
 //     priority 0 advert makes keepalived take over at once.
 func TestVRRPInteropWithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	nsA, nsB := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 
 	ka := startKeepalived(t, nsB, kaConf(t, "MASTER", 150))
 	waitVIP(t, nsB, true, 15*time.Second)
@@ -177,13 +180,13 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 
 	// a dead master: its switch port is cut, no priority-0 advert gets out
 	cut := time.Now()
-	exec.Command("ip", "-n", switchNS[nsB], "link", "set", "p1", "down").Run()
+	exec.Command("ip", "-n", switchOf(nsB), "link", "set", "p1", "down").Run()
 	dead := waitVIP(t, nsA, true, 10*time.Second)
 	t.Logf("keepalived's switch port cut -> gohaka holds the VIP after %v (Master_Down_Interval at priority 100 is 3.609 s)", dead)
 	if dead < 2*time.Second {
 		t.Errorf("took over after %v, before Master_Down_Interval could expire", time.Since(cut))
 	}
-	exec.Command("ip", "-n", switchNS[nsB], "link", "set", "p1", "up").Run()
+	exec.Command("ip", "-n", switchOf(nsB), "link", "set", "p1", "up").Run()
 	waitVIP(t, nsB, true, 15*time.Second)
 	waitVIP(t, nsA, false, 5*time.Second)
 	stopProc(ka2)
@@ -209,11 +212,12 @@ func TestVRRPInteropWithKeepalived(t *testing.T) {
 // passes gohaka is master; when it fails gohaka's priority drops to 40 and
 // keepalived takes the VIP; when it passes again gohaka takes it back.
 func TestVRRPTrackScriptWithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	nsA, nsB := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	flag := filepath.Join(t.TempDir(), "healthy")
 	os.WriteFile(flag, []byte("ok"), 0o644)
 	conf := filepath.Join(t.TempDir(), "g.conf")
@@ -261,8 +265,9 @@ vrrp_instance VI_1 {
 // speaker enters FAULT and removes its VIP; when the link is back it
 // becomes backup and, alone, master again.
 func TestVRRPOwnInterfaceFault(t *testing.T) {
+	t.Parallel()
 	nsA, _ := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	extra := "    virtual_ipaddress_excluded {\n        2001:db8::200/64 dev eth0\n    }\n" +
 		"    virtual_routes {\n        198.51.100.0/24 via 192.0.2.254 dev eth0\n    }\n"
 	startInNS(t, nsA, bin, "run", "-k", pairConf(t, "BACKUP", 100, extra))
@@ -291,8 +296,9 @@ func TestVRRPOwnInterfaceFault(t *testing.T) {
 // and its VIP without a flap; a config with errors changes nothing; a new
 // VIP list takes effect.
 func TestVRRPReloadKeepsState(t *testing.T) {
+	t.Parallel()
 	nsA, _ := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	conf := kaConf(t, "BACKUP", 100)
 	g := startInNS(t, nsA, bin, "run", "-k", conf)
 	waitVIP(t, nsA, true, 15*time.Second)
@@ -328,11 +334,12 @@ func TestVRRPReloadKeepsState(t *testing.T) {
 // weight -1 against keepalived at priority 80. Writing 60 into the file
 // drops gohaka to 40 and keepalived takes the VIP; writing 0 gives it back.
 func TestVRRPTrackFileWithKeepalived(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		t.Skip("keepalived is not installed (apt-get install keepalived); .ci/run installs it")
 	}
 	nsA, nsB := vrrpPair(t)
-	bin := buildBinary(t)
+	bin := vrrpBinary(t)
 	prio := filepath.Join(t.TempDir(), "prio")
 	os.WriteFile(prio, []byte("0\n"), 0o644)
 	conf := filepath.Join(t.TempDir(), "g.conf")
