@@ -177,7 +177,7 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 		}
 		sc.Routes = append(sc.Routes, vr)
 	}
-	notify := notifier("INSTANCE", in.Name, in.Notify, logf)
+	notify := notifier("INSTANCE", in.Name, in.Notify, k.Global.ScriptUser, logf)
 	sc.OnState = func(name string, st vrrp.State, prio int, _ bool) { notify(st, prio) }
 	return sc, nil
 }

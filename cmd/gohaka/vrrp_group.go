@@ -39,7 +39,7 @@ func (g *syncGroups) configure(k *parser.Keepalived) {
 			grp = &vrrp.Group{Name: sg.Name}
 		}
 		g.groups[sg.Name] = grp
-		g.notify[sg.Name] = notifier("GROUP", sg.Name, sg.Notify, g.logf)
+		g.notify[sg.Name] = notifier("GROUP", sg.Name, sg.Notify, k.Global.ScriptUser, g.logf)
 		for _, m := range sg.Group {
 			g.memberOf[m] = sg.Name
 		}

@@ -13,10 +13,9 @@ import (
 // groupConf is a sync group of two instances (VIPs .100 and .101), each
 // calling notify scripts that append their arguments to log; VI_2 tracks
 // a script that passes while flag exists (weight 0: a failure is FAULT).
-func groupConf(t *testing.T, prio int, flag, log string) string {
-	dir := t.TempDir()
-	sh := filepath.Join(dir, "notify.sh")
-	os.WriteFile(sh, []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755)
+func groupConf(t *testing.T, dir string, prio int, flag, log string) string {
+	sh := filepath.Join(dir, fmt.Sprintf("notify%d.sh", prio))
+	os.WriteFile(sh, []byte("#!/bin/sh\necho \"$@\" $(id -un) >> "+log+"\n"), 0o755)
 	track := ""
 	if flag != "" {
 		track = "track_script {\n        chk\n    }"
@@ -38,6 +37,7 @@ func groupConf(t *testing.T, prio int, flag, log string) string {
 	}
 	conf := fmt.Sprintf(`global_defs {
     router_id test
+    script_user nobody
 }
 vrrp_script chk {
     script "/usr/bin/test -f %s"
@@ -54,7 +54,7 @@ vrrp_sync_group VG_1 {
 	if flag == "" {
 		conf = strings.Replace(conf, fmt.Sprintf("vrrp_script chk {\n    script \"/usr/bin/test -f %s\"\n    interval 1\n}\n", flag), "", 1)
 	}
-	p := filepath.Join(dir, "keepalived.conf")
+	p := filepath.Join(dir, fmt.Sprintf("keepalived%d.conf", prio))
 	os.WriteFile(p, []byte(conf), 0o644)
 	return p
 }
@@ -95,14 +95,24 @@ func TestVRRPSyncGroupWithKeepalived(t *testing.T) {
 	}
 	nsA, nsB := vrrpPair(t)
 	bin := vrrpBinary(t)
-	dir := t.TempDir()
+	// scripts run as script_user nobody: everything they touch is open
+	dir, err := os.MkdirTemp("", "gohaka-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
 	flag := filepath.Join(dir, "healthy")
 	os.WriteFile(flag, nil, 0o644)
 	glog, klog := filepath.Join(dir, "gohaka.log"), filepath.Join(dir, "keepalived.log")
-	startInNS(t, nsA, bin, "run", "-k", groupConf(t, 150, flag, glog))
+	for _, l := range []string{glog, klog} {
+		os.WriteFile(l, nil, 0o666)
+		os.Chmod(l, 0o666)
+	}
+	startInNS(t, nsA, bin, "run", "-k", groupConf(t, dir, 150, flag, glog))
 	waitAddr(t, nsA, "192.0.2.100", true, 15*time.Second)
 	waitAddr(t, nsA, "192.0.2.101", true, 5*time.Second)
-	startKeepalived(t, nsB, groupConf(t, 100, "", klog))
+	startKeepalived(t, nsB, groupConf(t, dir, 100, "", klog))
 	time.Sleep(4 * time.Second)
 	if hasAddr(nsB, "192.0.2.100") || hasAddr(nsB, "192.0.2.101") {
 		t.Fatal("keepalived (100) took a VIP from gohaka (150)")
@@ -120,6 +130,15 @@ func TestVRRPSyncGroupWithKeepalived(t *testing.T) {
 	t.Logf("script passes -> both VIPs home on gohaka after %v", back)
 	time.Sleep(500 * time.Millisecond) // let the notify queues drain
 	g, k := readLines(glog), readLines(klog)
+	for n, l := range g {
+		if !strings.HasSuffix(l, "_nobody") {
+			t.Errorf("gohaka ran a notify script not as script_user nobody: %s", l)
+		}
+		g[n] = strings.TrimSuffix(l, "_nobody")
+	}
+	for n, l := range k {
+		k[n] = strings.TrimSuffix(l, "_nobody")
+	}
 	t.Logf("gohaka notify: %v", g)
 	t.Logf("keepalived notify: %v", k)
 	// keepalived's own run fixes the shapes: the group's words carry

@@ -1,19 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/gohaka/gohaka/check/track"
 	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/vrrp"
 )
 
 // notifyQueue runs every notify script of the process one at a time, in
-// the order the transitions happened (an instance's, then its group's,
-// then the members pulled along, as keepalived orders them), on its own
-// goroutine so that no speaker ever waits on a script.
+// the order the transitions happened (a sync group's after its
+// members'), on its own goroutine so that no speaker ever waits on a
+// script.
 var notifyQueue = sync.OnceValue(func() chan func() {
 	q := make(chan func(), 256)
 	go func() {
@@ -28,16 +30,28 @@ var notifyQueue = sync.OnceValue(func() chan func() {
 // notifyQueue: first notify_master/backup/fault/stop as
 // configured, then `notify` with the four words keepalived adds
 // (INSTANCE|GROUP, name, state, priority).
-func notifier(kind, name string, n parser.Notify, logf func(string, ...any)) func(vrrp.State, int) {
+//
+// Scripts run as script_user (global_defs) when it is set, split into
+// words with keepalived's quoting rules, and are stopped after a minute so
+// that one hung script cannot hold the queue for ever.
+func notifier(kind, name string, n parser.Notify, user string, logf func(string, ...any)) func(vrrp.State, int) {
 	q := notifyQueue()
 	run := func(script string, extra ...string) {
-		f := strings.Fields(script)
-		if len(f) == 0 {
+		if strings.TrimSpace(script) == "" {
 			return
 		}
-		cmd := exec.Command(f[0], append(f[1:], extra...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			logf("(%s) notify script %s: %v %s", name, f[0], err, out)
+		cmd := script
+		for _, w := range extra {
+			cmd += " '" + w + "'"
+		}
+		o := track.RunOnce(context.Background(), track.Script{Name: "notify", Command: cmd, Timeout: time.Minute, User: user})
+		switch {
+		case o.TimedOut:
+			logf("(%s) notify script %s timed out", name, script)
+		case o.Err != nil:
+			logf("(%s) notify script %s: %v", name, script, o.Err)
+		case !o.OK:
+			logf("(%s) notify script %s exited with status %d", name, script, o.ExitCode)
 		}
 	}
 	return func(s vrrp.State, prio int) {
