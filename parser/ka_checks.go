@@ -59,6 +59,11 @@ func (b *kaBuilder) checks(host *KeepalivedHost) {
 		if in.AuthType == "AH" && in.State == "MASTER" {
 			kaErr(d, in.Pos, Warning, 5, "(%s) Initial state master is incompatible with AH authentication - clearing", name)
 		}
+		if in.AuthType == "AH" && version == 2 {
+			d.Add(in.Pos, Warning, "(%s) AH authentication is not supported by gohaka: `gohaka run` refuses this instance; use auth_type PASS or none", name)
+			last := d.Last()
+			last.NotImpl, last.Keyword = true, "auth_type"
+		}
 		if in.NoPreempt && in.State == "MASTER" {
 			kaErr(d, in.Pos, Warning, 5, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", name)
 		}

@@ -186,3 +186,19 @@ func TestKeepalivedTrackFile(t *testing.T) {
 		t.Errorf("track_file still reported as not implemented:\n%s", ds)
 	}
 }
+
+// TestKeepalivedAHNotSupported: gohaka says at check time that it will not
+// serve AH authentication, as a not-implemented warning (hidden from the
+// keepalived -t emulation).
+func TestKeepalivedAHNotSupported(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "k.conf")
+	os.WriteFile(p, []byte("vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    authentication {\n        auth_type AH\n        auth_pass abc\n    }\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n"), 0o644)
+	_, ds := LoadKeepalived([]string{p}, KeepalivedOptions{})
+	found := false
+	for _, d := range ds {
+		found = found || d.NotImpl && strings.Contains(d.Msg, "AH authentication is not supported by gohaka")
+	}
+	if !found {
+		t.Errorf("no not-supported warning for AH:\n%s", ds)
+	}
+}
