@@ -33,6 +33,7 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHAProxyReader -fuzztime 60s ./parser
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./vrrp
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -63,7 +64,8 @@ type Speaker struct {
 	ifi     *net.Interface
 	src     netip.Addr
 	auth    [8]byte
-	Stats   Counters
+	statsMu sync.Mutex
+	stats   Counters
 }
 
 // tracked is the latest effective priority and fault from the trackers.
@@ -104,6 +106,25 @@ type Counters struct {
 	Dropped                                   map[DropReason]int
 }
 
+// count updates the counters under their lock.
+func (s *Speaker) count(f func(c *Counters)) {
+	s.statsMu.Lock()
+	f(&s.stats)
+	s.statsMu.Unlock()
+}
+
+// Stats returns a copy of the counters; safe while the speaker runs.
+func (s *Speaker) Stats() Counters {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	c := s.stats
+	c.Dropped = map[DropReason]int{}
+	for k, v := range s.stats.Dropped {
+		c.Dropped[k] = v
+	}
+	return c
+}
+
 // NewSpeaker opens the socket on the instance interface and joins the
 // VRRP multicast group there.
 func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
@@ -121,7 +142,7 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("(%s) interface %s: %v", cfg.Name, cfg.Interface, err)
 	}
-	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), syncs: make(chan State, 4), Stats: Counters{Dropped: map[DropReason]int{}}}
+	s := &Speaker{cfg: cfg, ifi: ifi, auth: PassData(cfg.AuthPass), tracked: make(chan tracked, 1), syncs: make(chan State, 4), stats: Counters{Dropped: map[DropReason]int{}}}
 	s.v6 = len(cfg.VIPs) > 0 && cfg.VIPs[0].Prefix.Addr().Is6()
 	if s.v6 {
 		if !cfg.Group.Is6() {
@@ -229,7 +250,7 @@ func (s *Speaker) receive(ctx context.Context, rx chan<- rxPacket) {
 		a, err := Decode(payload, src, dst, ttl)
 		if err != nil {
 			if de, ok := err.(*DecodeError); ok {
-				s.Stats.Dropped[de.Reason]++
+				s.count(func(c *Counters) { c.Dropped[de.Reason]++ })
 			}
 			continue
 		}
@@ -237,19 +258,19 @@ func (s *Speaker) receive(ctx context.Context, rx chan<- rxPacket) {
 			continue
 		}
 		if a.Version != s.cfg.Version {
-			s.Stats.Dropped[DropVersion]++
+			s.count(func(c *Counters) { c.Dropped[DropVersion]++ })
 			continue
 		}
 		if CheckAuth(a, s.cfg.AuthType, s.auth) != nil {
-			s.Stats.Dropped[DropAuth]++
+			s.count(func(c *Counters) { c.Dropped[DropAuth]++ })
 			s.cfg.Logf("(%s) received an invalid passwd!", s.cfg.Name)
 			continue
 		}
 		if a.Version == 2 && a.Interval != s.cfg.Interval {
-			s.Stats.Dropped[DropInterval]++
+			s.count(func(c *Counters) { c.Dropped[DropInterval]++ })
 			continue
 		}
-		s.Stats.AdvertsReceived++
+		s.count(func(c *Counters) { c.AdvertsReceived++ })
 		select {
 		case rx <- rxPacket{a: a, src: src}:
 		case <-ctx.Done():
@@ -280,7 +301,7 @@ func (s *Speaker) apply() {
 				})
 			}
 		case Notify:
-			s.Stats.Transitions++
+			s.count(func(c *Counters) { c.Transitions++ })
 			s.cfg.Logf("(%s) Entering %s STATE", s.cfg.Name, a.State)
 			if s.cfg.OnState != nil {
 				s.cfg.OnState(s.cfg.Name, a.State, s.inst.Priority(), a.Synced)
@@ -311,7 +332,7 @@ func (s *Speaker) send(prio uint8) {
 			s.cfg.Logf("(%s) send advert: %v", s.cfg.Name, err)
 			continue
 		}
-		s.Stats.AdvertsSent++
+		s.count(func(c *Counters) { c.AdvertsSent++ })
 	}
 }
 
