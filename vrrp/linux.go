@@ -18,6 +18,10 @@ type VIP struct {
 	Prefix netip.Prefix
 	Dev    string // "" = the instance interface
 	Label  string
+	Scope  int        // netlink scope (0 = global)
+	Brd    netip.Addr // broadcast address, IPv4
+	// NoPrefixRoute adds no route for the prefix (noprefixroute).
+	NoPrefixRoute bool
 	// Excluded (virtual_ipaddress_excluded) is added and removed with the
 	// others but not listed in adverts; it may be of either family.
 	Excluded bool
@@ -46,6 +50,7 @@ type SpeakerConfig struct {
 	AuthPass     string
 	GarpRepeat   int
 	GarpDelay    time.Duration
+	GarpRefresh  time.Duration // garp_master_refresh: announce again this often while master
 	// Logf receives state changes in keepalived's words.
 	Logf func(format string, args ...any)
 	// OnState is called after each transition (notify scripts, sync
@@ -204,6 +209,12 @@ func (s *Speaker) Run(ctx context.Context) error {
 		s.inst.Start(time.Now())
 	}
 	s.apply()
+	var refresh <-chan time.Time
+	if s.cfg.GarpRefresh > 0 {
+		tk := time.NewTicker(s.cfg.GarpRefresh)
+		defer tk.Stop()
+		refresh = tk.C
+	}
 	for {
 		wait := time.Until(s.inst.Deadline())
 		if wait < 0 {
@@ -226,6 +237,11 @@ func (s *Speaker) Run(ctx context.Context) error {
 			}
 			s.inst.SetPriority(u.prio)
 			s.inst.SetFault(u.fault, time.Now())
+		case <-refresh:
+			t.Stop()
+			if s.inst.State() == Master {
+				s.announce()
+			}
 		case st := <-s.syncs:
 			t.Stop()
 			s.inst.Sync(st, time.Now())
@@ -349,9 +365,16 @@ func (s *Speaker) vips(add bool) {
 			continue
 		}
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())}, Label: v.Label}
+		addr.Scope = v.Scope
+		if v.Brd.IsValid() {
+			addr.Broadcast = v.Brd.AsSlice()
+		}
+		if v.NoPrefixRoute {
+			addr.Flags |= unix.IFA_F_NOPREFIXROUTE
+		}
 		if v.Prefix.Addr().Is6() {
-			addr.Label = ""               // labels are IPv4 only
-			addr.Flags = unix.IFA_F_NODAD // usable at once, as keepalived adds them
+			addr.Label = ""                // labels are IPv4 only
+			addr.Flags |= unix.IFA_F_NODAD // usable at once, as keepalived adds them
 		}
 		if add {
 			err = netlink.AddrReplace(link, addr)

@@ -149,7 +149,7 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 		Config: vrrp.Config{Name: in.Name, VRID: uint8(in.VRID), Priority: in.Priority, Interval: in.AdvertInt,
 			Version: version, NoPreempt: in.NoPreempt, PreemptDelay: in.PreemptDelay, StartMaster: in.State == "MASTER"},
 		Interface: in.Interface, Group: k.Global.MCastGroup4, UnicastSrc: in.UnicastSrcIP, UnicastPeers: in.UnicastPeers,
-		AuthPass: in.AuthPass, GarpRepeat: in.GarpMasterRepeat, GarpDelay: in.GarpMasterDelay, Logf: logf,
+		AuthPass: in.AuthPass, GarpRepeat: in.GarpMasterRepeat, GarpDelay: in.GarpMasterDelay, GarpRefresh: in.GarpMasterRefresh, Logf: logf,
 	}
 	switch in.AuthType {
 	case "PASS":
@@ -164,11 +164,11 @@ func speakerConfig(k *parser.Keepalived, in *parser.VRRPInstance, logf func(stri
 		if n == 0 && v.Prefix.Addr().Is6() {
 			sc.Group = k.Global.MCastGroup6
 		}
-		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label})
+		sc.VIPs = append(sc.VIPs, vipOf(v, false))
 		sc.Config.Addrs = append(sc.Config.Addrs, v.Prefix.Addr())
 	}
 	for _, v := range in.ExcludedVIPs {
-		sc.VIPs = append(sc.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Excluded: true})
+		sc.VIPs = append(sc.VIPs, vipOf(v, true))
 	}
 	for _, r := range in.Routes {
 		vr, err := vrrpRoute(r)
@@ -373,4 +373,24 @@ func vrrpRoute(r parser.Route) (vrrp.Route, error) {
 		}
 	}
 	return vr, nil
+}
+
+// vipOf turns a virtual_ipaddress line into what the speaker adds: scope
+// by name (global, site, link, host) or number, broadcast address.
+func vipOf(v parser.VIP, excluded bool) vrrp.VIP {
+	out := vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, NoPrefixRoute: v.NoPrefixRoute, Excluded: excluded}
+	switch v.Scope {
+	case "site":
+		out.Scope = 200
+	case "link":
+		out.Scope = 253
+	case "host":
+		out.Scope = 254
+	default:
+		out.Scope, _ = strconv.Atoi(v.Scope)
+	}
+	if a, err := netip.ParseAddr(v.Brd); err == nil {
+		out.Brd = a
+	}
+	return out
 }

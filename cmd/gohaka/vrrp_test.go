@@ -268,17 +268,22 @@ func TestVRRPOwnInterfaceFault(t *testing.T) {
 	t.Parallel()
 	nsA, _ := vrrpPair(t)
 	bin := vrrpBinary(t)
-	extra := "    virtual_ipaddress_excluded {\n        2001:db8::200/64 dev eth0\n    }\n" +
-		"    virtual_routes {\n        198.51.100.0/24 via 192.0.2.254 dev eth0\n    }\n"
+	extra := "    virtual_ipaddress_excluded {\n        2001:db8::200/64 dev eth0\n" +
+		"        198.51.100.150/24 brd 198.51.100.255 scope link label eth0:vip dev eth0\n    }\n" +
+		"    virtual_routes {\n        203.0.113.0/24 via 192.0.2.254 dev eth0\n    }\n"
 	startInNS(t, nsA, bin, "run", "-k", pairConf(t, "BACKUP", 100, extra))
 	waitVIP(t, nsA, true, 15*time.Second)
 	route := func() string {
-		out, _ := exec.Command("ip", "-n", nsA, "route", "show", "198.51.100.0/24").Output()
+		out, _ := exec.Command("ip", "-n", nsA, "route", "show", "203.0.113.0/24").Output()
 		return string(out)
 	}
 	addr6, _ := exec.Command("ip", "-n", nsA, "-6", "addr", "show", "dev", "eth0").Output()
 	if !strings.Contains(string(addr6), "2001:db8::200/64") || !strings.Contains(route(), "via 192.0.2.254") {
 		t.Errorf("master without its excluded VIP or virtual route:\n%s\n%s", addr6, route())
+	}
+	addr4, _ := exec.Command("ip", "-n", nsA, "-4", "addr", "show", "dev", "eth0").Output()
+	if !strings.Contains(string(addr4), "inet 198.51.100.150/24 brd 198.51.100.255 scope link eth0:vip") {
+		t.Errorf("VIP with brd, scope and label not added as written:\n%s", addr4)
 	}
 	exec.Command("ip", "-n", nsA, "link", "set", "eth0", "down").Run()
 	gone := waitVIP(t, nsA, false, 10*time.Second)
