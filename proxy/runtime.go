@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/sys/unix"
 )
 
 // Options tunes the runtime.
@@ -36,6 +39,8 @@ type Runtime struct {
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
 	stopping atomic.Bool
+
+	loops []*evLoop
 
 	stopChecks   func()
 	spreadChecks int
@@ -212,6 +217,15 @@ func (r *Runtime) Start() error {
 		r.closeListeners()
 		return err
 	}
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		l, err := newLoop(r.pipes)
+		if err != nil {
+			r.closeListeners()
+			r.stopLoops()
+			return err
+		}
+		r.loops = append(r.loops, l)
+	}
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			r.wg.Add(1)
@@ -251,7 +265,15 @@ func (r *Runtime) SoftStop() {
 	r.stopping.Store(true)
 	r.closeListeners()
 	r.wg.Wait()
+	r.stopLoops()
 	r.pipes.closeAll()
+}
+
+// stopLoops ends the event loops and any session they still hold.
+func (r *Runtime) stopLoops() {
+	for _, l := range r.loops {
+		l.stop()
+	}
 }
 
 // Stop closes the listeners and every live session at once (SIGTERM).
@@ -266,6 +288,7 @@ func (r *Runtime) Stop() {
 		}
 	}
 	r.mu.Unlock()
+	r.stopLoops()
 	r.wg.Wait()
 	r.pipes.closeAll()
 }
@@ -290,11 +313,10 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
 			continue
 		}
 		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			defer r.release(fe)
-			r.serve(fe, c)
-		}()
+		go r.serve(fe, c, func() {
+			r.release(fe)
+			r.wg.Done()
+		})
 	}
 }
 
@@ -314,12 +336,21 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// serve runs one client connection to its end.
-func (r *Runtime) serve(fe *frontend, c net.Conn) {
+// serve sets one client connection up: PROXY header, rules, routing and
+// the server connection. The established session is then handed to an
+// event loop, which calls done when it ends; a session that never gets
+// there calls done on its way out.
+func (r *Runtime) serve(fe *frontend, c net.Conn, done func()) {
 	s := &session{client: c}
 	r.track(s, true)
-	defer r.track(s, false)
-	defer c.Close()
+	handed := false
+	defer func() {
+		if !handed {
+			c.Close()
+			r.track(s, false)
+			done()
+		}
+	}()
 	ci := connInfo{src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
 	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {
 		src, dst, err := readProxyHeader(c, fe.px.Timeouts.Client)
@@ -354,18 +385,27 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
 		return
 	}
-	defer sv.limit.release()
+	rc := sc.(*releasingConn)
 	be.sessions.Add(1)
-	defer be.sessions.Add(-1)
 	r.mu.Lock()
 	s.server, s.srv = sc, sv
 	r.mu.Unlock()
-	defer sc.Close()
+	end := func(up, down int64, err error) {
+		rc.once.Do(rc.release)
+		sv.limit.release()
+		be.sessions.Add(-1)
+		r.track(s, false)
+		done()
+	}
 	cs, ok := c.(sockConn)
 	if !ok {
+		sc.Close()
+		end(0, 0, nil)
+		handed = true
 		return
 	}
-	r.pump(fe, be, sv, cs, sc.(*releasingConn).TCPConn, ci)
+	handed = true
+	r.pump(fe, be, sv, cs, rc, ci, end)
 }
 
 func (r *Runtime) track(s *session, add bool) {
@@ -472,42 +512,67 @@ func (c *releasingConn) Close() error {
 	return c.TCPConn.Close()
 }
 
-// pump forwards both directions until both have ended.
-func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *net.TCPConn, ci connInfo) {
+// pump sends the PROXY header a server asks for, then hands both sockets
+// to an event loop; end runs once the session is over.
+func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *releasingConn, ci connInfo, end func(up, down int64, err error)) {
+	st := rc.TCPConn
+	fail := func() {
+		cc.Close()
+		st.Close()
+		end(0, 0, nil)
+	}
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		if _, err := st.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {
+			fail()
 			return
 		}
 	}
 	t := fe.px.Timeouts
 	bt := be.px.Timeouts
-	up := halfTimeouts{idle: t.Client, fin: t.ClientFin}
-	down := halfTimeouts{idle: bt.Server, fin: bt.ServerFin}
+	tn := &tunnel{end: end}
+	tn.to[0] = halfTimeouts{idle: t.Client, fin: t.ClientFin}
+	tn.to[1] = halfTimeouts{idle: bt.Server, fin: bt.ServerFin}
 	if bt.Tunnel > 0 {
-		up.idle, down.idle = bt.Tunnel, bt.Tunnel
+		tn.to[0].idle, tn.to[1].idle = bt.Tunnel, bt.Tunnel
 	}
-	upDone, downDone := make(chan struct{}), make(chan struct{})
-	abort := func(err error) {
-		if err != nil { // a timeout or reset ends the whole session
-			cc.Close()
-			st.Close()
-		}
+	cfd, err := detach(cc)
+	if err != nil {
+		fail()
+		return
 	}
-	go func() {
-		_, err := forwardHalf(cc, st, r.pipes, up, downDone)
-		abort(err)
-		close(upDone)
-		if down.fin > 0 { // the server side now runs on timeout server-fin
-			st.SetReadDeadline(time.Now().Add(down.fin))
-		}
-	}()
-	_, err := forwardHalf(st, cc, r.pipes, down, upDone)
-	abort(err)
-	close(downDone)
-	if up.fin > 0 { // the client side now runs on timeout client-fin
-		cc.SetReadDeadline(time.Now().Add(up.fin))
+	sfd, err := detach(st)
+	if err != nil {
+		unix.Close(cfd)
+		fail()
+		return
 	}
-	<-upDone
+	cc.Close()
+	st.Close()
+	tn.fd = [2]int{cfd, sfd}
+	if err := r.loopFor(cfd).add(tn); err != nil {
+		unix.Close(cfd)
+		unix.Close(sfd)
+		end(0, 0, err)
+	}
+}
+
+// detach returns a duplicate of a connection's descriptor, for an event
+// loop to own once the connection itself is closed.
+func detach(c syscall.Conn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	nfd, derr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return nfd, derr
+}
+
+// loopFor picks the event loop of a session.
+func (r *Runtime) loopFor(fd int) *evLoop {
+	return r.loops[fd%len(r.loops)]
 }
 
 // fullconn is a backend's `fullconn`, or haproxy's default: 10% of the

@@ -1,0 +1,255 @@
+package proxy
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// An evLoop forwards the bytes of established sessions. Once a session is
+// set up (accepted, routed, connected), its two sockets are handed to a
+// loop and no goroutine waits for it: an idle session costs a tunnel
+// struct and its descriptors. The loop's own epoll descriptor is parked in
+// Go's netpoller, so the loop goroutine holds no thread while idle.
+type evLoop struct {
+	epfd   int
+	wakefd int
+	file   *os.File // epfd, registered with Go's netpoller
+	pipes  *pipePool
+	buf    []byte
+	events []unix.EpollEvent
+
+	mu       sync.Mutex
+	tunnels  map[int32]*tunnel
+	closeAll bool // asked by stop: end every tunnel
+	quit     bool // asked by stop: leave once tunnels are gone
+
+	timers tunnelHeap
+	armed  time.Time
+	done   chan struct{}
+}
+
+func newLoop(pipes *pipePool) (*evLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wfd)
+		return nil, err
+	}
+	unix.SetNonblock(epfd, true)
+	l := &evLoop{epfd: epfd, wakefd: wfd, file: os.NewFile(uintptr(epfd), "epoll"), pipes: pipes,
+		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
+	go l.run()
+	return l, nil
+}
+
+// add hands a session's two connected, non-blocking sockets to the loop;
+// end runs once in the loop when the session is over.
+func (l *evLoop) add(t *tunnel) error {
+	now := time.Now()
+	t.last = [2]time.Time{now, now}
+	t.readable = [2]bool{true, true}
+	t.writable = [2]bool{true, true}
+	// the loop looks tunnels up under mu: holding it across both
+	// registrations keeps it from serving half of one
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.quit {
+		return errStopped
+	}
+	for i, fd := range t.fd {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			if i == 1 {
+				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
+			}
+			return err
+		}
+	}
+	l.tunnels[int32(t.fd[0])] = t
+	l.tunnels[int32(t.fd[1])] = t
+	return nil
+}
+
+// stop ends every tunnel at once and waits for the loop to leave.
+func (l *evLoop) stop() {
+	l.mu.Lock()
+	l.closeAll, l.quit = true, true
+	l.mu.Unlock()
+	l.wake()
+	<-l.done
+}
+
+func (l *evLoop) wake() {
+	one := [8]byte{1}
+	unix.Write(l.wakefd, one[:])
+}
+
+func (l *evLoop) run() {
+	defer close(l.done)
+	defer l.file.Close()
+	defer unix.Close(l.wakefd)
+	rc, err := l.file.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		err := rc.Read(func(uintptr) bool { return l.poll() })
+		l.expire(time.Now())
+		l.mu.Lock()
+		leave := l.quit && len(l.tunnels) == 0
+		l.mu.Unlock()
+		if leave {
+			return
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+	}
+}
+
+// poll handles ready events until none is left; it returns true to leave
+// the netpoller wait (a stop request).
+func (l *evLoop) poll() bool {
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			l.mu.Lock()
+			all, quit := l.closeAll, l.quit
+			l.mu.Unlock()
+			if all {
+				l.endAll()
+				return true
+			}
+			if quit {
+				return true
+			}
+			l.arm()
+			return false
+		}
+		now := time.Now()
+		for i := 0; i < n; i++ {
+			e := &l.events[i]
+			if int(e.Fd) == l.wakefd {
+				var b [8]byte
+				unix.Read(l.wakefd, b[:])
+				continue
+			}
+			l.mu.Lock()
+			t := l.tunnels[e.Fd]
+			l.mu.Unlock()
+			if t == nil || t.closed {
+				continue
+			}
+			side := 0
+			if int(e.Fd) == t.fd[1] {
+				side = 1
+			}
+			if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				t.readable[side] = true
+			}
+			if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				t.writable[side] = true
+			}
+			l.service(t, now)
+		}
+		l.expire(now)
+	}
+}
+
+// endAll closes every tunnel (Stop).
+func (l *evLoop) endAll() {
+	l.mu.Lock()
+	var ts []*tunnel
+	for _, t := range l.tunnels {
+		ts = append(ts, t)
+	}
+	l.mu.Unlock()
+	for _, t := range ts {
+		if !t.closed {
+			l.finish(t, errStopped)
+		}
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// arm sets the netpoller deadline to the earliest tunnel timeout.
+func (l *evLoop) arm() {
+	var next time.Time
+	if len(l.timers) > 0 {
+		next = l.timers[0].due
+	}
+	if !next.Equal(l.armed) {
+		l.file.SetReadDeadline(next)
+		l.armed = next
+	}
+}
+
+// expire ends the tunnels whose timeout has passed. Heap entries are
+// lazy: activity only stamps the tunnel, and an entry that comes due early
+// is pushed again at the tunnel's real deadline.
+func (l *evLoop) expire(now time.Time) {
+	for len(l.timers) > 0 && !l.timers[0].due.After(now) {
+		t := l.timers.pop()
+		if t.closed {
+			continue
+		}
+		due, ok := t.deadline()
+		if !ok {
+			continue
+		}
+		if !due.After(now) {
+			l.finish(t, errIdle)
+			continue
+		}
+		t.due = due
+		l.timers.push(t)
+	}
+	if len(l.timers) == 0 && !l.armed.IsZero() {
+		l.file.SetReadDeadline(time.Time{})
+		l.armed = time.Time{}
+	}
+}
+
+// finish closes a tunnel's sockets and reports its end.
+func (l *evLoop) finish(t *tunnel, err error) {
+	t.closed = true
+	l.mu.Lock()
+	delete(l.tunnels, int32(t.fd[0]))
+	delete(l.tunnels, int32(t.fd[1]))
+	l.mu.Unlock()
+	for h := range t.half {
+		hf := &t.half[h]
+		if hf.hasPipe {
+			if hf.inPipe == 0 {
+				l.pipes.put(hf.pipe)
+			} else {
+				l.pipes.stats.PipesInUse.Add(-1)
+				unix.Close(hf.pipe[0])
+				unix.Close(hf.pipe[1])
+			}
+			hf.hasPipe = false
+		}
+	}
+	unix.Close(t.fd[0])
+	unix.Close(t.fd[1])
+	if t.end != nil {
+		t.end(t.half[0].n, t.half[1].n, err)
+	}
+}

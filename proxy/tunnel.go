@@ -1,0 +1,249 @@
+package proxy
+
+import (
+	"container/heap"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A tunnel is an established session inside an evLoop: side 0 is the
+// client socket, side 1 the server socket; half 0 moves client->server
+// bytes, half 1 server->client.
+type tunnel struct {
+	fd       [2]int
+	half     [2]halfState
+	readable [2]bool // edge-triggered readiness, cleared on EAGAIN
+	writable [2]bool
+	to       [2]halfTimeouts // per side: client, server
+	last     [2]time.Time    // last I/O per side
+	end      func(up, down int64, err error)
+
+	closed bool
+	inHeap bool
+	due    time.Time
+	index  int
+}
+
+// halfState is one direction of a tunnel.
+type halfState struct {
+	pipe     [2]int
+	hasPipe  bool
+	inPipe   int    // bytes spliced in but not yet out
+	pend     []byte // bytes read but not yet written (rare: a full socket)
+	splicing bool   // a full buffer was read: splice until src would block
+	eof      bool   // src has ended
+	shut     bool   // dst has been shut down for writing
+	n        int64
+}
+
+// deadline is the earliest time a side of t times out; sides without a
+// timeout never do. A half-closed tunnel uses the -fin timeouts.
+func (t *tunnel) deadline() (time.Time, bool) {
+	var due time.Time
+	ok := false
+	halfClosed := t.half[0].shut || t.half[1].shut
+	for s := 0; s < 2; s++ {
+		d := t.to[s].idle
+		if halfClosed && t.to[s].fin > 0 {
+			d = t.to[s].fin
+		}
+		if d <= 0 {
+			continue
+		}
+		at := t.last[s].Add(d)
+		if !ok || at.Before(due) {
+			due, ok = at, true
+		}
+	}
+	return due, ok
+}
+
+// service moves whatever can move in both directions, then ends the
+// tunnel if both are done or one failed.
+func (l *evLoop) service(t *tunnel, now time.Time) {
+	for h := 0; h < 2; h++ {
+		if err := l.move(t, h, now); err != nil {
+			l.finish(t, err)
+			return
+		}
+	}
+	if t.half[0].shut && t.half[1].shut {
+		l.finish(t, nil)
+		return
+	}
+	if !t.inHeap {
+		if due, ok := t.deadline(); ok {
+			t.due = due
+			l.timers.push(t)
+		}
+	}
+}
+
+// move runs one direction until it would block.
+func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
+	src, dst := h, 1-h
+	hf := &t.half[h]
+	for {
+		if hf.inPipe > 0 {
+			if !t.writable[dst] {
+				return nil
+			}
+			m, err := unix.Splice(hf.pipe[0], nil, t.fd[dst], nil, hf.inPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			if err == unix.EAGAIN {
+				t.writable[dst] = false
+				return nil
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			hf.inPipe -= int(m)
+			hf.n += m
+			l.pipes.stats.SpliceBytes.Add(m)
+			t.last[dst] = now
+			continue
+		}
+		if len(hf.pend) > 0 {
+			if !t.writable[dst] {
+				return nil
+			}
+			m, err := unix.Write(t.fd[dst], hf.pend)
+			if err == unix.EAGAIN {
+				t.writable[dst] = false
+				return nil
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			hf.pend = hf.pend[m:]
+			hf.n += int64(m)
+			l.pipes.stats.CopyBytes.Add(int64(m))
+			t.last[dst] = now
+			if len(hf.pend) == 0 {
+				hf.pend = nil
+			}
+			continue
+		}
+		if hf.hasPipe && !hf.splicing { // drained: the pipe goes back
+			l.pipes.put(hf.pipe)
+			hf.hasPipe = false
+		}
+		if hf.eof {
+			if !hf.shut {
+				unix.Shutdown(t.fd[dst], unix.SHUT_WR)
+				hf.shut = true
+			}
+			return nil
+		}
+		if !t.readable[src] {
+			return nil
+		}
+		if hf.splicing {
+			if !hf.hasPipe {
+				p, err := l.pipes.get()
+				if err != nil {
+					hf.splicing = false
+					continue
+				}
+				hf.pipe, hf.hasPipe = p, true
+			}
+			m, err := unix.Splice(t.fd[src], nil, hf.pipe[1], nil, pipeSize, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case err == unix.EAGAIN:
+				t.readable[src] = false
+				hf.splicing = false
+				if hf.inPipe == 0 {
+					l.pipes.put(hf.pipe)
+					hf.hasPipe = false
+				}
+				return nil
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return err
+			case m == 0:
+				hf.eof = true
+				hf.splicing = false
+			default:
+				hf.inPipe += int(m)
+				t.last[src] = now
+			}
+			continue
+		}
+		n, err := unix.Read(t.fd[src], l.buf)
+		switch {
+		case err == unix.EAGAIN:
+			t.readable[src] = false
+			return nil
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			hf.eof = true
+			continue
+		}
+		t.last[src] = now
+		w := 0
+		if t.writable[dst] {
+			w, err = unix.Write(t.fd[dst], l.buf[:n])
+			if err == unix.EAGAIN || err == unix.EINTR {
+				w, err = 0, nil
+			}
+			if err != nil {
+				return err
+			}
+			if w > 0 {
+				hf.n += int64(w)
+				l.pipes.stats.CopyBytes.Add(int64(w))
+				t.last[dst] = now
+			}
+		}
+		if w < n {
+			t.writable[dst] = false
+			hf.pend = append([]byte(nil), l.buf[w:n]...)
+		}
+		if n == len(l.buf) && l.pipes.max > 0 {
+			hf.splicing = true
+		}
+	}
+}
+
+// tunnelHeap orders tunnels by their next timeout check.
+type tunnelHeap []*tunnel
+
+func (h tunnelHeap) Len() int           { return len(h) }
+func (h tunnelHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h tunnelHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *tunnelHeap) Push(x any) {
+	t := x.(*tunnel)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *tunnelHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return t
+}
+
+func (h *tunnelHeap) push(t *tunnel) {
+	t.inHeap = true
+	heap.Push(h, t)
+}
+
+func (h *tunnelHeap) pop() *tunnel {
+	t := heap.Pop(h).(*tunnel)
+	t.inHeap = false
+	return t
+}
