@@ -127,3 +127,29 @@ func TestStopEndsLoopSessions(t *testing.T) {
 		t.Fatal("session still open after Stop")
 	}
 }
+
+// TestTunnelDeadline checks the timeout arithmetic on a fixed clock: each
+// side times out after its own idle time, the -fin times take over once a
+// direction has been shut, and a side without a timeout never expires.
+func TestTunnelDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tn := &tunnel{}
+	tn.to[0] = halfTimeouts{idle: 30 * time.Second, fin: time.Second}
+	tn.to[1] = halfTimeouts{idle: 10 * time.Second}
+	tn.last = [2]time.Time{t0, t0.Add(5 * time.Second)}
+	if due, ok := tn.deadline(); !ok || !due.Equal(t0.Add(15*time.Second)) {
+		t.Errorf("both open: due %v %v, want server side at +15s", due, ok)
+	}
+	tn.last[1] = t0.Add(25 * time.Second)
+	if due, _ := tn.deadline(); !due.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("server active: due %v, want client side at +30s", due)
+	}
+	tn.half[1].shut = true // the server finished: the client is on client-fin
+	if due, _ := tn.deadline(); !due.Equal(t0.Add(time.Second)) {
+		t.Errorf("half-closed: due %v, want client-fin at +1s", due)
+	}
+	none := &tunnel{}
+	if _, ok := none.deadline(); ok {
+		t.Error("a tunnel without timeouts has a deadline")
+	}
+}
