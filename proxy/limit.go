@@ -24,6 +24,9 @@ type srvLimit struct {
 	maxconn int // 0: unlimited
 	minconn int
 	waiters []chan struct{}
+	// after starts the queue timer; nil means the real clock (tests pass
+	// a fake one)
+	after func(time.Duration) (<-chan time.Time, func())
 }
 
 // limit is the current allowed count for a backend holding beSessions.
@@ -52,9 +55,13 @@ func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Dur
 	l.mu.Unlock()
 	var timer <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		timer = t.C
+		after := l.after
+		if after == nil {
+			after = realAfter
+		}
+		c, stop := after(timeout)
+		defer stop()
+		timer = c
 	}
 	select {
 	case <-ch:
@@ -70,6 +77,12 @@ func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Dur
 		}
 		return nil
 	}
+}
+
+// realAfter is the real clock's timer.
+func realAfter(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // leave removes a waiter; false means a slot was handed to it meanwhile.
