@@ -90,6 +90,7 @@ func (r *haReader) postChecks() {
 			if s.Track != "" {
 				r.checkTrack(px, s, post)
 			}
+			r.checkServerVerify(px, s)
 		}
 		if px.Check.DisableOn404 && px.Check.Type != "httpchk" {
 			post(px.Pos, Warning, "'disable-on-404' will be ignored for %s '%s' (requires 'option httpchk').", px.Kind, px.Name)
@@ -239,4 +240,27 @@ func (r *haReader) checkPeers(post func(Pos, Severity, string, ...any)) {
 			post(o.Pos, Warning, "Removing incomplete section 'peers %s' (no peer named '%s').", o.Name, r.opts.LocalPeer)
 		}
 	}
+}
+
+// checkServerVerify: a server with `ssl` verifies its peer unless told
+// not to (`verify none` or global `ssl-server-verify none`), and that
+// needs a CA file, as haproxy's startup says.
+func (r *haReader) checkServerVerify(px *Proxy, s *Server) {
+	if !s.SSL || len(s.Options["ca-file"]) > 0 {
+		return
+	}
+	verify := "required"
+	for _, l := range r.cfg.Global.Settings {
+		if len(l.Words) == 2 && l.Words[0] == "ssl-server-verify" {
+			verify = l.Words[1]
+		}
+	}
+	if v := s.Options["verify"]; len(v) > 0 {
+		verify = v[len(v)-1]
+	}
+	if verify == "none" {
+		return
+	}
+	r.d.Add(s.Pos, Error, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
+	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "bracket"
 }

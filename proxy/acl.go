@@ -12,6 +12,8 @@ import (
 // connInfo is what layer-4 ACLs look at.
 type connInfo struct {
 	src, dst netip.AddrPort
+	ssl      bool   // the client connection is TLS (ssl_fc)
+	sni      string // the server name the TLS client asked for (ssl_fc_sni)
 }
 
 // l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.
@@ -19,6 +21,8 @@ type l4Matcher struct {
 	fetch    string
 	prefixes []netip.Prefix
 	ints     [][2]int
+	strs     []string
+	nocase   bool
 	always   int // 1 true, -1 false, 0 use patterns
 }
 
@@ -59,8 +63,14 @@ func compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher
 			}
 			m.ints = append(m.ints, [2]int{a, b})
 		}
+	case "ssl_fc":
+	case "ssl_fc_sni":
+		for _, f := range flags {
+			m.nocase = m.nocase || f == "-i"
+		}
+		m.strs = values
 	default:
-		return nil, fmt.Errorf("%s: fetch '%s' is not available in gohaka's tcp runtime yet (src, dst, src_port, dst_port, always_true, always_false are)", pos, fetch)
+		return nil, fmt.Errorf("%s: fetch '%s' is not available in gohaka's tcp runtime yet (src, dst, src_port, dst_port, ssl_fc, ssl_fc_sni, always_true, always_false are)", pos, fetch)
 	}
 	return m, nil
 }
@@ -82,6 +92,14 @@ func (m *l4Matcher) match(ci connInfo) bool {
 		for _, p := range m.prefixes {
 			if p.Contains(a) {
 				return true
+			}
+		}
+	case "ssl_fc":
+		return ci.ssl
+	case "ssl_fc_sni":
+		for _, v := range m.strs {
+			if v == ci.sni || m.nocase && strings.EqualFold(v, ci.sni) {
+				return ci.ssl
 			}
 		}
 	case "dst_port", "src_port":

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -29,6 +30,7 @@ type Options struct {
 // Runtime serves every tcp-mode proxy of a Config.
 type Runtime struct {
 	opts      Options
+	gcfg      *parser.Global
 	stats     Stats
 	pipes     *pipePool
 	frontends []*frontend
@@ -53,6 +55,7 @@ type frontend struct {
 	defaultBE *backend
 	slots     chan struct{}
 	lns       []net.Listener
+	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
 }
 
 type tcpRule struct {
@@ -78,6 +81,7 @@ type server struct {
 	srv   *parser.Server
 	addr  string
 	limit srvLimit
+	tls   *tls.Config // `ssl` on the server line
 }
 
 type session struct {
@@ -92,7 +96,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	r := &Runtime{opts: opts, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
+	r := &Runtime{opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
 		maxPipes = max(cfg.Global.Maxconn/4, 64)
@@ -115,7 +119,17 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet (tcp mode only)", px.Pos, px.Kind, px.Name, px.Mode)
 		}
 		if px.Cap&parser.CapBE != 0 {
-			r.backends[px.Name] = newBackend(px)
+			be := newBackend(px)
+			for _, sv := range be.servers {
+				if sv.srv.SSL {
+					c, err := serverTLS(&cfg.Global, sv.srv)
+					if err != nil {
+						return nil, err
+					}
+					sv.tls = c
+				}
+			}
+			r.backends[px.Name] = be
 		}
 	}
 	for _, be := range r.backends {
@@ -205,12 +219,24 @@ func (r *Runtime) Stats() *Stats { return &r.stats }
 func (r *Runtime) Start() error {
 	for _, fe := range r.frontends {
 		for _, b := range fe.px.Binds {
+			var tc *tls.Config
+			if b.SSL {
+				c, err := bindTLS(r.gcfg, b)
+				if err != nil {
+					r.closeListeners()
+					return err
+				}
+				tc = c
+			}
 			lns, err := listen(b, fe.px.OptionOn("clitcpka") || fe.px.OptionOn("tcpka"))
 			if err != nil {
 				r.closeListeners()
 				return fmt.Errorf("%s: %s '%s': cannot bind %s: %v", b.Pos, fe.px.Kind, fe.px.Name, b.Addr.Raw, err)
 			}
 			fe.lns = append(fe.lns, lns...)
+			for range lns {
+				fe.lnTLS = append(fe.lnTLS, tc)
+			}
 		}
 	}
 	if err := r.startChecks(); err != nil {
@@ -227,9 +253,9 @@ func (r *Runtime) Start() error {
 		r.loops = append(r.loops, l)
 	}
 	for _, fe := range r.frontends {
-		for _, ln := range fe.lns {
+		for i, ln := range fe.lns {
 			r.wg.Add(1)
-			go r.acceptLoop(fe, ln)
+			go r.acceptLoop(fe, ln, fe.lnTLS[i])
 		}
 	}
 	return nil
@@ -293,7 +319,7 @@ func (r *Runtime) Stop() {
 	r.pipes.closeAll()
 }
 
-func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
+func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 	defer r.wg.Done()
 	for {
 		if fe.slots != nil {
@@ -313,7 +339,7 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
 			continue
 		}
 		r.wg.Add(1)
-		go r.serve(fe, c, func() {
+		go r.serve(fe, c, tc, func() {
 			r.release(fe)
 			r.wg.Done()
 		})
@@ -340,7 +366,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 // the server connection. The established session is then handed to an
 // event loop, which calls done when it ends; a session that never gets
 // there calls done on its way out.
-func (r *Runtime) serve(fe *frontend, c net.Conn, done func()) {
+func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	s := &session{client: c}
 	r.track(s, true)
 	handed := false
@@ -361,6 +387,15 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, done func()) {
 		if src.IsValid() {
 			ci.src, ci.dst = src, dst
 		}
+	}
+	if tc != nil {
+		tlsc, err := handshake(c, tc, fe.px.Timeouts.Client)
+		if err != nil {
+			r.opts.Logf("%s '%s': %s: SSL handshake failure: %v", fe.px.Kind, fe.px.Name, ci.src, err)
+			return
+		}
+		c = tlsc
+		ci.ssl, ci.sni = true, tlsc.ConnectionState().ServerName
 	}
 	for _, rule := range fe.rules {
 		if rule.cond.eval(ci) {
@@ -396,6 +431,11 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, done func()) {
 		be.sessions.Add(-1)
 		r.track(s, false)
 		done()
+	}
+	if tlsc, ok := c.(*tls.Conn); ok || sv.tls != nil {
+		handed = true
+		r.pumpTLS(fe, be, sv, c, rc, ci, tlsc, end)
+		return
 	}
 	cs, ok := c.(sockConn)
 	if !ok {
