@@ -71,6 +71,7 @@ type Speaker struct {
 	auth    [8]byte
 	statsMu sync.Mutex
 	stats   Counters
+	entered bool // a state has been logged: keepalived marks the first "(init)"
 }
 
 // tracked is the latest effective priority and fault from the trackers.
@@ -318,7 +319,14 @@ func (s *Speaker) apply() {
 			}
 		case Notify:
 			s.count(func(c *Counters) { c.Transitions++ })
-			s.cfg.Logf("(%s) Entering %s STATE", s.cfg.Name, a.State)
+			switch {
+			case a.State == Init: // keepalived says nothing when an instance stops
+			case !s.entered && a.State == Backup:
+				s.cfg.Logf("(%s) Entering BACKUP STATE (init)", s.cfg.Name)
+			default:
+				s.cfg.Logf("(%s) Entering %s STATE", s.cfg.Name, a.State)
+			}
+			s.entered = true
 			if s.cfg.OnState != nil {
 				s.cfg.OnState(s.cfg.Name, a.State, s.inst.Priority(), a.Synced)
 			}

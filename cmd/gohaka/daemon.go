@@ -20,6 +20,10 @@ type runOpts struct {
 	oldPIDs  []int
 	hardKill bool     // -st: terminate old processes instead of finishing them
 	readyW   *os.File // daemon child: tells the parent how start-up went
+	// logf, when set, replaces gohaka's own stderr log lines (the
+	// keepalived persona logs as keepalived does)
+	logf    func(string, ...any)
+	persona string // "keepalived" when invoked under that name
 }
 
 // ready reports the start-up result to a waiting daemon parent.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/syslog"
 	"net"
 	"os"
 	"os/exec"
@@ -41,7 +42,8 @@ func realHost() *parser.KeepalivedHost {
 // invoked as "keepalived". Only the config test (-t) exists so far.
 func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 	file := "/etc/keepalived/keepalived.conf"
-	test, dontFork := false, false
+	test, dontFork, console, useSyslog := false, false, false, true
+	facility := syslog.LOG_DAEMON
 	var ro runOpts
 	id, _ := os.Hostname()
 	if i := strings.IndexByte(id, '.'); i > 0 {
@@ -76,11 +78,23 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 			dontFork = true
 		case a == "-C" || a == "--check":
 			fmt.Fprintln(stderr, "gohaka: the LVS checker is not implemented; running the VRRP part only")
-		case a == "-P" || a == "--vrrp" || a == "-D" || a == "--log-detail" || a == "-l" || a == "--log-console" ||
+		case a == "-l" || a == "--log-console":
+			console = true
+		case a == "--no-syslog":
+			useSyslog = false
+		case a == "-S" || strings.HasPrefix(a, "--log-facility"):
+			v := val()
+			f, ok := kaFacility(v)
+			if !ok {
+				fmt.Fprintf(stderr, "Invalid log facility '%s'\n", v)
+				return 1
+			}
+			facility = f
+		case a == "-P" || a == "--vrrp" || a == "-D" || a == "--log-detail" ||
 			a == "-d" || a == "--dump-conf":
 		case a == "-p" || strings.HasPrefix(a, "--pid"):
 			ro.pidfile = val()
-		case a == "-S" || a == "-r" || a == "-c" || strings.HasPrefix(a, "--log-facility") ||
+		case a == "-r" || a == "-c" ||
 			strings.HasPrefix(a, "--vrrp_pid") || strings.HasPrefix(a, "--checkers_pid"):
 			val()
 		default:
@@ -90,6 +104,14 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if !test {
 		ro.kfiles = []string{file}
+		var con io.Writer
+		if console {
+			con = stderr
+		}
+		kl := newKALog(con, facility, kaSyslogAddr(), useSyslog)
+		defer kl.close()
+		ro.logf = kl.logf
+		ro.persona = "keepalived"
 		if w := daemonChild(); w != nil {
 			ro.readyW = w
 		} else if !dontFork {

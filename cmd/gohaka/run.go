@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,13 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	files := o.files
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "%s gohaka[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+	}
+	if o.logf != nil {
+		logf = o.logf
+	}
+	if o.persona == "keepalived" {
+		logf("Starting Keepalived v2.2.7 (gohaka %s)", version)
+		logf("Configuration file %s", strings.Join(o.kfiles, " "))
 	}
 	if len(files) == 0 && len(o.kfiles) == 0 {
 		fmt.Fprintln(stderr, "gohaka run: give -f haproxy.cfg and/or -k keepalived.conf")
@@ -84,7 +92,11 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	}
 	o.finishOld(logf)
 	o.ready(nil)
-	logf("serving %d proxies", len(cfg.Proxies))
+	if o.persona == "keepalived" {
+		logf("Startup complete")
+	} else {
+		logf("serving %d proxies", len(cfg.Proxies))
+	}
 	for s := range sigs {
 		switch s {
 		case syscall.SIGHUP:
@@ -95,6 +107,13 @@ func runProxies(o runOpts, stderr io.Writer) int {
 			logf("all connections finished, exiting")
 			return 0
 		default:
+			if o.persona == "keepalived" {
+				logf("Stopping")
+				rt.Stop()
+				vs.stop()
+				logf("Stopped Keepalived v2.2.7 (gohaka %s)", version)
+				return 0
+			}
 			logf("%v: stopping", s)
 			rt.Stop()
 			return 0
