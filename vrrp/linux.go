@@ -110,6 +110,10 @@ func (s *Speaker) Sync(st State) {
 type Counters struct {
 	AdvertsSent, AdvertsReceived, Transitions int
 	Dropped                                   map[DropReason]int
+	// State and Priority are the instance's current state and effective
+	// priority, as last changed.
+	State    State
+	Priority int
 }
 
 // count updates the counters under their lock.
@@ -179,8 +183,18 @@ func NewSpeaker(cfg SpeakerConfig) (*Speaker, error) {
 		return nil, fmt.Errorf("(%s) %v", cfg.Name, err)
 	}
 	s.inst = NewInstance(s.cfg.Config)
+	s.stats.Priority = s.cfg.Priority
 	return s, nil
 }
+
+// Name, Interface and VRID identify the speaker's instance.
+func (s *Speaker) Name() string { return s.cfg.Name }
+
+// Interface is the instance's interface.
+func (s *Speaker) Interface() string { return s.cfg.Interface }
+
+// VRID is the instance's virtual router id.
+func (s *Speaker) VRID() uint8 { return s.cfg.VRID }
 
 // Close releases the socket of a speaker that will not Run.
 func (s *Speaker) Close() { s.conn.close() }
@@ -237,6 +251,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 				s.cfg.Logf("(%s) Changing effective priority from %d to %d", s.cfg.Name, s.inst.Priority(), u.prio)
 			}
 			s.inst.SetPriority(u.prio)
+			s.count(func(c *Counters) { c.Priority = u.prio })
 			s.inst.SetFault(u.fault, time.Now())
 		case <-refresh:
 			t.Stop()
@@ -318,7 +333,7 @@ func (s *Speaker) apply() {
 				})
 			}
 		case Notify:
-			s.count(func(c *Counters) { c.Transitions++ })
+			s.count(func(c *Counters) { c.Transitions++; c.State = a.State })
 			switch {
 			case a.State == Init: // keepalived says nothing when an instance stops
 			case !s.entered && a.State == Backup:

@@ -18,12 +18,16 @@ import (
 // and timers; a removed one shuts down (priority 0, VIPs removed); a new or
 // changed one starts.
 type vrrpSet struct {
-	logf    func(string, ...any)
+	logf func(string, ...any)
+	// mu guards running for readers on other goroutines (metrics); it is
+	// only changed by apply and stop
+	mu      sync.Mutex
 	running map[string]*runningSpeaker
 	groups  syncGroups
 }
 
 type runningSpeaker struct {
+	sp     *vrrp.Speaker
 	key    string
 	cancel func()
 	done   chan struct{}
@@ -32,7 +36,9 @@ type runningSpeaker struct {
 // apply makes the running speakers match k; on error nothing changes.
 func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	if v.running == nil {
+		v.mu.Lock()
 		v.running = map[string]*runningSpeaker{}
+		v.mu.Unlock()
 	}
 	type todo struct {
 		in  *parser.VRRPInstance
@@ -81,7 +87,9 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 		if !want[name] || changed {
 			r.cancel()
 			<-r.done
+			v.mu.Lock()
 			delete(v.running, name)
+			v.mu.Unlock()
 			v.groups.register(name, nil)
 		}
 	}
@@ -99,7 +107,9 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			}
 			sp.Run(ctx)
 		}()
-		v.running[t.in.Name] = &runningSpeaker{key: t.key, cancel: cancel, done: done}
+		v.mu.Lock()
+		v.running[t.in.Name] = &runningSpeaker{sp: sp, key: t.key, cancel: cancel, done: done}
+		v.mu.Unlock()
 	}
 	return nil
 }
@@ -109,7 +119,9 @@ func (v *vrrpSet) stop() {
 	for name, r := range v.running {
 		r.cancel()
 		<-r.done
+		v.mu.Lock()
 		delete(v.running, name)
+		v.mu.Unlock()
 		v.groups.register(name, nil)
 	}
 }
