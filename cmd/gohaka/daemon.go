@@ -19,7 +19,25 @@ type runOpts struct {
 	daemon   bool
 	oldPIDs  []int
 	hardKill bool     // -st: terminate old processes instead of finishing them
-	readyW   *os.File // daemon child: tells the parent how start-up went
+	readyW   *os.File // daemon child or worker: tells the parent how start-up went
+	worker   bool     // started by a master: the master owns the pidfile
+	pidfileG string   // pidfile from the global section
+}
+
+// writePidfile writes this process's PID where -p (or global pidfile)
+// says, as haproxy does; a worker leaves it to its master.
+func (o runOpts) writePidfile() error {
+	path := o.pidfile
+	if path == "" {
+		path = o.pidfileG
+	}
+	if path == "" || o.worker {
+		return nil
+	}
+	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+		return fmt.Errorf("cannot write pidfile %s: %v", path, err)
+	}
+	return nil
 }
 
 // ready reports the start-up result to a waiting daemon parent.

@@ -51,7 +51,8 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(fmt.Errorf("configuration errors"))
 		return 1
 	}
-	rt, err := proxy.New(cfg, proxy.Options{Logf: logf})
+	inherited := fetchListeners(o.oldPIDs)
+	rt, err := proxy.New(cfg, proxy.Options{Logf: logf, Inherited: inherited})
 	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
@@ -60,11 +61,20 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := rt.Start(); err != nil {
+	err = rt.Start()
+	for _, f := range inherited {
+		f.Close() // the runtime holds its own copies
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
 		return 1
 	}
+	if len(inherited) > 0 {
+		logf("took %d listening sockets over from %v", len(inherited), o.oldPIDs)
+	}
+	stopHandover := serveHandover(rt, logf)
+	defer stopHandover()
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {
 		rt.Stop()
@@ -73,14 +83,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	defer vs.stop()
-	pidfile := o.pidfile
-	if pidfile == "" {
-		pidfile = cfg.Global.Pidfile
-	}
-	if pidfile != "" {
-		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-			logf("cannot write pidfile %s: %v", pidfile, err)
-		}
+	o.pidfileG = cfg.Global.Pidfile
+	if err := o.writePidfile(); err != nil {
+		logf("%v", err)
 	}
 	o.finishOld(logf)
 	o.ready(nil)
@@ -91,6 +96,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 			reloadVRRP(o, vs, logf)
 		case syscall.SIGUSR1:
 			logf("SIGUSR1: soft stop, waiting for live connections to finish")
+			stopHandover()
 			rt.SoftStop()
 			logf("all connections finished, exiting")
 			return 0
