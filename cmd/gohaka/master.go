@@ -230,17 +230,21 @@ func (m *master) drain() {
 }
 
 // exitStatus renders a worker's end as haproxy logs it: the shell-style
-// code (128+signal when killed) and "Exit" or the signal's description.
+// code (128+signal when killed) and "Exit", or for codes above 128 the
+// signal's description.
 func exitStatus(ps *os.ProcessState) (int, string) {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		d := ws.Signal().String()
-		if d != "" {
-			d = strings.ToUpper(d[:1]) + d[1:]
-		}
-		return 128 + int(ws.Signal()), d
+	code := ps.ExitCode()
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code = 128 + int(ws.Signal())
 	}
-	return ps.ExitCode(), "Exit"
+	if code <= 128 {
+		return code, "Exit"
+	}
+	d := syscall.Signal(code - 128).String()
+	if d != "" {
+		d = strings.ToUpper(d[:1]) + d[1:]
+	}
+	return code, d
 }
 
 // workerSetup reads what the master passed to a worker: the PIDs to take

@@ -103,6 +103,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		default:
 			logf("%v: stopping", s)
 			rt.Stop()
+			if o.worker {
+				return 128 + int(s.(syscall.Signal)) // as haproxy's workers end
+			}
 			return 0
 		}
 	}
