@@ -87,6 +87,12 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	if err := o.writePidfile(); err != nil {
 		logf("%v", err)
 	}
+	if err := dropPrivileges(cfg, logf); err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : [%s.main()] %v\n", os.Getpid(), os.Args[0], err)
+		rt.Stop()
+		o.ready(err)
+		return 1
+	}
 	o.finishOld(logf)
 	o.ready(nil)
 	logf("serving %d proxies", len(cfg.Proxies))
