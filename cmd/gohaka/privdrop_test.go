@@ -105,8 +105,9 @@ func checkDropped(t *testing.T, pid int, uid, gid, caps string) {
 	}
 }
 
-// TestPrivilegeDrop: `user nobody`, `group nogroup` and `ulimit-n` in
-// global: the serving process (every thread) runs as nobody:nogroup with
+// TestPrivilegeDrop: `user nobody`, `group nogroup`, `chroot` and
+// `ulimit-n` in global: the serving process (every thread) is chrooted and
+// runs as nobody:nogroup with
 // only CAP_NET_BIND_SERVICE, its open-file limit is ulimit-n, and it
 // still serves. A cgo build drops the user too, without capabilities,
 // and says so.
@@ -120,7 +121,8 @@ func TestPrivilegeDrop(t *testing.T) {
 		{"cgo", vrrpBinary(t), "0000000000000000"},
 	} {
 		fp := localPort(t)
-		cfg := tcpConfig(t, t.TempDir(), fp, backend, "    user nobody\n    group nogroup\n    ulimit-n 4000\n")
+		jail := t.TempDir()
+		cfg := tcpConfig(t, t.TempDir(), fp, backend, "    user nobody\n    group nogroup\n    ulimit-n 4000\n    chroot "+jail+"\n")
 		cmd, out := startMaster(t, c.bin, nil, "run", "-f", cfg)
 		var err error
 		for i := 0; i < 100; i++ {
@@ -137,6 +139,9 @@ func TestPrivilegeDrop(t *testing.T) {
 		lim, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
 		if !strings.Contains(strings.Join(strings.Fields(string(lim)), " "), "Max open files 4000 4000 files") {
 			t.Errorf("%s: open-file limit not 4000:\n%s", c.name, lim)
+		}
+		if root, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", cmd.Process.Pid)); root != jail {
+			t.Errorf("%s: root directory %q, want the chroot %q", c.name, root, jail)
 		}
 		if err := served0(fp); err != nil {
 			t.Errorf("%s: not serving after the drop: %v", c.name, err)
