@@ -33,6 +33,8 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 				files = append(files, args[i+1])
 			case "-p":
 				ro.pidfile = args[i+1]
+			case "-S":
+				ro.masterCLI, _, _ = strings.Cut(args[i+1], ",")
 			}
 			i++
 		case a == "-c":

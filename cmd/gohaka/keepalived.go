@@ -90,6 +90,10 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if !test {
 		ro.kfiles = []string{file}
+		ro.notify, ro.rmPid = true, true
+		if ro.pidfile == "" {
+			ro.pidfile = "/run/keepalived.pid" // keepalived's default
+		}
 		if w := daemonChild(); w != nil {
 			ro.readyW = w
 		} else if !dontFork {

@@ -74,6 +74,9 @@ func runMaster(args, files []string, o runOpts, notify bool, stderr io.Writer) i
 	if err := o.writePidfile(); err != nil {
 		m.log("[ALERT]", "%v", err)
 	}
+	if o.masterCLI != "" {
+		m.log("[WARNING]", "master CLI socket '-S %s' is not implemented by gohaka; not created.", o.masterCLI)
+	}
 	pid, err := m.startWorker(nil)
 	if err != nil {
 		m.log("[ALERT]", "%v", err)

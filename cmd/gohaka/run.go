@@ -93,13 +93,25 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(err)
 		return 1
 	}
+	if o.rmPid && !o.worker && o.pidfile != "" {
+		defer os.Remove(o.pidfile)
+	}
 	o.finishOld(logf)
 	o.ready(nil)
+	if o.notify {
+		sdNotify("READY=1")
+	}
 	logf("serving %d proxies", len(cfg.Proxies))
 	for s := range sigs {
 		switch s {
 		case syscall.SIGHUP:
+			if o.notify {
+				sdNotify("RELOADING=1")
+			}
 			reloadVRRP(o, vs, logf)
+			if o.notify {
+				sdNotify("READY=1")
+			}
 		case syscall.SIGUSR1:
 			logf("SIGUSR1: soft stop, waiting for live connections to finish")
 			stopHandover()
@@ -108,6 +120,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 			return 0
 		default:
 			logf("%v: stopping", s)
+			if o.notify {
+				sdNotify("STOPPING=1")
+			}
 			rt.Stop()
 			if o.worker {
 				return 128 + int(s.(syscall.Signal)) // as haproxy's workers end
