@@ -312,3 +312,101 @@ func TestDebianHAProxyUnit(t *testing.T) {
 		t.Errorf("gohaka under the unit: %+v", got)
 	}
 }
+
+// kaUnitResult is what one run of the keepalived unit showed.
+type kaUnitResult struct {
+	MainIsPidfile   bool
+	ReloadCode      int
+	AliveAfterHUP   bool
+	VIPAfterHUP     bool
+	CleanStop       bool
+	VIPAfterStop    bool
+	PidfileAfterEnd bool
+}
+
+// keepalivedUnitLife starts, reloads and stops the Debian keepalived unit
+// in a namespace of its own, binary standing for /usr/sbin/keepalived.
+func keepalivedUnitLife(t *testing.T, u unitFile, binary string, notify bool) kaUnitResult {
+	ns := testNetns(t)
+	for _, a := range [][]string{{"link", "set", "gkp0", "up"}, {"addr", "add", "192.0.2.1/24", "dev", "eth0"}} {
+		if out, err := exec.Command("ip", append([]string{"-n", ns}, a...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", a, err, out)
+		}
+	}
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "k.pid")
+	args := fmt.Sprintf("-l -P -f %s -p %s -r %s -c %s", kaConf(t, "MASTER", 100), pidfile, filepath.Join(dir, "v.pid"), filepath.Join(dir, "c.pid"))
+	r := newUnitRunner(u, "/usr/sbin/keepalived", binary, map[string]string{"DAEMON_ARGS": args})
+	r.prefix = []string{"ip", "netns", "exec", ns}
+	sock, notes := notifySocket(t)
+	cmd, _ := r.command(u.start)
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+sock)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	main := cmd.Process.Pid
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var res kaUnitResult
+	if notify {
+		if m := nextNotify(t, notes); m != "READY=1" {
+			t.Errorf("%s: start notify %q", binary, m)
+		}
+	}
+	waitVIP(t, ns, true, 10*time.Second)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(pidfile); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.MainIsPidfile = readPID(t, pidfile) == main
+	res.ReloadCode, _ = r.reload(main)
+	if notify {
+		if m := nextNotify(t, notes); m != "RELOADING=1" {
+			t.Errorf("%s: reload notify %q", binary, m)
+		}
+		if m := nextNotify(t, notes); m != "READY=1" {
+			t.Errorf("%s: after reload notify %q", binary, m)
+		}
+	}
+	time.Sleep(time.Second)
+	res.AliveAfterHUP, res.VIPAfterHUP = alive(main), hasVIP(ns)
+	// stop: KillMode=control-group (the default) sends SIGTERM to all
+	syscall.Kill(main, syscall.SIGTERM)
+	waitExit(t, cmd)
+	res.CleanStop = r.cleanExit(cmd)
+	res.VIPAfterStop = hasVIP(ns)
+	_, err := os.Stat(pidfile)
+	res.PidfileAfterEnd = err == nil
+	return res
+}
+
+// TestDebianKeepalivedUnit runs the installed keepalived package's own
+// systemd unit lines (ExecStart --dont-fork $DAEMON_ARGS, ExecReload kill
+// -HUP, SIGTERM stop) against gohaka linked as keepalived and against
+// keepalived 2.2, each in a namespace: same outcome. gohaka also speaks
+// sd_notify (Type=notify); keepalived does only when its parent is
+// systemd, so its notify messages are not compared.
+func TestDebianKeepalivedUnit(t *testing.T) {
+	u := readUnit(t, "/lib/systemd/system/keepalived.service")
+	if u.typ != "notify" || len(u.reload) != 1 {
+		t.Fatalf("unexpected unit: %+v", u)
+	}
+	if _, err := os.Stat("/usr/sbin/keepalived"); err != nil {
+		t.Skip("keepalived is not installed")
+	}
+	link := filepath.Join(t.TempDir(), "keepalived")
+	if err := os.Symlink(vrrpBinary(t), link); err != nil {
+		t.Fatal(err)
+	}
+	got := keepalivedUnitLife(t, u, link, true)
+	want := keepalivedUnitLife(t, u, "/usr/sbin/keepalived", false)
+	t.Logf("gohaka: %+v", got)
+	t.Logf("keepalived: %+v", want)
+	if got != want {
+		t.Errorf("systemd would see gohaka %+v, keepalived %+v", got, want)
+	}
+	if !got.MainIsPidfile || got.ReloadCode != 0 || !got.AliveAfterHUP || !got.VIPAfterHUP || !got.CleanStop || got.VIPAfterStop || got.PidfileAfterEnd {
+		t.Errorf("gohaka under the unit: %+v", got)
+	}
+}
