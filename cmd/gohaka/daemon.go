@@ -13,18 +13,19 @@ import (
 // runOpts are the process-level settings of a run: pidfile, daemon mode
 // and the old processes to take over from (-sf/-st).
 type runOpts struct {
-	files     []string
-	kfiles    []string
-	pidfile   string
-	daemon    bool
-	oldPIDs   []int
-	hardKill  bool     // -st: terminate old processes instead of finishing them
-	readyW    *os.File // daemon child or worker: tells the parent how start-up went
-	worker    bool     // started by a master: the master owns the pidfile
-	pidfileG  string   // pidfile from the global section
-	masterCLI string   // -S: haproxy's master CLI socket (not implemented)
-	notify    bool     // tell $NOTIFY_SOCKET about start, reloads and stop (keepalived)
-	rmPid     bool     // remove the pidfile on exit (keepalived does, haproxy does not)
+	files      []string
+	kfiles     []string
+	pidfile    string
+	daemon     bool
+	oldPIDs    []int
+	hardKill   bool     // -st: terminate old processes instead of finishing them
+	readyW     *os.File // daemon child or worker: tells the parent how start-up went
+	worker     bool     // started by a master: the master owns the pidfile
+	pidfileG   string   // pidfile from the global section
+	masterCLI  string   // -S: haproxy's master CLI socket (not implemented)
+	notify     bool     // tell $NOTIFY_SOCKET about start, reloads and stop (keepalived, gohaka run)
+	rmPid      bool     // remove the pidfile on exit (keepalived does, haproxy does not)
+	hupHAProxy bool     // SIGHUP reloads haproxy.cfg too (gohaka run)
 }
 
 // writePidfile writes this process's PID where -p (or global pidfile)

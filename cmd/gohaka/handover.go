@@ -21,9 +21,9 @@ import (
 // answers on.
 func handoverName(pid int) string { return fmt.Sprintf("@gohaka-listeners-%d", pid) }
 
-// serveHandover answers requests for rt's listening sockets until the
-// returned stop function is called.
-func serveHandover(rt *proxy.Runtime, logf func(string, ...any)) (stop func()) {
+// serveHandover answers requests for the listening sockets of the runtime
+// current returns until the returned stop function is called.
+func serveHandover(current func() *proxy.Runtime, logf func(string, ...any)) (stop func()) {
 	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: handoverName(os.Getpid()), Net: "unixpacket"})
 	if err != nil {
 		logf("listener handover socket: %v (a reload will bind new sockets)", err)
@@ -35,7 +35,7 @@ func serveHandover(rt *proxy.Runtime, logf func(string, ...any)) (stop func()) {
 			if err != nil {
 				return
 			}
-			sendListeners(c, rt, logf)
+			sendListeners(c, current(), logf)
 			c.Close()
 		}
 	}()

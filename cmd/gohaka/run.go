@@ -20,7 +20,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "serve haproxy.cfg's proxies (tcp mode) and keepalived.conf's VRRP instances",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles}, stderr))
+			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles, hupHAProxy: true, notify: true}, stderr))
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "haproxy config file or directory (repeatable)")
@@ -30,7 +30,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // runProxies loads the config, serves it and handles signals: SIGTERM and
 // SIGINT stop at once, SIGUSR1 stops listening and exits once live
-// connections have finished, as haproxy does.
+// connections have finished, as haproxy does; SIGHUP reloads
+// keepalived.conf and, for `gohaka run`, haproxy.cfg.
 func runProxies(o runOpts, stderr io.Writer) int {
 	files := o.files
 	logf := func(format string, args ...any) {
@@ -73,7 +74,8 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	if len(inherited) > 0 {
 		logf("took %d listening sockets over from %v", len(inherited), o.oldPIDs)
 	}
-	stopHandover := serveHandover(rt, logf)
+	ps := &proxySet{cur: rt}
+	stopHandover := serveHandover(ps.current, logf)
 	defer stopHandover()
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {
@@ -108,6 +110,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 			if o.notify {
 				sdNotify("RELOADING=1")
 			}
+			if o.hupHAProxy && len(files) > 0 {
+				reloadHAProxy(o, ps, logf)
+			}
 			reloadVRRP(o, vs, logf)
 			if o.notify {
 				sdNotify("READY=1")
@@ -115,7 +120,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		case syscall.SIGUSR1:
 			logf("SIGUSR1: soft stop, waiting for live connections to finish")
 			stopHandover()
-			rt.SoftStop()
+			ps.softStop()
 			logf("all connections finished, exiting")
 			return 0
 		default:
@@ -123,7 +128,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 			if o.notify {
 				sdNotify("STOPPING=1")
 			}
-			rt.Stop()
+			ps.stop()
 			if o.worker {
 				return 128 + int(s.(syscall.Signal)) // as haproxy's workers end
 			}
@@ -138,7 +143,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 // state and the others are stopped or started.
 func reloadVRRP(o runOpts, vs *vrrpSet, logf func(string, ...any)) {
 	if len(o.kfiles) == 0 {
-		logf("SIGHUP: no keepalived.conf to reload (haproxy.cfg reloads with -sf)")
+		if !o.hupHAProxy {
+			logf("SIGHUP: no keepalived.conf to reload (haproxy.cfg reloads with -sf or -W)")
+		}
 		return
 	}
 	opts := loadOptions(nil, o.kfiles, false)

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 type unitFile struct {
 	env         []string // Environment= assignments, in order
 	envFiles    []string
+	startPre    []string
 	start       string
 	reload      []string
 	typ         string
@@ -45,6 +48,8 @@ func readUnit(t *testing.T, path string) unitFile {
 			u.envFiles = append(u.envFiles, v)
 		case "ExecStart":
 			u.start = v
+		case "ExecStartPre":
+			u.startPre = append(u.startPre, v)
 		case "ExecReload":
 			u.reload = append(u.reload, v)
 		case "Type":
@@ -174,7 +179,12 @@ func (r *unitRunner) command(line string) (*exec.Cmd, bool) {
 // reload (systemd's rule) and its exit code is returned.
 func (r *unitRunner) reload(mainPID int) (int, string) {
 	r.env["MAINPID"] = strconv.Itoa(mainPID)
-	for _, l := range r.u.reload {
+	return r.runLines(r.u.reload)
+}
+
+// runLines runs Exec lines in order until one fails.
+func (r *unitRunner) runLines(lines []string) (int, string) {
+	for _, l := range lines {
 		cmd, ignore := r.command(l)
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != 0 && !ignore {
@@ -408,5 +418,124 @@ func TestDebianKeepalivedUnit(t *testing.T) {
 	}
 	if !got.MainIsPidfile || got.ReloadCode != 0 || !got.AliveAfterHUP || !got.VIPAfterHUP || !got.CleanStop || got.VIPAfterStop || got.PidfileAfterEnd {
 		t.Errorf("gohaka under the unit: %+v", got)
+	}
+}
+
+// greeter sends word and a newline to each connection, then waits for the
+// client to close.
+func greeter(t *testing.T, word string) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fmt.Fprintf(c, "%s\n", word)
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// greeting returns the first line the proxy relays from its backend.
+func greeting(fp int) string {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", fp), 2*time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	l, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(l)
+}
+
+// TestGohakaUnit runs contrib/gohaka.service's lines as systemd would:
+// the check before start, start under a notify socket, a reload that
+// switches haproxy.cfg to another backend in-process while a live
+// connection on the old config finishes, a reload with a bad file that
+// fails at the check and changes nothing, and a clean stop.
+func TestGohakaUnit(t *testing.T) {
+	u := readUnit(t, "../../contrib/gohaka.service")
+	dir := t.TempDir()
+	fp := localPort(t)
+	one, two := greeter(t, "one"), greeter(t, "two")
+	cfg := tcpConfig(t, dir, fp, one, "")
+	first, _ := os.ReadFile(cfg)
+	second := strings.Replace(string(first), fmt.Sprintf("127.0.0.1:%d\n", one), fmt.Sprintf("127.0.0.1:%d\n", two), 1)
+	ka := filepath.Join(dir, "keepalived.conf")
+	os.WriteFile(ka, []byte("global_defs {\n    router_id test\n}\n"), 0o644)
+	r := newUnitRunner(u, "/usr/local/sbin/gohaka", vrrpBinary(t), map[string]string{"CONFIG": cfg, "KACONFIG": ka})
+	if code, out := r.runLines(u.startPre); code != 0 {
+		t.Fatalf("ExecStartPre exit %d: %s", code, out)
+	}
+	sock, notes := notifySocket(t)
+	cmd, _ := r.command(u.start)
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+sock)
+	out := &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	main := cmd.Process.Pid
+	if m := nextNotify(t, notes); m != "READY=1" {
+		t.Fatalf("start notify %q", m)
+	}
+	if g := greeting(fp); g != "one" {
+		t.Fatalf("before reload: %q\n%s", g, out)
+	}
+	live, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	lr := bufio.NewReader(live)
+	live.SetDeadline(time.Now().Add(20 * time.Second))
+	lr.ReadString('\n')
+
+	os.WriteFile(cfg, []byte(second), 0o644)
+	if code, msg := r.reload(main); code != 0 {
+		t.Fatalf("reload exit %d: %s", code, msg)
+	}
+	for _, want := range []string{"RELOADING=1", "READY=1"} {
+		if m := nextNotify(t, notes); m != want {
+			t.Errorf("reload notify %q, want %q", m, want)
+		}
+	}
+	if g := greeting(fp); g != "two" {
+		t.Errorf("after reload: %q\n%s", g, out)
+	}
+	fmt.Fprint(live, "still here\n")
+	live.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := live.Read(make([]byte, 1)); err == nil || !os.IsTimeout(err) {
+		t.Errorf("live connection of the old config cut by the reload: %v", err)
+	}
+
+	os.WriteFile(cfg, []byte(second+"    frobnicate\n"), 0o644)
+	if code, _ := r.reload(main); code == 0 {
+		t.Error("reload with a bad haproxy.cfg succeeded")
+	}
+	if g := greeting(fp); g != "two" {
+		t.Errorf("after a failed reload: %q", g)
+	}
+	syscall.Kill(main, syscall.SIGTERM)
+	if m := nextNotify(t, notes); m != "STOPPING=1" {
+		t.Errorf("stop notify %q", m)
+	}
+	waitExit(t, cmd)
+	if !r.cleanExit(cmd) {
+		t.Errorf("stop not clean: %v", cmd.ProcessState)
 	}
 }
