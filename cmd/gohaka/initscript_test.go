@@ -201,6 +201,7 @@ func keepalivedInitLife(t *testing.T, binary string) kaInitResult {
 // SIGHUP, stop) drives gohaka bind-mounted over /usr/sbin/keepalived
 // exactly as it drives keepalived 2.2.
 func TestDebianKeepalivedInitScript(t *testing.T) {
+	t.Parallel() // mostly waits on VRRP timers
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for namespaces")
 	}

@@ -157,6 +157,7 @@ func TestPrivilegeDrop(t *testing.T) {
 // speaker keeps CAP_NET_ADMIN and CAP_NET_RAW: it still adds the VIP when
 // it becomes master after the drop, and removes it when stopped.
 func TestPrivilegeDropVRRP(t *testing.T) {
+	t.Parallel() // mostly waits on VRRP timers
 	uid, gid := nobodyIDs(t)
 	ns := testNetns(t)
 	if out, err := exec.Command("ip", "-n", ns, "link", "set", "gkp0", "up").CombinedOutput(); err != nil {

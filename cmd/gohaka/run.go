@@ -75,7 +75,10 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		logf("took %d listening sockets over from %v", len(inherited), o.oldPIDs)
 	}
 	ps := &proxySet{cur: rt}
-	stopHandover := serveHandover(ps.current, logf)
+	stopHandover := func() {}
+	if len(files) > 0 {
+		stopHandover = serveHandover(ps.current, logf)
+	}
 	defer stopHandover()
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {

@@ -398,6 +398,7 @@ func keepalivedUnitLife(t *testing.T, u unitFile, binary string, notify bool) ka
 // sd_notify (Type=notify); keepalived does only when its parent is
 // systemd, so its notify messages are not compared.
 func TestDebianKeepalivedUnit(t *testing.T) {
+	t.Parallel() // mostly waits on VRRP timers
 	u := readUnit(t, "/lib/systemd/system/keepalived.service")
 	if u.typ != "notify" || len(u.reload) != 1 {
 		t.Fatalf("unexpected unit: %+v", u)
