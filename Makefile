@@ -10,8 +10,10 @@ SBINDIR := $(DESTDIR)$(PREFIX)/sbin
 
 .PHONY: build run test bench fuzz lint clean install
 
+# CGO_ENABLED=0: only a binary without cgo can keep capabilities on
+# every thread after `user`/`group` drop root (see cmd/gohaka/privdrop.go).
 build:
-	$(GO) build -o $(BIN) ./cmd/gohaka
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/gohaka
 
 run: build
 	$(GO) build -o bin/demo-backend ./cmd/demo-backend

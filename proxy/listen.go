@@ -14,10 +14,14 @@ import (
 )
 
 // listen opens the sockets of one bind address (a port range gives one
-// listener per port), applying transparent, interface and v6only.
-func listen(b *parser.Bind, tcpKeepAlive bool) ([]net.Listener, error) {
+// listener per port), applying transparent, interface and v6only. A socket
+// found in inherited under its address is reused instead.
+func listen(b *parser.Bind, tcpKeepAlive bool, inherited map[string]*os.File) ([]net.Listener, error) {
 	a := b.Addr
 	if a.Family == "unix" {
+		if ln := inheritedListener(inherited, "unix "+a.Path); ln != nil {
+			return []net.Listener{ln}, nil
+		}
 		os.Remove(a.Path)
 		ln, err := net.Listen("unix", a.Path)
 		if err != nil {
@@ -83,7 +87,12 @@ func listen(b *parser.Bind, tcpKeepAlive bool) ([]net.Listener, error) {
 	}
 	var out []net.Listener
 	for port := a.Port; port <= max(a.PortEnd, a.Port); port++ {
-		ln, err := lc.Listen(context.Background(), network, net.JoinHostPort(host, fmt.Sprint(port)))
+		address := net.JoinHostPort(host, fmt.Sprint(port))
+		if ln := inheritedListener(inherited, "tcp "+address); ln != nil {
+			out = append(out, ln)
+			continue
+		}
+		ln, err := lc.Listen(context.Background(), network, address)
 		if err != nil {
 			for _, l := range out {
 				l.Close()

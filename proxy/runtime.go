@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,6 +23,10 @@ import (
 type Options struct {
 	// Logf receives one line per notable event (nil: discard).
 	Logf func(format string, args ...any)
+	// Inherited holds listening sockets taken over from a previous
+	// process (reload), keyed as ListenerFiles keys them; a bind whose
+	// address is found reuses that socket instead of binding a new one.
+	Inherited map[string]*os.File
 	// MaxPipes caps the pooled splice pipes (haproxy's maxpipes); 0 means
 	// maxconn/4 as haproxy does, negative disables splicing.
 	MaxPipes int
@@ -228,7 +233,7 @@ func (r *Runtime) Start() error {
 				}
 				tc = c
 			}
-			lns, err := listen(b, fe.px.OptionOn("clitcpka") || fe.px.OptionOn("tcpka"))
+			lns, err := listen(b, fe.px.OptionOn("clitcpka") || fe.px.OptionOn("tcpka"), r.opts.Inherited)
 			if err != nil {
 				r.closeListeners()
 				return fmt.Errorf("%s: %s '%s': cannot bind %s: %v", b.Pos, fe.px.Kind, fe.px.Name, b.Addr.Raw, err)

@@ -242,15 +242,15 @@ func TestTransparentAndInterfaceBinds(t *testing.T) {
 	vip := "192.0.2.199"
 	p := freePort(t)
 	lns, err := listen(&parser.Bind{Addr: parser.Addr{Raw: vip, Family: "ipv4", Host: vip, Port: p, PortEnd: p},
-		Options: map[string][]string{"transparent": nil, "backlog": {"64"}}}, false)
+		Options: map[string][]string{"transparent": nil, "backlog": {"64"}}}, false, nil)
 	if err != nil {
 		t.Fatalf("transparent bind on %s: %v", vip, err)
 	}
 	lns[0].Close()
-	if _, err := listen(&parser.Bind{Addr: parser.Addr{Raw: vip, Family: "ipv4", Host: vip, Port: p, PortEnd: p}, Options: map[string][]string{}}, false); err == nil {
+	if _, err := listen(&parser.Bind{Addr: parser.Addr{Raw: vip, Family: "ipv4", Host: vip, Port: p, PortEnd: p}, Options: map[string][]string{}}, false, nil); err == nil {
 		t.Errorf("a plain bind on a non-local address should fail")
 	}
-	lo, err := listen(&parser.Bind{Addr: parser.Addr{Raw: "127.0.0.1", Family: "ipv4", Host: "127.0.0.1", Port: p, PortEnd: p}, Options: map[string][]string{"interface": {"lo"}}}, false)
+	lo, err := listen(&parser.Bind{Addr: parser.Addr{Raw: "127.0.0.1", Family: "ipv4", Host: "127.0.0.1", Port: p, PortEnd: p}, Options: map[string][]string{"interface": {"lo"}}}, false, nil)
 	if err != nil {
 		t.Fatalf("interface lo: %v", err)
 	}

@@ -13,17 +13,39 @@ import (
 // runOpts are the process-level settings of a run: pidfile, daemon mode
 // and the old processes to take over from (-sf/-st).
 type runOpts struct {
-	files    []string
-	kfiles   []string
-	pidfile  string
-	daemon   bool
-	oldPIDs  []int
-	hardKill bool     // -st: terminate old processes instead of finishing them
-	readyW   *os.File // daemon child: tells the parent how start-up went
+	files      []string
+	kfiles     []string
+	pidfile    string
+	daemon     bool
+	oldPIDs    []int
+	hardKill   bool     // -st: terminate old processes instead of finishing them
+	readyW     *os.File // daemon child or worker: tells the parent how start-up went
+	worker     bool     // started by a master: the master owns the pidfile
+	pidfileG   string   // pidfile from the global section
+	masterCLI  string   // -S: haproxy's master CLI socket (not implemented)
+	notify     bool     // tell $NOTIFY_SOCKET about start, reloads and stop (keepalived, gohaka run)
+	rmPid      bool     // remove the pidfile on exit (keepalived does, haproxy does not)
+	hupHAProxy bool     // SIGHUP reloads haproxy.cfg too (gohaka run)
 	// logf, when set, replaces gohaka's own stderr log lines (the
 	// keepalived persona logs as keepalived does)
 	logf    func(string, ...any)
 	persona string // "keepalived" when invoked under that name
+}
+
+// writePidfile writes this process's PID where -p (or global pidfile)
+// says, as haproxy does; a worker leaves it to its master.
+func (o runOpts) writePidfile() error {
+	path := o.pidfile
+	if path == "" {
+		path = o.pidfileG
+	}
+	if path == "" || o.worker {
+		return nil
+	}
+	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+		return fmt.Errorf("cannot write pidfile %s: %v", path, err)
+	}
+	return nil
 }
 
 // ready reports the start-up result to a waiting daemon parent.

@@ -16,6 +16,7 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 	var files []string
 	var ro runOpts
 	check, quiet, zeroWarn, foreground := false, false, false, false
+	masterWorker, notify := false, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -32,6 +33,8 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 				files = append(files, args[i+1])
 			case "-p":
 				ro.pidfile = args[i+1]
+			case "-S":
+				ro.masterCLI, _, _ = strings.Cut(args[i+1], ",")
 			}
 			i++
 		case a == "-c":
@@ -56,7 +59,8 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 		case a == "-db":
 			foreground = true
 		case a == "-W" || a == "-Ws":
-			foreground = true // master-worker keeps the master in the foreground
+			masterWorker = true
+			notify = notify || a == "-Ws"
 		case strings.HasPrefix(a, "-d") || a == "-V":
 		default:
 			fmt.Fprintf(stderr, "[ALERT]    (%d) : Unknown option '%s'.\n", os.Getpid(), a)
@@ -65,11 +69,17 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if !check {
 		ro.files = files
-		if !ro.daemon && !foreground && os.Getenv(daemonEnv) == "" {
-			// `daemon` in the global section daemonizes too
-			if cfg, _ := parser.Load(parser.Options{HAProxy: files, Offline: true}); cfg.Global.Daemon {
-				ro.daemon = true
-			}
+		if os.Getenv(workerEnv) == "1" {
+			workerSetup(&ro)
+			return runProxies(ro, stderr)
+		}
+		// `daemon` and `master-worker` in the global section count too
+		if cfg, _ := parser.Load(parser.Options{HAProxy: files, Offline: true}); cfg != nil {
+			ro.daemon = ro.daemon || cfg.Global.Daemon && !foreground
+			masterWorker = masterWorker || cfg.Global.MasterWorker
+		}
+		if notify {
+			ro.daemon = false // -Ws runs under systemd in the foreground
 		}
 		if ro.daemon && !foreground || os.Getenv(daemonEnv) == "1" {
 			if w := daemonChild(); w != nil {
@@ -77,6 +87,9 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 			} else {
 				return daemonize(stderr)
 			}
+		}
+		if masterWorker {
+			return runMaster(args, files, ro, notify, stderr)
 		}
 		return runProxies(ro, stderr)
 	}

@@ -112,6 +112,10 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) int {
 		defer kl.close()
 		ro.logf = kl.logf
 		ro.persona = "keepalived"
+		ro.notify, ro.rmPid = true, true
+		if ro.pidfile == "" {
+			ro.pidfile = "/run/keepalived.pid" // keepalived's default
+		}
 		if w := daemonChild(); w != nil {
 			ro.readyW = w
 		} else if !dontFork {

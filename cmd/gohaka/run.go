@@ -21,7 +21,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "serve haproxy.cfg's proxies (tcp mode) and keepalived.conf's VRRP instances",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles}, stderr))
+			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles, hupHAProxy: true, notify: true}, stderr))
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "haproxy config file or directory (repeatable)")
@@ -31,7 +31,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // runProxies loads the config, serves it and handles signals: SIGTERM and
 // SIGINT stop at once, SIGUSR1 stops listening and exits once live
-// connections have finished, as haproxy does.
+// connections have finished, as haproxy does; SIGHUP reloads
+// keepalived.conf and, for `gohaka run`, haproxy.cfg.
 func runProxies(o runOpts, stderr io.Writer) int {
 	files := o.files
 	logf := func(format string, args ...any) {
@@ -59,7 +60,8 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(fmt.Errorf("configuration errors"))
 		return 1
 	}
-	rt, err := proxy.New(cfg, proxy.Options{Logf: logf})
+	inherited := fetchListeners(o.oldPIDs)
+	rt, err := proxy.New(cfg, proxy.Options{Logf: logf, Inherited: inherited})
 	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
@@ -68,11 +70,24 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := rt.Start(); err != nil {
+	err = rt.Start()
+	for _, f := range inherited {
+		f.Close() // the runtime holds its own copies
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
 		o.ready(err)
 		return 1
 	}
+	if len(inherited) > 0 {
+		logf("took %d listening sockets over from %v", len(inherited), o.oldPIDs)
+	}
+	ps := &proxySet{cur: rt}
+	stopHandover := func() {}
+	if len(files) > 0 {
+		stopHandover = serveHandover(ps.current, logf)
+	}
+	defer stopHandover()
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {
 		rt.Stop()
@@ -81,17 +96,24 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	defer vs.stop()
-	pidfile := o.pidfile
-	if pidfile == "" {
-		pidfile = cfg.Global.Pidfile
+	o.pidfileG = cfg.Global.Pidfile
+	if err := o.writePidfile(); err != nil {
+		logf("%v", err)
 	}
-	if pidfile != "" {
-		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-			logf("cannot write pidfile %s: %v", pidfile, err)
-		}
+	if err := dropPrivileges(cfg, logf); err != nil {
+		fmt.Fprintf(stderr, "[ALERT]    (%d) : [%s.main()] %v\n", os.Getpid(), os.Args[0], err)
+		rt.Stop()
+		o.ready(err)
+		return 1
+	}
+	if o.rmPid && !o.worker && o.pidfile != "" {
+		defer os.Remove(o.pidfile)
 	}
 	o.finishOld(logf)
 	o.ready(nil)
+	if o.notify {
+		sdNotify("READY=1")
+	}
 	if o.persona == "keepalived" {
 		logf("Startup complete")
 	} else {
@@ -100,22 +122,41 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	for s := range sigs {
 		switch s {
 		case syscall.SIGHUP:
+			if o.notify {
+				sdNotify("RELOADING=1")
+			}
+			if o.hupHAProxy && len(files) > 0 {
+				reloadHAProxy(o, ps, logf)
+			}
 			reloadVRRP(o, vs, logf)
+			if o.notify {
+				sdNotify("READY=1")
+			}
 		case syscall.SIGUSR1:
 			logf("SIGUSR1: soft stop, waiting for live connections to finish")
-			rt.SoftStop()
+			stopHandover()
+			ps.softStop()
 			logf("all connections finished, exiting")
 			return 0
 		default:
 			if o.persona == "keepalived" {
 				logf("Stopping")
-				rt.Stop()
+				if o.notify {
+					sdNotify("STOPPING=1")
+				}
+				ps.stop()
 				vs.stop()
 				logf("Stopped Keepalived v2.2.7 (gohaka %s)", version)
 				return 0
 			}
 			logf("%v: stopping", s)
-			rt.Stop()
+			if o.notify {
+				sdNotify("STOPPING=1")
+			}
+			ps.stop()
+			if o.worker {
+				return 128 + int(s.(syscall.Signal)) // as haproxy's workers end
+			}
 			return 0
 		}
 	}
@@ -127,7 +168,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 // state and the others are stopped or started.
 func reloadVRRP(o runOpts, vs *vrrpSet, logf func(string, ...any)) {
 	if len(o.kfiles) == 0 {
-		logf("SIGHUP: no keepalived.conf to reload (haproxy.cfg reloads with -sf)")
+		if !o.hupHAProxy {
+			logf("SIGHUP: no keepalived.conf to reload (haproxy.cfg reloads with -sf or -W)")
+		}
 		return
 	}
 	opts := loadOptions(nil, o.kfiles, false)
