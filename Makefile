@@ -34,7 +34,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHAProxyReader -fuzztime 60s ./parser
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./vrrp
-	$(GO) test -run '^$$$$' -fuzz FuzzParseRequest -fuzztime 30s ./proxy/h1
+	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./proxy/h1
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
