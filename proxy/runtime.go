@@ -48,6 +48,7 @@ type frontend struct {
 	defaultBE *backend
 	slots     chan struct{}
 	lns       []net.Listener
+	http      *httpFE // mode http
 }
 
 type tcpRule struct {
@@ -67,6 +68,7 @@ type backend struct {
 	mu       sync.Mutex
 	bal      *balance.Balancer
 	servers  []*server
+	http     *httpBE // mode http
 }
 
 type server struct {
@@ -106,11 +108,16 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		if px.Disabled {
 			continue
 		}
-		if px.Mode != "tcp" {
-			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet (tcp mode only)", px.Pos, px.Kind, px.Name, px.Mode)
+		if px.Mode != "tcp" && px.Mode != "http" {
+			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet", px.Pos, px.Kind, px.Name, px.Mode)
 		}
 		if px.Cap&parser.CapBE != 0 {
 			r.backends[px.Name] = newBackend(px)
+			if px.Mode == "http" {
+				if err := r.newHTTPBackend(r.backends[px.Name]); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	for _, be := range r.backends {
@@ -175,6 +182,9 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", cond: c})
 	}
 	for _, u := range px.UseBackends {
+		if px.Mode == "http" {
+			break // compiled by newHTTPFrontend
+		}
 		be := r.backends[u.Target]
 		if be == nil {
 			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
@@ -189,6 +199,9 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		fe.defaultBE = r.backends[px.DefaultBackend]
 	} else if px.Cap&parser.CapBE != 0 {
 		fe.defaultBE = r.backends[px.Name]
+	}
+	if px.Mode == "http" {
+		return fe, r.newHTTPFrontend(cfg, fe)
 	}
 	return fe, nil
 }
@@ -338,6 +351,10 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 			}
 			break
 		}
+	}
+	if fe.http != nil {
+		r.serveHTTP(fe, s, ci)
+		return
 	}
 	be := fe.defaultBE
 	for _, rt := range fe.routes {

@@ -7,6 +7,9 @@ type Chunks struct {
 	left  int64 // data bytes left in the current chunk
 	size  int64
 	digs  int
+	// Trailer collects the trailer lines (Decode only), LF-terminated.
+	Trailer []byte
+	dst     *[]byte
 }
 
 const (
@@ -21,10 +24,19 @@ const (
 )
 
 // Reset prepares c for a new body.
-func (c *Chunks) Reset() { *c = Chunks{} }
+func (c *Chunks) Reset() { *c = Chunks{Trailer: c.Trailer[:0]} }
 
 // Done reports whether the final chunk and trailers have been seen.
 func (c *Chunks) Done() bool { return c.state == ckDone }
+
+// Decode is Feed that also appends the chunk data to *dst (which may share
+// p's array at or before p's start) and collects the trailers.
+func (c *Chunks) Decode(p []byte, dst *[]byte) (int, error) {
+	c.dst = dst
+	n, err := c.Feed(p)
+	c.dst = nil
+	return n, err
+}
 
 // Feed consumes bytes of the body from p; it returns how many belong to
 // the body (all of p unless the body ends inside it) or ErrBad.
@@ -60,6 +72,9 @@ func (c *Chunks) Feed(p []byte) (int, error) {
 				n = c.left
 			}
 			c.left -= n
+			if c.dst != nil {
+				*c.dst = append(*c.dst, p[i:i+int(n)]...)
+			}
 			i += int(n)
 			if c.left == 0 {
 				c.state = ckDataCR
@@ -87,10 +102,16 @@ func (c *Chunks) Feed(p []byte) (int, error) {
 				return i + 1, nil
 			default:
 				c.state = ckTrailerLine
+				if c.dst != nil {
+					c.Trailer = append(c.Trailer, b)
+				}
 			}
 		case ckTrailerLine:
 			if b == '\n' {
 				c.state = ckTrailer
+			}
+			if c.dst != nil && b != '\r' {
+				c.Trailer = append(c.Trailer, b)
 			}
 		case ckDone:
 			return i, nil

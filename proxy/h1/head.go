@@ -48,6 +48,10 @@ type Msg struct {
 	ConnClose, ConnKeepAlive bool
 	// Upgrade is set when Connection has the upgrade token.
 	Upgrade bool
+	// Ambiguous is set when the framing was doubtful (Content-Length with
+	// chunked, chunked HTTP/1.0): Content-Length is dropped and the
+	// connection ends after this message, as haproxy does.
+	Ambiguous bool
 	// Expect100 is set by `Expect: 100-continue`.
 	Expect100 bool
 	// Size is haproxy's internal size of the head (its HTX accounting),

@@ -9,6 +9,7 @@ func requestSemantics(m *Msg) error {
 		return err
 	}
 	var host []byte
+	ws, wsKey := false, false
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		switch {
@@ -17,11 +18,18 @@ func requestSemantics(m *Msg) error {
 				return ErrBad
 			}
 			host = h.Value
+		case EqualFold(h.Name, "upgrade"):
+			ws = ws || bytes.EqualFold(h.Value, []byte("websocket"))
+		case EqualFold(h.Name, "sec-websocket-key"):
+			wsKey = true
 		case EqualFold(h.Name, "expect"):
 			if bytes.EqualFold(h.Value, []byte("100-continue")) {
 				m.Expect100 = true
 			}
 		}
+	}
+	if ws && m.Upgrade && !wsKey {
+		return ErrBad // haproxy 2.6 refuses a websocket upgrade without its key
 	}
 	if auth, ok := Authority(m.URI); ok && host != nil && !bytes.EqualFold(auth, host) {
 		return ErrBad
@@ -83,7 +91,13 @@ func bodySemantics(m *Msg, isReq bool) error {
 			m.ContentLength = -1 // the response runs until close
 		}
 		if m.Chunked {
-			m.ContentLength = -1 // haproxy drops Content-Length when chunked
+			// haproxy drops Content-Length when chunked, and ends the
+			// connection after a message that had both, or a chunked
+			// HTTP/1.0 request
+			if m.ContentLength >= 0 || isReq && m.Major == 1 && m.Minor == 0 {
+				m.Ambiguous = true
+			}
+			m.ContentLength = -1
 		}
 	}
 	return nil
