@@ -14,11 +14,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/gohaka
 
 run: build
-	$(GO) build -o bin/demo-backend ./cmd/demo-backend
 	$(BIN) check -f $(DEMO_HA)
 	@echo "demo: curl http://127.0.0.1:8080/ (Ctrl-C stops)"
-	@bin/demo-backend 127.0.0.1:8081 127.0.0.1:8082 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN) run -f $(DEMO_HA)
 
 test:
