@@ -49,6 +49,9 @@ frontend fe
     http-response del-header X-Server-Del
     http-response add-header X-Resp-Add 1
     use_backend be_none if { path_beg /none }
+    use_backend be_slow if { path_beg /slow }
+    use_backend be_sc if { path_beg /sc }
+    use_backend be_hc if { path_beg /hc }
     use_backend be_down if { path_beg /down }
     use_backend be_b if host_b
     use_backend be_b if api
@@ -80,6 +83,18 @@ backend be_b
     server b 127.0.0.1:%[3]d
 
 backend be_none
+
+backend be_slow
+    timeout server 500ms
+    server a 127.0.0.1:%[2]d
+
+backend be_sc
+    option http-server-close
+    server a 127.0.0.1:%[2]d
+
+backend be_hc
+    option httpclose
+    server a 127.0.0.1:%[2]d
 
 backend be_down
     server d 127.0.0.1:%[4]d
@@ -207,6 +222,12 @@ var httpDiffCases = []diffCase{
 	{"data before 101", "GET /ws HTTP/1.1\r\n" + hostA + "Connection: Upgrade\r\nUpgrade: websocket\r\n" + wsKey + "\r\nhello", true},
 	{"lower-case method", "get / HTTP/1.1\r\n" + hostA + "\r\n", true},
 	{"connection close", "GET / HTTP/1.1\r\n" + hostA + "Connection: close\r\n\r\n", true},
+	{"server too slow 504", "GET /slow HTTP/1.1\r\n" + hostA + "\r\n", true},
+	{"bad response 502", "GET /badresp HTTP/1.1\r\n" + hostA + "\r\n", true},
+	{"empty response 502", "GET /empty HTTP/1.1\r\n" + hostA + "\r\n", true},
+	{"http-server-close", "GET /sc/1 HTTP/1.1\r\n" + hostA + "\r\nGET /sc/2 HTTP/1.1\r\n" + hostA + "\r\n", true},
+	{"httpclose", "GET /hc/1 HTTP/1.1\r\n" + hostA + "\r\nGET /hc/2 HTTP/1.1\r\n" + hostA + "\r\n", true},
+	{"nothing sent", "", true},
 	{"leading CRLF", "\r\nGET / HTTP/1.1\r\n" + hostA + "\r\n", true},
 }
 
@@ -239,7 +260,7 @@ func TestHTTPSameAnswersAsHAProxy(t *testing.T) {
 	for i, c := range httpDiffCases {
 		h, g := out[i].h, out[i].g
 		h, g = strings.ReplaceAll(h, fmt.Sprint(hp), "PORT"), strings.ReplaceAll(g, fmt.Sprint(gp), "PORT")
-		if statuses(h) == "" {
+		if statuses(h) == "" && c.req != "" {
 			t.Errorf("%s: haproxy gave no answer: %q", c.name, h)
 		}
 		if statuses(h) != statuses(g) {

@@ -97,6 +97,14 @@ func echoHTTPConn(c net.Conn, name string) {
 		payload = append(payload, head...)
 		payload = append(payload, body...)
 		switch {
+		case strings.HasPrefix(path, "/slow"):
+			time.Sleep(time.Second)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		case strings.HasPrefix(path, "/badresp"):
+			fmt.Fprintf(c, "HTTP/1.1 abc\r\n\r\n")
+			return
+		case strings.HasPrefix(path, "/empty"):
+			return
 		case strings.HasPrefix(path, "/close"):
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\n\r\n%s", name, payload)
 			return
