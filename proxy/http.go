@@ -140,14 +140,17 @@ type hconn struct {
 	out  []byte
 
 	// the server connection, kept across requests of the same backend
-	sc    net.Conn
-	sv    *server
-	be    *backend
-	breq  balance.Request
-	sbufp *[]byte
-	sbuf  []byte
-	sn    int
-	ck    h1.Chunks
+	sc   net.Conn
+	sv   *server
+	be   *backend
+	breq balance.Request
+	// cookie persistence of the current request
+	forceIdx    int
+	cookieValid bool
+	sbufp       *[]byte
+	sbuf        []byte
+	sn          int
+	ck          h1.Chunks
 }
 
 var errClientGone = errors.New("client closed")
@@ -446,7 +449,9 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 	for attempt := 0; attempt <= px.Retries; attempt++ {
 		be.mu.Lock()
 		idx := last
-		if last < 0 || px.OptionOn("redispatch") && attempt == px.Retries {
+		if last < 0 && h.forceIdx >= 0 {
+			idx = h.forceIdx // persistence cookie
+		} else if last < 0 || px.OptionOn("redispatch") && attempt == px.Retries {
 			idx = be.bal.Pick(&h.breq)
 		}
 		if idx >= 0 && h.sc != nil && h.be == be && be.servers[idx] == h.sv {
@@ -512,6 +517,10 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	// proxies say otherwise (haproxy 2.6 does the same)
 	srvClose := be.px.OptionOn("http-server-close") || be.px.OptionOn("httpclose") ||
 		h.fe.px.OptionOn("http-server-close")
+	h.forceIdx = -1
+	if be.px.Cookie != nil {
+		h.cookieRequest(be)
+	}
 	if h.sc != nil && !peerOpen(h.sc.(*releasingConn).TCPConn) {
 		h.dropServer() // the server closed the idle connection
 	}
@@ -665,6 +674,9 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			if denied := h.responseRules(); denied {
 				h.c.Write(errorPage(502, "", false))
 				return false
+			}
+			if h.be.px.Cookie != nil && rs.Status >= 200 {
+				h.cookieResponse(h.be)
 			}
 		}
 		if rs.Status == 101 {

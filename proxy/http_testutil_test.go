@@ -105,6 +105,8 @@ func echoHTTPConn(c net.Conn, name string) {
 			return
 		case strings.HasPrefix(path, "/empty"):
 			return
+		case strings.Contains(path, "/setcookie"):
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\nContent-Length: %d\r\n\r\n%s", name, len(payload), payload)
 		case strings.HasPrefix(path, "/close"):
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\n\r\n%s", name, payload)
 			return
