@@ -8,10 +8,9 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/parser"
@@ -147,6 +146,10 @@ type hconn struct {
 	// cookie persistence of the current request
 	forceIdx    int
 	cookieValid bool
+	sp          *peeker // on sc
+	cp          *peeker // on c
+	arena       []byte  // values made by rules, reused request after request
+	appendFirst func([]byte) bool
 	sbufp       *[]byte
 	sbuf        []byte
 	sn          int
@@ -162,7 +165,9 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
 	if !ok {
 		return
 	}
-	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci}
+	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci, cp: newPeeker(cc)}
+	h.breq.Header = h.hdrLookup
+	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
 	defer h.dropServer()
 	defer h.putBuf()
 	defer lingerClose(cc)
@@ -226,9 +231,8 @@ func (h *hconn) readHead(first bool) bool {
 		if idle > 0 {
 			h.c.SetReadDeadline(time.Now().Add(idle))
 		}
-		rc, err := h.c.SyscallConn()
-		if err != nil || waitReadable(rc) != nil {
-			if first && err == nil && reqTO > 0 && t.HTTPKeepAlive == 0 {
+		if err := h.cp.waitReadable(); err != nil {
+			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
 				h.c.Write(rawErrorPage(408)) // nothing came in time on a new connection
 			}
 			return false
@@ -284,8 +288,16 @@ func (h *hconn) transaction() bool {
 	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
-	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, rt: h.r, fe: fe, userlists: fe.http.userlists}
-	v, resp := runRequestRules(fe.http.reqRules, q, nil)
+	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, rt: h.r, fe: fe,
+		userlists: fe.http.userlists, arena: h.arena[:0], appendFirst: h.appendFirst}
+	defer func() {
+		// keep what grew for the next request
+		h.arena = q.arena[:0]
+		if cap(q.hdrs) > cap(h.hdrs) {
+			h.hdrs = q.hdrs[:0]
+		}
+	}()
+	v, resp := runRequestRules(fe.http.reqRules, q)
 	var be *backend
 	if v != vRespond {
 		be = fe.defaultBE
@@ -297,7 +309,7 @@ func (h *hconn) transaction() bool {
 		}
 		if be != nil && be.http != nil {
 			q.be = be
-			v, resp = runRequestRules(be.http.reqRules, q, nil)
+			v, resp = runRequestRules(be.http.reqRules, q)
 		}
 	}
 	if v == vRespond {
@@ -442,7 +454,7 @@ func appendLower(b, s []byte) []byte {
 // again. It retries as `retries` and `option redispatch` say.
 func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 	q := &h.q
-	h.breq.Src, h.breq.URI, h.breq.Header = h.ci.src.Addr(), unsafeString(q.uri), h.hdrLookup
+	h.breq.Src, h.breq.URI = h.ci.src.Addr(), unsafeString(q.uri)
 	px := be.px
 	last := -1
 	err = errNoServer
@@ -479,7 +491,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		i := idx
 		sc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(i); be.mu.Unlock() }}
 		be.sessions.Add(1)
-		h.sc, h.sv, h.be = sc, sv, be
+		h.sc, h.sv, h.be, h.sp = sc, sv, be, newPeeker(sc.TCPConn)
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = sc, sv
 		h.r.mu.Unlock()
@@ -521,7 +533,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	if be.px.Cookie != nil {
 		h.cookieRequest(be)
 	}
-	if h.sc != nil && !peerOpen(h.sc.(*releasingConn).TCPConn) {
+	if h.sc != nil && !h.sp.idleOpen() {
 		h.dropServer() // the server closed the idle connection
 	}
 	reused, err := h.connectServer(be)
@@ -878,24 +890,52 @@ func lingerClose(c sockConn) {
 	}
 }
 
-// peerOpen reports whether an idle connection has neither data nor an end
-// pending.
-func peerOpen(c *net.TCPConn) bool {
-	rc, err := c.SyscallConn()
-	if err != nil {
+// peeker looks at a socket without reading from it; made once per
+// connection, it allocates nothing per call.
+type peeker struct {
+	rc    syscall.RawConn
+	errno syscall.Errno
+	wait  bool
+	one   [1]byte
+	fn    func(fd uintptr) bool
+}
+
+func newPeeker(c interface {
+	SyscallConn() (syscall.RawConn, error)
+}) *peeker {
+	p := &peeker{}
+	p.rc, _ = c.SyscallConn()
+	p.fn = p.peek
+	return p
+}
+
+func (p *peeker) peek(fd uintptr) bool {
+	_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.one[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	p.errno = e
+	return !(p.wait && e == syscall.EAGAIN) // EAGAIN while waiting: let the poller wait
+}
+
+// waitReadable blocks until data or an end is pending, or the deadline.
+func (p *peeker) waitReadable() error {
+	if p.rc == nil {
+		return errClientGone
+	}
+	p.wait = true
+	return p.rc.Read(p.fn)
+}
+
+// idleOpen reports whether an idle connection has neither data nor an end
+// pending (a server connection that may be used again).
+func (p *peeker) idleOpen() bool {
+	if p.rc == nil {
 		return false
 	}
-	open := true
-	rc.Read(func(fd uintptr) bool {
-		var one [1]byte
-		n, _, err := unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		open = n < 0 || err == unix.EAGAIN
-		if n > 0 {
-			open = false // unexpected bytes from the server: do not reuse
-		}
-		return true
-	})
-	return open
+	p.wait = false
+	if p.rc.Read(p.fn) != nil {
+		return false
+	}
+	return p.errno == syscall.EAGAIN
 }
 
 var crlf = []byte("\r\n")

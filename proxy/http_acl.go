@@ -25,6 +25,10 @@ type hreq struct {
 	fe          *frontend
 	be          *backend
 	userlists   []*parser.Userlist
+	arena       []byte // where rules write the values they make
+	// appendFirst appends a sample to arena and stops the fetch (made once
+	// per connection: a closure per call would allocate)
+	appendFirst func([]byte) bool
 }
 
 // path returns the path of the target (absolute form: after the authority).

@@ -63,23 +63,30 @@ func compileFmt(s string, pos parser.Pos, rt *Runtime) (logFmt, error) {
 	return f, nil
 }
 
-// eval appends the value to dst.
-func (f *logFmt) eval(q *hreq, dst []byte) []byte {
+// eval appends the value to q.arena.
+func (f *logFmt) eval(q *hreq) {
 	for _, p := range f.parts {
 		if p.fetch == nil {
-			dst = append(dst, p.lit...)
+			q.arena = append(q.arena, p.lit...)
 			continue
 		}
-		start := len(dst)
-		p.fetch(q, func(v []byte) bool { dst = append(dst, v...); return false })
+		start := len(q.arena)
+		p.fetch(q, q.appendFirst)
 		switch p.conv {
 		case "lower":
-			copy(dst[start:], bytes.ToLower(dst[start:]))
+			copy(q.arena[start:], bytes.ToLower(q.arena[start:]))
 		case "upper":
-			copy(dst[start:], bytes.ToUpper(dst[start:]))
+			copy(q.arena[start:], bytes.ToUpper(q.arena[start:]))
 		}
 	}
-	return dst
+}
+
+// value evaluates f into q's arena; the result stays valid for the
+// request (a grown arena leaves earlier values where they were).
+func (f *logFmt) value(q *hreq) []byte {
+	start := len(q.arena)
+	f.eval(q)
+	return q.arena[start:len(q.arena):len(q.arena)]
 }
 
 // httpRule is one compiled http-request or http-response rule.
@@ -87,6 +94,7 @@ type httpRule struct {
 	action string
 	cond   *hcond
 	name   string
+	nameB  []byte
 	value  logFmt
 	re     *regexp.Regexp
 	status int
@@ -148,7 +156,7 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if err := need(2); err != nil {
 			return nil, err
 		}
-		hr.name = a[0]
+		hr.name, hr.nameB = a[0], []byte(a[0])
 		hr.value, err = compileFmt(a[1], pr.Pos, r)
 	case "del-header":
 		if err := need(1); err != nil {
@@ -210,8 +218,8 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if ctype != "" {
 			b.WriteString("content-type: " + ctype + "\r\n")
 		}
-		hr.resp = []byte(b.String()) // the final CRLF and body follow
-		hr.name = body
+		b.WriteString("\r\n" + body)
+		hr.resp = []byte(b.String())
 	case "redirect":
 		rd := &redirect{code: 302}
 		for i := 0; i < len(a); i++ {
@@ -267,7 +275,7 @@ const (
 
 // runRequestRules applies http-request rules to q; on vRespond, resp is
 // the full answer to send.
-func runRequestRules(rules []*httpRule, q *hreq, scratch []byte) (verdict, []byte) {
+func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 	for _, hr := range rules {
 		if !hr.cond.eval(q) {
 			continue
@@ -275,11 +283,8 @@ func runRequestRules(rules []*httpRule, q *hreq, scratch []byte) (verdict, []byt
 		switch hr.action {
 		case "allow":
 			return vAllow, nil
-		case "deny", "auth":
+		case "deny", "auth", "return":
 			return vRespond, hr.resp
-		case "return":
-			out := append(append([]byte{}, hr.resp...), "\r\n"...)
-			return vRespond, append(out, hr.name...)
 		case "redirect":
 			return vRespond, hr.redir.answer(q)
 		default:
@@ -291,7 +296,7 @@ func runRequestRules(rules []*httpRule, q *hreq, scratch []byte) (verdict, []byt
 
 // answer builds the redirect response.
 func (rd *redirect) answer(q *hreq) []byte {
-	loc := rd.target.eval(q, nil)
+	loc := append([]byte{}, rd.target.value(q)...)
 	switch rd.kind {
 	case "prefix":
 		p := q.uri
@@ -328,11 +333,11 @@ func (rd *redirect) answer(q *hreq) []byte {
 func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) ([]h1.Header, []byte, []byte) {
 	switch hr.action {
 	case "set-header", "add-header":
-		v := hr.value.eval(q, nil)
+		v := hr.value.value(q)
 		if hr.action == "set-header" {
 			hdrs = delHeader(hdrs, hr.name)
 		}
-		hdrs = append(hdrs, h1.Header{Name: []byte(hr.name), Value: v})
+		hdrs = append(hdrs, h1.Header{Name: hr.nameB, Value: v})
 	case "del-header":
 		hdrs = delHeader(hdrs, hr.name)
 	case "replace-header", "replace-value":
@@ -340,7 +345,7 @@ func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) (
 			if !h1.EqualFold(hdrs[i].Name, hr.name) {
 				continue
 			}
-			repl := string(hr.value.eval(q, nil))
+			repl := string(hr.value.value(q))
 			if hr.action == "replace-header" {
 				hdrs[i].Value = hr.re.ReplaceAll(hdrs[i].Value, []byte(repl))
 				continue
@@ -353,17 +358,17 @@ func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) (
 			hdrs[i].Value = bytes.Join(parts, []byte(", "))
 		}
 	case "set-method":
-		method = hr.value.eval(q, nil)
+		method = hr.value.value(q)
 	case "set-uri":
-		uri = hr.value.eval(q, nil)
+		uri = hr.value.value(q)
 	case "set-path":
-		p := hr.value.eval(q, nil)
+		p := hr.value.value(q)
 		if qs, ok := q.query(); ok {
 			p = append(append(p, '?'), qs...)
 		}
 		uri = p
 	case "set-query":
-		v := hr.value.eval(q, nil)
+		v := hr.value.value(q)
 		p := append([]byte{}, q.path()...)
 		if len(v) > 0 {
 			p = append(append(p, '?'), v...)
