@@ -24,7 +24,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	GOHAKA_BENCH=1 taskset -c 1 $(GO) test ./proxy -run BenchVsHAProxy -v -timeout 20m
+	GOHAKA_BENCH=1 taskset -c 1 $(GO) test ./proxy -run 'Bench(HTTP)?VsHAProxy' -v -timeout 20m
 	bash testdata/bench/check-vs-haproxy.sh
 	bash testdata/bench/ka-check-vs-keepalived.sh
 
