@@ -25,6 +25,7 @@ type httpFE struct {
 	userlists  []*parser.Userlist
 	limit      int
 	forwardFor *forwardFor
+	errs       map[int]errAnswer
 }
 
 type hroute struct {
@@ -36,6 +37,7 @@ type hroute struct {
 type httpBE struct {
 	reqRules, respRules []*httpRule
 	forwardFor          *forwardFor
+	errs                map[int]errAnswer
 }
 
 // forwardFor is `option forwardfor [except net] [header name] [if-none]`.
@@ -99,6 +101,9 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 	if h.forwardFor, err = newForwardFor(px); err != nil {
 		return err
 	}
+	if h.errs, err = loadErrorfiles(px); err != nil {
+		return err
+	}
 	fe.http = h
 	return nil
 }
@@ -107,6 +112,9 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 func (r *Runtime) newHTTPBackend(be *backend) error {
 	h := &httpBE{}
 	var err error
+	if h.errs, err = loadErrorfiles(be.px); err != nil {
+		return err
+	}
 	if be.px.Cap&parser.CapFE == 0 { // a listen's rules run once, as frontend rules
 		if h.reqRules, err = r.compileHTTPRules(be.px, "http-request"); err != nil {
 			return err
@@ -299,7 +307,7 @@ func (h *hconn) transaction() bool {
 	}()
 	v, resp := runRequestRules(fe.http.reqRules, q)
 	var be *backend
-	if v != vRespond {
+	if v == vContinue || v == vAllow {
 		be = fe.defaultBE
 		for _, rt := range fe.http.routes {
 			if rt.cond.eval(q) {
@@ -312,13 +320,27 @@ func (h *hconn) transaction() bool {
 			v, resp = runRequestRules(be.http.reqRules, q)
 		}
 	}
-	if v == vRespond {
+	switch v {
+	case vRespond:
 		return h.answer(resp, keepAlive)
+	case vRespondClose:
+		h.c.Write(resp)
+		return false
 	}
 	if be == nil {
-		return h.answer(errorPage(503, "", false), keepAlive)
+		return h.answerError(503, nil, keepAlive)
 	}
 	return h.forward(be, keepAlive)
+}
+
+// answerError answers with an error page (or errorfile).
+func (h *hconn) answerError(code int, be *backend, keepAlive bool) bool {
+	a := h.errorFor(code, be)
+	if a.close {
+		h.c.Write(a.resp)
+		return false
+	}
+	return h.answer(a.resp, keepAlive)
 }
 
 // answer sends a response made by gohaka, skips the request body and
@@ -539,7 +561,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	reused, err := h.connectServer(be)
 	if err != nil {
 		h.r.opts.Logf("backend '%s': %v", be.px.Name, err)
-		return h.answer(errorPage(503, "", false), keepAlive)
+		return h.answerError(503, be, keepAlive)
 	}
 	head := h.writeRequestHead(be, srvClose)
 	h.sc.SetWriteDeadline(deadline(h.serverTimeout()))
@@ -548,7 +570,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 			h.dropServer()
 			return h.forward(be, keepAlive)
 		}
-		return h.answer(errorPage(502, "", false), keepAlive)
+		return h.answerError(502, be, keepAlive)
 	}
 	if h.sbufp == nil {
 		h.sbufp = bufPool.Get().(*[]byte)
@@ -634,7 +656,7 @@ func (h *hconn) sendServerError(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		code = 504
 	}
-	h.c.Write(errorPage(code, "", false))
+	h.c.Write(h.errorFor(code, h.be).resp)
 }
 
 // writeResponseHead sends the response head to the client, rules applied.
@@ -684,7 +706,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		h.hdrs = append(h.hdrs[:0], rs.Headers...)
 		if rs.Status >= 200 || rs.Status == 101 {
 			if denied := h.responseRules(); denied {
-				h.c.Write(errorPage(502, "", false))
+				h.c.Write(h.errorFor(502, h.be).resp)
 				return false
 			}
 			if h.be.px.Cookie != nil && rs.Status >= 200 {

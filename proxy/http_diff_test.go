@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +279,42 @@ func clip(s string) string {
 		return s[:1500] + "..."
 	}
 	return s
+}
+
+// TestHTTPErrorfilesSameAsHAProxy: Debian's errorfiles (no length, HTTP/1.0)
+// for a deny, a 503 in a backend and a 502, sent as haproxy sends them.
+func TestHTTPErrorfilesSameAsHAProxy(t *testing.T) {
+	for _, f := range []string{"403", "502", "503"} {
+		if _, err := os.Stat("/etc/haproxy/errors/" + f + ".http"); err != nil {
+			t.Skip("haproxy's errorfiles are not installed (apt-get install haproxy)")
+		}
+	}
+	a := httpEchoServer(t, "A")
+	hp, gp := freePort(t), freePort(t)
+	cfg := `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    errorfile 403 /etc/haproxy/errors/403.http
+frontend fe
+    bind 127.0.0.1:%d
+    http-request deny if { path /deny }
+    use_backend be_none if { path /none }
+    default_backend be
+backend be
+    errorfile 502 /etc/haproxy/errors/502.http
+    server a 127.0.0.1:%d
+backend be_none
+    errorfile 503 /etc/haproxy/errors/503.http
+`
+	runHAProxy(t, fmt.Sprintf(cfg, hp, a), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp, a))
+	for _, p := range []string{"/deny", "/none", "/badresp", "/"} {
+		req := "GET " + p + " HTTP/1.1\r\nHost: a\r\n\r\n"
+		h, g := rawExchange(t, hp, req, time.Second), rawExchange(t, gp, req, time.Second)
+		if h != g || h == "" {
+			t.Errorf("%s:\nhaproxy: %q\ngohaka:  %q", p, clip(h), clip(g))
+		}
+	}
 }

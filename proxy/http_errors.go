@@ -1,8 +1,13 @@
 package proxy
 
 import (
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/proxy/h1"
 )
 
 // httpErrorText holds haproxy 2.6's default error messages: status reason
@@ -60,4 +65,56 @@ func rawErrorPage(code int) []byte {
 	}
 	return []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + httpErrorText[code][0] + "\r\nContent-length: " + strconv.Itoa(len(body)) +
 		"\r\nCache-Control: no-cache\r\n" + conn + "Content-Type: text/html\r\n\r\n" + body)
+}
+
+// errAnswer is an errorfile's message ready to send; close is set when it
+// has no length (the connection ends after it).
+type errAnswer struct {
+	resp  []byte
+	close bool
+}
+
+// loadErrorfiles reads the errorfile lines of a proxy as haproxy sends
+// them: status line kept, header names in lower case, Connection dropped,
+// body as in the file.
+func loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
+	if len(px.Errorfiles) == 0 {
+		return nil, nil
+	}
+	out := map[int]errAnswer{}
+	for code, path := range px.Errorfiles {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s '%s': errorfile %d: %v", px.Kind, px.Name, code, err)
+		}
+		var m h1.Msg
+		if err := h1.ParseResponse(raw, &m, len(raw)+1<<20); err != nil {
+			return nil, fmt.Errorf("%s '%s': errorfile %s is not an HTTP response: %v", px.Kind, px.Name, path, err)
+		}
+		b := fmt.Appendf(nil, "HTTP/%d.%d %03d %s\r\n", m.Major, m.Minor, m.Status, m.Reason)
+		for _, hd := range m.Headers {
+			if h1.EqualFold(hd.Name, "connection") {
+				continue
+			}
+			b = append(appendLower(b, hd.Name), ": "...)
+			b = append(append(b, hd.Value...), "\r\n"...)
+		}
+		b = append(append(b, "\r\n"...), raw[m.HeadLen:]...)
+		out[code] = errAnswer{resp: b, close: m.ContentLength < 0 && !m.Chunked}
+	}
+	return out, nil
+}
+
+// errorFor is the answer for an error status: the backend's errorfile,
+// else the frontend's, else haproxy's default page.
+func (h *hconn) errorFor(code int, be *backend) errAnswer {
+	if be != nil && be.http != nil {
+		if a, ok := be.http.errs[code]; ok {
+			return a
+		}
+	}
+	if a, ok := h.fe.http.errs[code]; ok {
+		return a
+	}
+	return errAnswer{resp: errorPage(code, "", false)}
 }

@@ -99,6 +99,7 @@ type httpRule struct {
 	re     *regexp.Regexp
 	status int
 	resp   []byte // prepared answer (return, deny, redirect, auth)
+	close  bool   // the answer has no length: the connection ends
 	redir  *redirect
 	pos    parser.Pos
 }
@@ -189,6 +190,11 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			hr.status = 403
 		}
 		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
+		if errs, err := loadErrorfiles(px); err != nil {
+			return nil, err
+		} else if a, ok := errs[hr.status]; ok {
+			hr.resp, hr.close = a.resp, a.close
+		}
 	case "return":
 		hr.status = 200
 		ctype, body, hdrs := "", "", ""
@@ -268,9 +274,10 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 type verdict int
 
 const (
-	vContinue verdict = iota // no final rule matched
-	vAllow                   // allow: stop evaluating this list
-	vRespond                 // answer with resp and do not forward
+	vContinue     verdict = iota // no final rule matched
+	vAllow                       // allow: stop evaluating this list
+	vRespond                     // answer with resp and do not forward
+	vRespondClose                // the same, then end the connection
 )
 
 // runRequestRules applies http-request rules to q; on vRespond, resp is
@@ -284,6 +291,9 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "allow":
 			return vAllow, nil
 		case "deny", "auth", "return":
+			if hr.close {
+				return vRespondClose, hr.resp
+			}
 			return vRespond, hr.resp
 		case "redirect":
 			return vRespond, hr.redir.answer(q)
