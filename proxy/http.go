@@ -239,7 +239,14 @@ func (h *hconn) readHead(first bool) bool {
 		if idle > 0 {
 			h.c.SetReadDeadline(time.Now().Add(idle))
 		}
-		if err := h.cp.waitReadable(); err != nil {
+		// a soft stop closes connections waiting here (closeIdleHTTP)
+		h.s.httpIdle.Store(true)
+		if h.r.stopping.Load() {
+			return false
+		}
+		err := h.cp.waitReadable()
+		h.s.httpIdle.Store(false)
+		if err != nil {
 			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
 				h.c.Write(rawErrorPage(408)) // nothing came in time on a new connection
 			}
@@ -293,7 +300,7 @@ func (h *hconn) transaction() bool {
 			return false
 		}
 	}
-	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous
+	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous && !h.r.stopping.Load()
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, rt: h.r, fe: fe,
@@ -989,4 +996,16 @@ func lastChunk(trailer []byte) []byte {
 		out = append(append(append(out, ": "...), bytes.TrimSpace(val)...), "\r\n"...)
 	}
 	return append(out, "\r\n"...)
+}
+
+// closeIdleHTTP ends the http connections that wait for a next request, as
+// haproxy does on a soft stop; busy ones end after their response.
+func (r *Runtime) closeIdleHTTP() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.sessions {
+		if s.httpIdle.Load() {
+			s.client.Close()
+		}
+	}
 }

@@ -80,6 +80,7 @@ type server struct {
 type session struct {
 	client, server net.Conn
 	srv            *server
+	httpIdle       atomic.Bool // http mode: waiting for the next request
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -263,6 +264,7 @@ func (r *Runtime) closeListeners() {
 func (r *Runtime) SoftStop() {
 	r.stopping.Store(true)
 	r.closeListeners()
+	r.closeIdleHTTP()
 	r.wg.Wait()
 	r.pipes.closeAll()
 }
