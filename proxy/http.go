@@ -151,9 +151,8 @@ type hconn struct {
 	sv   *server
 	be   *backend
 	breq balance.Request
-	// cookie persistence of the current request
+	// forceIdx is the server a persistence cookie named (-1: none)
 	forceIdx    int
-	cookieValid bool
 	sp          *peeker // on sc
 	cp          *peeker // on c
 	arena       []byte  // values made by rules, reused request after request

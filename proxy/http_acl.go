@@ -91,8 +91,8 @@ func (q *hreq) header(name string, split bool, f func([]byte) bool) {
 	}
 }
 
-// firstHeader returns the last... no: the first value of a header, as the
-// balancer's hdr() wants it.
+// firstHeader returns the first value of a header, as the balancer's
+// hdr() wants it.
 func (q *hreq) firstHeader(name string) (string, bool) {
 	var out []byte
 	found := false
@@ -281,13 +281,11 @@ type httpMatcher struct {
 func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runtime) (*httpMatcher, error) {
 	switch fetch {
 	case "always_true", "TRUE", "always_false", "FALSE", "src", "dst", "src_port":
-		if fetch != "src" || !hasFlag(flags, "-m") {
-			l, err := compileL4(fetch, flags, values, pos)
-			if err != nil {
-				return nil, err
-			}
-			return &httpMatcher{l4: l}, nil
+		l, err := compileL4(fetch, flags, values, pos)
+		if err != nil {
+			return nil, err
 		}
+		return &httpMatcher{l4: l}, nil
 	case "METH_GET":
 		fetch, values = "method", []string{"GET", "HEAD"}
 	case "METH_POST":
@@ -352,15 +350,6 @@ func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runti
 		}
 	}
 	return m, nil
-}
-
-func hasFlag(flags []string, f string) bool {
-	for _, x := range flags {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }
 
 // intRange reads an integer pattern: N, A:B, :B, A:, or eq/ge/gt/le/lt N.
@@ -461,9 +450,6 @@ func matchStr(method string, v, p []byte, fold bool) bool {
 			sep = '.'
 		}
 		p = bytes.Trim(p, string(sep))
-		for _, part := range bytes.Split(v, []byte{sep}) {
-			_ = part
-		}
 		// p must appear in v delimited by sep or the ends
 		for i := 0; i+len(p) <= len(v); i++ {
 			if (i == 0 || v[i-1] == sep) && eqb(v[i:i+len(p)], p, fold) && (i+len(p) == len(v) || v[i+len(p)] == sep) {

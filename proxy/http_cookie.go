@@ -13,7 +13,7 @@ import (
 // as the mode says.
 func (h *hconn) cookieRequest(be *backend) {
 	ck := be.px.Cookie
-	h.forceIdx, h.cookieValid = -1, false
+	h.forceIdx = -1
 	for i := range h.q.hdrs {
 		hd := &h.q.hdrs[i]
 		if !h1.EqualFold(hd.Name, "cookie") {

@@ -258,12 +258,8 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 				realm = a[i+1]
 			}
 		}
-		code := 401
-		if px.Cap&parser.CapFE == 0 && false {
-			code = 407
-		}
-		hr.status = code
-		hr.resp = errorPage(code, "www-authenticate: Basic realm=\""+realm+"\"\r\n", false)
+		hr.status = 401
+		hr.resp = errorPage(401, "www-authenticate: Basic realm=\""+realm+"\"\r\n", false)
 	default:
 		return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's http runtime yet", pr.Pos, pr.Keyword, pr.Action)
 	}
