@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -25,11 +26,13 @@ type httpFE struct {
 	userlists  []*parser.Userlist
 	limit      int
 	forwardFor *forwardFor
+	originalTo *forwardFor
 	errs       map[int]errAnswer
 }
 
 type hroute struct {
 	be   *backend
+	dyn  *logFmt // use_backend %[...]: the name is computed per request
 	cond *hcond
 }
 
@@ -37,22 +40,30 @@ type hroute struct {
 type httpBE struct {
 	reqRules, respRules []*httpRule
 	forwardFor          *forwardFor
+	originalTo          *forwardFor
 	errs                map[int]errAnswer
 }
 
-// forwardFor is `option forwardfor [except net] [header name] [if-none]`.
+// forwardFor is `option forwardfor [except net] [header name] [if-none]`
+// or `option originalto [except net] [header name]` (dst set).
 type forwardFor struct {
 	header string
 	except *l4Matcher
 	ifNone bool
+	dst    bool
 }
 
 func newForwardFor(px *parser.Proxy) (*forwardFor, error) {
-	o, ok := px.Options["forwardfor"]
+	return newAddrHeader(px, "forwardfor", "x-forwarded-for")
+}
+
+// newAddrHeader reads `option forwardfor` or `option originalto`.
+func newAddrHeader(px *parser.Proxy, option, header string) (*forwardFor, error) {
+	o, ok := px.Options[option]
 	if !ok || !o.Enabled {
 		return nil, nil
 	}
-	ff := &forwardFor{header: "x-forwarded-for"}
+	ff := &forwardFor{header: header, dst: option == "originalto"}
 	for i := 0; i < len(o.Args); i++ {
 		switch o.Args[i] {
 		case "header":
@@ -62,7 +73,11 @@ func newForwardFor(px *parser.Proxy) (*forwardFor, error) {
 			}
 		case "except":
 			if i+1 < len(o.Args) {
-				m, err := compileL4("src", nil, []string{o.Args[i+1]}, o.Pos)
+				fetch := "src"
+				if ff.dst {
+					fetch = "dst"
+				}
+				m, err := compileL4(fetch, nil, []string{o.Args[i+1]}, o.Pos)
 				if err != nil {
 					return nil, err
 				}
@@ -88,17 +103,28 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 		return err
 	}
 	for _, u := range px.UseBackends {
-		be := r.backends[u.Target]
-		if be == nil {
-			return fmt.Errorf("%s: use_backend '%s' is not a backend gohaka runs (dynamic names are not supported yet)", u.Pos, u.Target)
-		}
 		c, err := r.compileHTTPCond(u.Cond, px.ACLs)
 		if err != nil {
 			return err
 		}
+		if strings.Contains(u.Target, "%[") {
+			f, err := compileFmt(u.Target, u.Pos, r)
+			if err != nil {
+				return err
+			}
+			h.routes = append(h.routes, hroute{dyn: &f, cond: c})
+			continue
+		}
+		be := r.backends[u.Target]
+		if be == nil {
+			return fmt.Errorf("%s: use_backend '%s' is not a backend gohaka runs", u.Pos, u.Target)
+		}
 		h.routes = append(h.routes, hroute{be: be, cond: c})
 	}
 	if h.forwardFor, err = newForwardFor(px); err != nil {
+		return err
+	}
+	if h.originalTo, err = newAddrHeader(px, "originalto", "x-original-to"); err != nil {
 		return err
 	}
 	if h.errs, err = loadErrorfiles(px); err != nil {
@@ -123,6 +149,9 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 			return err
 		}
 		if h.forwardFor, err = newForwardFor(be.px); err != nil {
+			return err
+		}
+		if h.originalTo, err = newAddrHeader(be.px, "originalto", "x-original-to"); err != nil {
 			return err
 		}
 	}
@@ -316,10 +345,19 @@ func (h *hconn) transaction() bool {
 	if v == vContinue || v == vAllow {
 		be = fe.defaultBE
 		for _, rt := range fe.http.routes {
-			if rt.cond.eval(q) {
-				be = rt.be
+			if !rt.cond.eval(q) {
+				continue
+			}
+			if rt.dyn != nil { // a name that is no backend: next rule
+				dyn := h.r.backends[string(rt.dyn.value(q))]
+				if dyn == nil {
+					continue
+				}
+				be = dyn
 				break
 			}
+			be = rt.be
+			break
 		}
 		if be != nil && be.http != nil {
 			q.be = be
@@ -440,20 +478,15 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 		b = append(b, hd.Value...)
 		b = append(b, "\r\n"...)
 	}
-	ff := h.fe.http.forwardFor
+	ff, ot := h.fe.http.forwardFor, h.fe.http.originalTo
 	if be.http != nil && be.http.forwardFor != nil {
 		ff = be.http.forwardFor
 	}
-	if ff != nil && (ff.except == nil || !ff.except.match(h.ci)) {
-		present := false
-		q.header(ff.header, false, func([]byte) bool { present = true; return false })
-		if !(ff.ifNone && present) {
-			b = appendLower(b, []byte(ff.header))
-			b = append(b, ": "...)
-			b = h.ci.src.Addr().Unmap().AppendTo(b)
-			b = append(b, "\r\n"...)
-		}
+	if be.http != nil && be.http.originalTo != nil {
+		ot = be.http.originalTo
 	}
+	b = h.addrHeader(b, ff)
+	b = h.addrHeader(b, ot)
 	switch {
 	case h.req.Upgrade:
 		b = append(b, "connection: upgrade\r\n"...)
@@ -465,6 +498,33 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 	b = append(b, "\r\n"...)
 	h.out = b
 	return b
+}
+
+// addrHeader appends X-Forwarded-For or X-Original-To as configured.
+func (h *hconn) addrHeader(b []byte, ff *forwardFor) []byte {
+	if ff == nil {
+		return b
+	}
+	a := h.ci.src.Addr()
+	if ff.dst {
+		a = h.ci.dst.Addr()
+	}
+	if ff.except != nil && ff.except.match(h.ci) {
+		return b
+	}
+	if ff.ifNone {
+		present := false
+		for _, hd := range h.q.hdrs {
+			present = present || h1.EqualFold(hd.Name, ff.header)
+		}
+		if present {
+			return b
+		}
+	}
+	b = appendLower(b, []byte(ff.header))
+	b = append(b, ": "...)
+	b = a.Unmap().AppendTo(b)
+	return append(b, "\r\n"...)
 }
 
 func appendLower(b, s []byte) []byte {

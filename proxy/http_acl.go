@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -277,8 +278,34 @@ type httpMatcher struct {
 	ints   [][2]int64
 }
 
+// patternFiles adds the patterns of `-f file` flags to values: one a line,
+// blank lines and #-comments skipped.
+func patternFiles(flags, values []string, pos parser.Pos) ([]string, error) {
+	for i := 0; i+1 < len(flags); i++ {
+		if flags[i] != "-f" {
+			continue
+		}
+		raw, err := os.ReadFile(flags[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%s: ACL pattern file: %v", pos, err)
+		}
+		for _, l := range strings.Split(string(raw), "\n") {
+			l = strings.TrimSpace(l)
+			if l != "" && !strings.HasPrefix(l, "#") {
+				values = append(values, l)
+			}
+		}
+		i++
+	}
+	return values, nil
+}
+
 // compileHTTP compiles an ACL for http mode.
 func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runtime) (*httpMatcher, error) {
+	values, err := patternFiles(flags, values, pos)
+	if err != nil {
+		return nil, err
+	}
 	switch fetch {
 	case "always_true", "TRUE", "always_false", "FALSE", "src", "dst", "src_port":
 		l, err := compileL4(fetch, flags, values, pos)
@@ -312,6 +339,8 @@ func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runti
 				m.method = flags[i+1]
 				i++
 			}
+		case "-f":
+			i++ // read by patternFiles
 		case "-n", "--", "-u":
 		default:
 			return nil, fmt.Errorf("%s: ACL flag '%s' is not available in gohaka's http runtime yet", pos, flags[i])
