@@ -16,11 +16,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/gohaka
 
 run: build
-	$(GO) build -o bin/demo-backend ./cmd/demo-backend
 	$(BIN) check -f $(DEMO_HA)
 	@echo "demo: curl http://127.0.0.1:8080/ (Ctrl-C stops)"
-	@bin/demo-backend 127.0.0.1:8081 127.0.0.1:8082 & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN) run -f $(DEMO_HA)
 
 test:
@@ -29,7 +26,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	GOHAKA_BENCH=1 taskset -c 1 $(GO) test ./proxy -run 'Bench.*VsHAProxy' -v -timeout 20m
+	GOHAKA_BENCH=1 taskset -c 1 $(GO) test ./proxy -run 'Bench(HTTP)?VsHAProxy' -v -timeout 20m
 	bash testdata/bench/check-vs-haproxy.sh
 	bash testdata/bench/ka-check-vs-keepalived.sh
 
@@ -37,6 +34,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHAProxyReader -fuzztime 60s ./parser
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./vrrp
 	$(GO) test -run '^$$' -fuzz FuzzBalancers -fuzztime 30s ./balance
+	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./proxy/h1
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -61,6 +61,7 @@ type frontend struct {
 	slots     chan struct{}
 	lns       []net.Listener
 	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
+	http      *httpFE       // mode http
 }
 
 type tcpRule struct {
@@ -80,6 +81,7 @@ type backend struct {
 	mu       sync.Mutex
 	bal      *balance.Balancer
 	servers  []*server
+	http     *httpBE // mode http
 }
 
 type server struct {
@@ -92,6 +94,7 @@ type server struct {
 type session struct {
 	client, server net.Conn
 	srv            *server
+	httpIdle       atomic.Bool // http mode: waiting for the next request
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -120,8 +123,8 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		if px.Disabled {
 			continue
 		}
-		if px.Mode != "tcp" {
-			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet (tcp mode only)", px.Pos, px.Kind, px.Name, px.Mode)
+		if px.Mode != "tcp" && px.Mode != "http" {
+			return nil, fmt.Errorf("%s: %s '%s' is in mode %s, which gohaka run does not serve yet", px.Pos, px.Kind, px.Name, px.Mode)
 		}
 		if px.Cap&parser.CapBE != 0 {
 			be := newBackend(px)
@@ -135,6 +138,11 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 				}
 			}
 			r.backends[px.Name] = be
+			if px.Mode == "http" {
+				if err := r.newHTTPBackend(be); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	for _, be := range r.backends {
@@ -199,6 +207,9 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", cond: c})
 	}
 	for _, u := range px.UseBackends {
+		if px.Mode == "http" {
+			break // compiled by newHTTPFrontend
+		}
 		be := r.backends[u.Target]
 		if be == nil {
 			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
@@ -213,6 +224,9 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		fe.defaultBE = r.backends[px.DefaultBackend]
 	} else if px.Cap&parser.CapBE != 0 {
 		fe.defaultBE = r.backends[px.Name]
+	}
+	if px.Mode == "http" {
+		return fe, r.newHTTPFrontend(cfg, fe)
 	}
 	return fe, nil
 }
@@ -295,6 +309,7 @@ func (r *Runtime) closeListeners() {
 func (r *Runtime) SoftStop() {
 	r.stopping.Store(true)
 	r.closeListeners()
+	r.closeIdleHTTP()
 	r.wg.Wait()
 	r.stopLoops()
 	r.pipes.closeAll()
@@ -409,6 +424,10 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 			}
 			break
 		}
+	}
+	if fe.http != nil {
+		r.serveHTTP(fe, s, ci)
+		return
 	}
 	be := fe.defaultBE
 	for _, rt := range fe.routes {

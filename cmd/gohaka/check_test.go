@@ -33,7 +33,7 @@ func TestCheckJSONAndStrict(t *testing.T) {
 
 func TestDemoConfigIsValid(t *testing.T) {
 	rc, out, _ := runCLI("gohaka", "check", "-f", "../../testdata/demo/haproxy.cfg")
-	if rc != 0 || !strings.Contains(out, "valid: 2 proxies, 2 servers, 0 warnings, 0 errors") {
+	if rc != 0 || !strings.Contains(out, "valid: 5 proxies, 2 servers, 0 warnings, 0 errors") {
 		t.Errorf("demo config: rc %d\n%s", rc, out)
 	}
 }

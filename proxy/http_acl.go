@@ -1,0 +1,573 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// hreq is the request as http rules and ACLs see it. Header slices point
+// into the connection's buffer until a rule rewrites them.
+type hreq struct {
+	method, uri []byte
+	major       int
+	minor       int
+	hdrs        []h1.Header
+	ci          connInfo
+	rt          *Runtime
+	fe          *frontend
+	be          *backend
+	userlists   []*parser.Userlist
+	arena       []byte // where rules write the values they make
+	// appendFirst appends a sample to arena and stops the fetch (made once
+	// per connection: a closure per call would allocate)
+	appendFirst func([]byte) bool
+}
+
+// path returns the path of the target (absolute form: after the authority).
+func (q *hreq) path() []byte {
+	u := q.uri
+	if len(u) > 0 && u[0] != '/' {
+		i := bytes.Index(u, []byte("://"))
+		if i <= 0 {
+			return nil // "*" or an authority (CONNECT) has no path
+		}
+		u = u[i+3:]
+		j := bytes.IndexByte(u, '/')
+		if j < 0 {
+			return nil
+		}
+		u = u[j:]
+	}
+	if i := bytes.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// query returns what follows '?' in the target, and whether there is one.
+func (q *hreq) query() ([]byte, bool) {
+	if i := bytes.IndexByte(q.uri, '?'); i >= 0 {
+		return q.uri[i+1:], true
+	}
+	return nil, false
+}
+
+// header calls f with each value of a header (comma-split when split).
+func (q *hreq) header(name string, split bool, f func([]byte) bool) {
+	for i := range q.hdrs {
+		h := &q.hdrs[i]
+		if !h1.EqualFold(h.Name, name) {
+			continue
+		}
+		if !split {
+			if !f(h.Value) {
+				return
+			}
+			continue
+		}
+		v := h.Value
+		for {
+			j := bytes.IndexByte(v, ',')
+			item := v
+			if j >= 0 {
+				item = v[:j]
+			}
+			if !f(bytes.TrimSpace(item)) {
+				return
+			}
+			if j < 0 {
+				break
+			}
+			v = v[j+1:]
+		}
+	}
+}
+
+// firstHeader returns the first value of a header, as the balancer's
+// hdr() wants it.
+func (q *hreq) firstHeader(name string) (string, bool) {
+	var out []byte
+	found := false
+	q.header(name, true, func(v []byte) bool { out, found = v, true; return false })
+	return string(out), found
+}
+
+// urlParam returns the value of a query parameter.
+func urlParam(uri []byte, name string) ([]byte, bool) {
+	i := bytes.IndexByte(uri, '?')
+	if i < 0 {
+		return nil, false
+	}
+	qs := uri[i+1:]
+	for len(qs) > 0 {
+		j := bytes.IndexAny(qs, "&;")
+		kv := qs
+		if j >= 0 {
+			kv, qs = qs[:j], qs[j+1:]
+		} else {
+			qs = nil
+		}
+		k, v, _ := bytes.Cut(kv, []byte("="))
+		if string(k) == name {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (q *hreq) balanceRequest() *balance.Request {
+	return &balance.Request{Src: q.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
+}
+
+// fetchFn calls f with each sample of a fetch until f returns false.
+type fetchFn func(q *hreq, f func([]byte) bool)
+
+// httpFetch compiles a fetch name with its argument; the second result is
+// the default match method for ACLs using the short forms (path_beg, ...).
+func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error) {
+	name, arg := expr, ""
+	if i := strings.IndexByte(expr, '('); i > 0 && strings.HasSuffix(expr, ")") {
+		name, arg = expr[:i], expr[i+1:len(expr)-1]
+	}
+	if i := strings.IndexByte(arg, ','); i >= 0 && (strings.HasPrefix(name, "hdr") || strings.HasPrefix(name, "req.hdr")) {
+		arg = arg[:i] // occurrence argument: not supported, first form kept
+	}
+	one := func(get func(q *hreq) ([]byte, bool)) fetchFn {
+		return func(q *hreq, f func([]byte) bool) {
+			if v, ok := get(q); ok {
+				f(v)
+			}
+		}
+	}
+	base, method, _ := strings.Cut(name, "_")
+	switch base {
+	case "path", "url", "base", "hdr", "query", "urlp", "url_param", "method":
+	default:
+		base, method = name, ""
+	}
+	if name == "url_param" || name == "req.hdr" || name == "req.fhdr" || name == "hdr_cnt" || name == "req.hdr_cnt" {
+		base, method = name, ""
+	}
+	var fn fetchFn
+	switch base {
+	case "path":
+		fn = one(func(q *hreq) ([]byte, bool) { return q.path(), true })
+	case "url":
+		fn = one(func(q *hreq) ([]byte, bool) { return q.uri, true })
+	case "query":
+		fn = one(func(q *hreq) ([]byte, bool) { return q.query() })
+	case "method":
+		fn = one(func(q *hreq) ([]byte, bool) { return q.method, true })
+	case "base":
+		fn = one(func(q *hreq) ([]byte, bool) {
+			var host []byte
+			q.header("host", false, func(v []byte) bool { host = v; return false })
+			return append(append([]byte{}, host...), q.path()...), true
+		})
+	case "urlp", "url_param":
+		p := arg
+		fn = one(func(q *hreq) ([]byte, bool) { return urlParam(q.uri, p) })
+	case "hdr", "req.hdr":
+		h := arg
+		fn = func(q *hreq, f func([]byte) bool) { q.header(h, true, f) }
+		if h == "" {
+			return nil, "", fmt.Errorf("%s: fetch '%s' needs a header name in gohaka", pos, expr)
+		}
+	case "req.fhdr":
+		h := arg
+		fn = func(q *hreq, f func([]byte) bool) { q.header(h, false, f) }
+	case "hdr_cnt", "req.hdr_cnt":
+		h := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			n := 0
+			q.header(h, true, func([]byte) bool { n++; return true })
+			f(strconv.AppendInt(nil, int64(n), 10))
+		}
+		method = "int"
+	case "nbsrv":
+		target := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			be := q.be
+			if target != "" {
+				be = rt.backends[target]
+			}
+			n := 0
+			if be != nil {
+				be.mu.Lock()
+				for _, s := range be.bal.Servers() {
+					if s.State == balance.Up && s.Weight > 0 {
+						n++
+					}
+				}
+				be.mu.Unlock()
+			}
+			f(strconv.AppendInt(nil, int64(n), 10))
+		}
+		method = "int"
+	case "http_auth":
+		ul := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.authOK(ul) {
+				f([]byte("1"))
+			} else {
+				f(nil)
+			}
+		}
+		method = "bool"
+	case "src":
+		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.src.Addr().Unmap().String())) }
+	case "dst_port":
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.dst.Port()), 10)) }
+		method = "int"
+	case "src_port":
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.src.Port()), 10)) }
+		method = "int"
+	default:
+		return nil, "", fmt.Errorf("%s: fetch '%s' is not available in gohaka's http runtime yet", pos, expr)
+	}
+	if method == "" {
+		method = "str"
+	}
+	return fn, method, nil
+}
+
+// authOK checks the Authorization header against a userlist.
+func (q *hreq) authOK(list string) bool {
+	var hv []byte
+	q.header("authorization", false, func(v []byte) bool { hv = v; return false })
+	sch, cred, ok := bytes.Cut(hv, []byte(" "))
+	if !ok || !bytes.EqualFold(sch, []byte("basic")) {
+		return false
+	}
+	dec, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(cred)))
+	if err != nil {
+		return false
+	}
+	user, pass, _ := strings.Cut(string(dec), ":")
+	for _, ul := range q.userlists {
+		if ul.Name != list {
+			continue
+		}
+		for _, u := range ul.Users {
+			if u.Name == user && u.Insecure && u.Password == pass {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// httpMatcher is one compiled ACL line for http mode.
+type httpMatcher struct {
+	l4     *l4Matcher // src/dst/... reuse the tcp matchers
+	always int
+	fetch  fetchFn
+	method string
+	fold   bool
+	strs   [][]byte
+	res    []*regexp.Regexp
+	ints   [][2]int64
+}
+
+// patternFiles adds the patterns of `-f file` flags to values: one a line,
+// blank lines and #-comments skipped.
+func patternFiles(flags, values []string, pos parser.Pos) ([]string, error) {
+	for i := 0; i+1 < len(flags); i++ {
+		if flags[i] != "-f" {
+			continue
+		}
+		raw, err := os.ReadFile(flags[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("%s: ACL pattern file: %v", pos, err)
+		}
+		for _, l := range strings.Split(string(raw), "\n") {
+			l = strings.TrimSpace(l)
+			if l != "" && !strings.HasPrefix(l, "#") {
+				values = append(values, l)
+			}
+		}
+		i++
+	}
+	return values, nil
+}
+
+// compileHTTP compiles an ACL for http mode.
+func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runtime) (*httpMatcher, error) {
+	values, err := patternFiles(flags, values, pos)
+	if err != nil {
+		return nil, err
+	}
+	switch fetch {
+	case "always_true", "TRUE", "always_false", "FALSE", "src", "dst", "src_port":
+		l, err := compileL4(fetch, flags, values, pos)
+		if err != nil {
+			return nil, err
+		}
+		return &httpMatcher{l4: l}, nil
+	case "METH_GET":
+		fetch, values = "method", []string{"GET", "HEAD"}
+	case "METH_POST":
+		fetch, values = "method", []string{"POST"}
+	case "HTTP_1.1":
+		return &httpMatcher{always: 2, fetch: func(q *hreq, f func([]byte) bool) {}}, nil
+	}
+	fn, method, err := httpFetch(fetch, pos, rt)
+	if err != nil {
+		return nil, err
+	}
+	m := &httpMatcher{fetch: fn, method: method}
+	if fetch == "method" {
+		// haproxy matches methods exactly, -i or not: a lower-case
+		// pattern never matches a known method
+		defer func() { m.fold = false }()
+	}
+	for i := 0; i < len(flags); i++ {
+		switch flags[i] {
+		case "-i":
+			m.fold = true
+		case "-m":
+			if i+1 < len(flags) {
+				m.method = flags[i+1]
+				i++
+			}
+		case "-f":
+			i++ // read by patternFiles
+		case "-n", "--", "-u":
+		default:
+			return nil, fmt.Errorf("%s: ACL flag '%s' is not available in gohaka's http runtime yet", pos, flags[i])
+		}
+	}
+	if (m.method == "int" || m.method == "len") && len(values) == 2 {
+		if n, err := strconv.ParseInt(values[1], 10, 64); err == nil {
+			const lo, hi = -1 << 62, 1 << 62
+			r, ok := map[string][2]int64{"eq": {n, n}, "ge": {n, hi}, "gt": {n + 1, hi}, "le": {lo, n}, "lt": {lo, n - 1}}[values[0]]
+			if ok {
+				m.ints = append(m.ints, r)
+				values = nil
+			}
+		}
+	}
+	for _, v := range values {
+		switch m.method {
+		case "reg":
+			expr := v
+			if m.fold {
+				expr = "(?i)" + v
+			}
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad regex '%s': %v", pos, v, err)
+			}
+			m.res = append(m.res, re)
+		case "int", "len":
+			r, err := intRange(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: '%s' is not an integer or range", pos, v)
+			}
+			m.ints = append(m.ints, r)
+		default:
+			m.strs = append(m.strs, []byte(v))
+		}
+	}
+	return m, nil
+}
+
+// intRange reads an integer pattern: N, A:B, :B, A:, or eq/ge/gt/le/lt N.
+func intRange(v string) ([2]int64, error) {
+	const lo, hi = -1 << 62, 1 << 62
+	if a, b, ok := strings.Cut(v, ":"); ok {
+		r := [2]int64{lo, hi}
+		var err error
+		if a != "" {
+			if r[0], err = strconv.ParseInt(a, 10, 64); err != nil {
+				return r, err
+			}
+		}
+		if b != "" {
+			if r[1], err = strconv.ParseInt(b, 10, 64); err != nil {
+				return r, err
+			}
+		}
+		return r, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return [2]int64{n, n}, err
+}
+
+func (m *httpMatcher) match(q *hreq) bool {
+	if m.l4 != nil {
+		return m.l4.match(q.ci)
+	}
+	if m.always == 2 {
+		return q.major == 1 && q.minor == 1
+	}
+	hit := false
+	m.fetch(q, func(v []byte) bool {
+		hit = m.matchOne(v)
+		return !hit
+	})
+	return hit
+}
+
+func (m *httpMatcher) matchOne(v []byte) bool {
+	switch m.method {
+	case "found":
+		return true
+	case "bool":
+		return len(v) > 0 && v[0] != '0'
+	case "int", "len":
+		n := int64(len(v))
+		if m.method == "int" {
+			var err error
+			if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+				return false
+			}
+		}
+		for _, r := range m.ints {
+			if n >= r[0] && n <= r[1] {
+				return true
+			}
+		}
+		return false
+	case "reg":
+		for _, re := range m.res {
+			if re.Match(v) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range m.strs {
+		if matchStr(m.method, v, p, m.fold) {
+			return true
+		}
+	}
+	return false
+}
+
+func eqb(a, b []byte, fold bool) bool {
+	if fold {
+		return bytes.EqualFold(a, b)
+	}
+	return bytes.Equal(a, b)
+}
+
+// matchStr applies the string match methods str, beg, end, sub, dir, dom.
+func matchStr(method string, v, p []byte, fold bool) bool {
+	switch method {
+	case "beg":
+		return len(v) >= len(p) && eqb(v[:len(p)], p, fold)
+	case "end":
+		return len(v) >= len(p) && eqb(v[len(v)-len(p):], p, fold)
+	case "sub":
+		if fold {
+			return bytes.Contains(bytes.ToLower(v), bytes.ToLower(p))
+		}
+		return bytes.Contains(v, p)
+	case "dir", "dom":
+		sep := byte('/')
+		if method == "dom" {
+			sep = '.'
+		}
+		p = bytes.Trim(p, string(sep))
+		// p must appear in v delimited by sep or the ends
+		for i := 0; i+len(p) <= len(v); i++ {
+			if (i == 0 || v[i-1] == sep) && eqb(v[i:i+len(p)], p, fold) && (i+len(p) == len(v) || v[i+len(p)] == sep) {
+				return true
+			}
+		}
+		return false
+	}
+	return eqb(v, p, fold)
+}
+
+// hcond is a compiled http condition: terms ORed, factors ANDed.
+type hcond struct {
+	unless bool
+	terms  [][]hfactor
+}
+
+type hfactor struct {
+	not bool
+	ms  []*httpMatcher
+}
+
+// compileHTTPCond compiles a condition of an http proxy.
+func (r *Runtime) compileHTTPCond(c *parser.Cond, acls []*parser.ACL) (*hcond, error) {
+	if c == nil || c.Expr == nil {
+		return nil, nil
+	}
+	out := &hcond{unless: c.Unless}
+	for _, t := range c.Expr.Terms {
+		var fs []hfactor
+		for _, f := range t.Factors {
+			hf := hfactor{not: f.Not}
+			if f.Anon != nil {
+				flags, vals := splitFlags(f.Anon[1:])
+				m, err := compileHTTP(f.Anon[0], flags, vals, c.Pos, r)
+				if err != nil {
+					return nil, err
+				}
+				hf.ms = append(hf.ms, m)
+			} else {
+				for _, a := range acls {
+					if a.Name == f.Name {
+						m, err := compileHTTP(a.Fetch, a.Flags, a.Values, a.Pos, r)
+						if err != nil {
+							return nil, err
+						}
+						hf.ms = append(hf.ms, m)
+					}
+				}
+				if len(hf.ms) == 0 {
+					m, err := compileHTTP(f.Name, nil, nil, c.Pos, r) // predefined ACLs
+					if err != nil {
+						return nil, fmt.Errorf("%s: ACL '%s' is not available in gohaka's http runtime yet", c.Pos, f.Name)
+					}
+					hf.ms = append(hf.ms, m)
+				}
+			}
+			fs = append(fs, hf)
+		}
+		out.terms = append(out.terms, fs)
+	}
+	return out, nil
+}
+
+// eval evaluates the condition; nil is true.
+func (c *hcond) eval(q *hreq) bool {
+	if c == nil {
+		return true
+	}
+	res := false
+	for _, t := range c.terms {
+		all := true
+		for _, f := range t {
+			any := false
+			for _, m := range f.ms {
+				if m.match(q) {
+					any = true
+					break
+				}
+			}
+			if any == f.not {
+				all = false
+				break
+			}
+		}
+		if all {
+			res = true
+			break
+		}
+	}
+	return res != c.unless
+}

@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohaka/gohaka/parser"
+)
+
+// BenchmarkHTTPKeepAlive measures one small request through gohaka over a
+// keep-alive connection: the client talks to a proxying frontend whose
+// server is another gohaka frontend answering with `http-request return`.
+// allocs/op counts both frontends (and the client loop, which allocates
+// nothing).
+func BenchmarkHTTPKeepAlive(b *testing.B) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	fp := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
+	sp := ln2.Addr().(*net.TCPAddr).Port
+	ln2.Close()
+	cfg := fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request set-header X-Bench 1
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+frontend srv
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain string "hello\n"
+`, fp, sp, sp)
+	r := startRuntimeB(b, cfg)
+	defer r.Stop()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 4096)
+	end := []byte("hello\n")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for !bytes.HasSuffix(buf[:n], end) {
+			k, err := c.Read(buf[n:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += k
+		}
+	}
+}
+
+func startRuntimeB(b *testing.B, cfgText string) *Runtime {
+	cfg, ds := parser.LoadHAProxyBytes("b.cfg", []byte(cfgText), parser.Options{Offline: true})
+	if ds.HasErrors() {
+		b.Fatalf("config: %s", ds)
+	}
+	r, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// TestBenchHTTPVsHAProxy is `make bench`'s http part: gohaka and haproxy
+// 2.6 with the same mode http config in front of one small-answer server
+// (a haproxy `http-request return` on core 1), each proxy pinned to core
+// 0; wrk (core 1) runs keep-alive rounds with 64 and 1000 connections,
+// A B A B, and the ratios gohaka/haproxy are printed. GOHAKA_BENCH=1 only.
+func TestBenchHTTPVsHAProxy(t *testing.T) {
+	if os.Getenv("GOHAKA_BENCH") == "" {
+		t.Skip("set GOHAKA_BENCH=1 (make bench) to run the side-by-side benchmark")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk is not installed (apt-get install wrk)")
+	}
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gohaka")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/gohaka").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	bp, gp, hp := freePort(t), freePort(t), freePort(t)
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o644)
+		return p
+	}
+	defs := "defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n"
+	be := write("be.cfg", "global\n    nbthread 1\n"+defs+fmt.Sprintf("frontend be\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string \"hello world\\n\"\n", bp))
+	px := func(port int, h bool) string {
+		g := "global\n    maxconn 5000\n"
+		if h {
+			g += "    nbthread 1\n"
+		}
+		return g + defs + fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend b\nbackend b\n    server s 127.0.0.1:%d\n", port, bp)
+	}
+	start := func(args []string, env []string, port int) {
+		cmd := exec.Command("taskset", args...)
+		cmd.Env = append(os.Environ(), env...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for i := 0; i < 200; i++ {
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%v did not listen", args)
+	}
+	start([]string{"-c", "1", hap, "-db", "-f", be}, nil, bp)
+	start([]string{"-c", "0", bin, "run", "-f", write("g.cfg", px(gp, false))}, []string{"GOMAXPROCS=1"}, gp)
+	start([]string{"-c", "0", hap, "-db", "-f", write("h.cfg", px(hp, true))}, nil, hp)
+	run := func(port, conns int) (rps, p99 float64) {
+		out, err := exec.Command("taskset", "-c", "1", wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d4s", "--latency", fmt.Sprintf("http://127.0.0.1:%d/", port)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("wrk: %v\n%s", err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && f[0] == "Requests/sec:" {
+				rps, _ = strconv.ParseFloat(f[1], 64)
+			}
+			if len(f) == 2 && f[0] == "99%" {
+				p99 = wrkDuration(f[1])
+			}
+		}
+		return
+	}
+	for _, conns := range []int{64, 1000} {
+		var rr, pr []float64
+		for round := 0; round < 3; round++ {
+			gr, gl := run(gp, conns)
+			hr, hl := run(hp, conns)
+			t.Logf("c=%d round %d: gohaka %.0f req/s p99 %.2fms, haproxy %.0f req/s p99 %.2fms", conns, round, gr, gl, hr, hl)
+			rr = append(rr, gr/hr)
+			pr = append(pr, gl/hl)
+		}
+		sort.Float64s(rr)
+		sort.Float64s(pr)
+		t.Logf("c=%d gohaka/haproxy requests/s min %.2f median %.2f max %.2f; p99 min %.2f median %.2f max %.2f", conns, rr[0], rr[1], rr[2], pr[0], pr[1], pr[2])
+	}
+}
+
+// wrkDuration reads wrk's "1.23ms" style durations as milliseconds.
+func wrkDuration(s string) float64 {
+	for _, u := range []struct {
+		suf string
+		ms  float64
+	}{{"us", 0.001}, {"ms", 1}, {"s", 1000}, {"m", 60000}} {
+		if strings.HasSuffix(s, u.suf) {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(s, u.suf), 64)
+			return v * u.ms
+		}
+	}
+	return 0
+}

@@ -1,0 +1,156 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// cookieRequest reads the persistence cookie of a request (`cookie` on
+// the backend): it picks the server the cookie names when that server can
+// take traffic (or `option persist`), and strips or un-prefixes the cookie
+// as the mode says.
+func (h *hconn) cookieRequest(be *backend) {
+	ck := be.px.Cookie
+	h.forceIdx = -1
+	for i := range h.q.hdrs {
+		hd := &h.q.hdrs[i]
+		if !h1.EqualFold(hd.Name, "cookie") {
+			continue
+		}
+		changed := false
+		var out []byte
+		v := hd.Value
+		for len(v) > 0 {
+			j := bytes.IndexByte(v, ';')
+			pair := v
+			if j >= 0 {
+				pair, v = v[:j], v[j+1:]
+			} else {
+				v = nil
+			}
+			pair = bytes.TrimSpace(pair)
+			name, val, _ := bytes.Cut(pair, []byte("="))
+			if string(name) == ck.Name {
+				sval := val
+				if ck.Mode == "prefix" {
+					if k := bytes.IndexByte(val, '~'); k >= 0 {
+						sval = val[:k]
+						if idx := h.cookieServer(be, sval); idx >= 0 {
+							pair = append(append(append([]byte{}, name...), '='), val[k+1:]...)
+							changed = true
+						}
+					} else {
+						sval = nil
+					}
+				}
+				if idx := h.cookieServer(be, sval); idx >= 0 && h.forceIdx < 0 {
+					h.forceIdx = idx
+				}
+				if ck.Mode == "insert" && ck.Indirect {
+					changed = true
+					continue // the server never sees the persistence cookie
+				}
+			}
+			if len(out) > 0 {
+				out = append(out, "; "...)
+			}
+			out = append(out, pair...)
+		}
+		if changed {
+			hd.Value = out
+		}
+	}
+	if ck.Mode == "insert" && ck.Indirect {
+		out := h.q.hdrs[:0]
+		for _, hd := range h.q.hdrs {
+			if !h1.EqualFold(hd.Name, "cookie") || len(hd.Value) > 0 {
+				out = append(out, hd)
+			}
+		}
+		h.q.hdrs = out
+	}
+}
+
+// cookieServer returns the index of the server whose cookie value is v,
+// when it may take the request.
+func (h *hconn) cookieServer(be *backend, v []byte) int {
+	if len(v) == 0 {
+		return -1
+	}
+	for i, sv := range be.servers {
+		if sv.srv.Cookie == "" || sv.srv.Cookie != string(v) {
+			continue
+		}
+		be.mu.Lock()
+		s := be.bal.Servers()[i]
+		be.mu.Unlock()
+		if s.State == balance.Up && s.Weight > 0 || be.px.OptionOn("persist") && s.State != balance.Maint {
+			return i
+		}
+	}
+	return -1
+}
+
+// cookieResponse inserts or rewrites the persistence cookie in a response
+// from server sv.
+func (h *hconn) cookieResponse(be *backend) {
+	ck := be.px.Cookie
+	val := h.sv.srv.Cookie
+	if ck == nil || val == "" {
+		return
+	}
+	switch ck.Mode {
+	case "insert":
+		chosen := h.forceIdx >= 0 && be.servers[h.forceIdx] == h.sv
+		if chosen {
+			return // the client's cookie already names this server
+		}
+		if ck.Preserve && h.respSetsCookie(ck.Name) {
+			return
+		}
+		b := []byte(ck.Name + "=" + val + "; path=/")
+		for _, d := range ck.Domains {
+			b = append(append(b, "; domain="...), d...)
+		}
+		if ck.HTTPOnly {
+			b = append(b, "; HttpOnly"...)
+		}
+		if ck.Secure {
+			b = append(b, "; Secure"...)
+		}
+		h.hdrs = append(h.hdrs, h1.Header{Name: []byte("set-cookie"), Value: b})
+	case "prefix", "rewrite":
+		for i := range h.hdrs {
+			hd := &h.hdrs[i]
+			if !h1.EqualFold(hd.Name, "set-cookie") {
+				continue
+			}
+			name, rest, ok := bytes.Cut(hd.Value, []byte("="))
+			if !ok || string(bytes.TrimSpace(name)) != ck.Name {
+				continue
+			}
+			attrs := []byte{}
+			if k := bytes.IndexByte(rest, ';'); k >= 0 {
+				rest, attrs = rest[:k], rest[k:]
+			}
+			nv := append(append([]byte{}, name...), '=')
+			if ck.Mode == "prefix" {
+				nv = append(append(append(nv, val...), '~'), rest...)
+			} else {
+				nv = append(nv, val...)
+			}
+			hd.Value = append(nv, attrs...)
+		}
+	}
+}
+
+func (h *hconn) respSetsCookie(name string) bool {
+	for _, hd := range h.hdrs {
+		if h1.EqualFold(hd.Name, "set-cookie") && bytes.HasPrefix(bytes.TrimSpace(hd.Value), []byte(name+"=")) {
+			return true
+		}
+	}
+	return false
+}

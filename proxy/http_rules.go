@@ -1,0 +1,395 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// logFmt is a compiled log-format string: literal parts and fetches.
+type logFmt struct {
+	parts []fmtPart
+}
+
+type fmtPart struct {
+	lit   string
+	fetch fetchFn
+	conv  string // lower, upper
+}
+
+// compileFmt compiles the %[fetch] and %ci-style parts gohaka knows.
+func compileFmt(s string, pos parser.Pos, rt *Runtime) (logFmt, error) {
+	var f logFmt
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '%')
+		if i < 0 || i+1 >= len(s) {
+			f.parts = append(f.parts, fmtPart{lit: s})
+			break
+		}
+		if i > 0 {
+			f.parts = append(f.parts, fmtPart{lit: s[:i]})
+		}
+		s = s[i+1:]
+		switch {
+		case s[0] == '%':
+			f.parts = append(f.parts, fmtPart{lit: "%"})
+			s = s[1:]
+		case s[0] == '[':
+			j := strings.IndexByte(s, ']')
+			if j < 0 {
+				return f, fmt.Errorf("%s: unterminated %%[ in '%s'", pos, s)
+			}
+			expr, conv, _ := strings.Cut(s[1:j], ",")
+			fn, _, err := httpFetch(expr, pos, rt)
+			if err != nil {
+				return f, err
+			}
+			f.parts = append(f.parts, fmtPart{fetch: fn, conv: conv})
+			s = s[j+1:]
+		case strings.HasPrefix(s, "ci"):
+			fn, _, _ := httpFetch("src", pos, rt)
+			f.parts = append(f.parts, fmtPart{fetch: fn})
+			s = s[2:]
+		default:
+			return f, fmt.Errorf("%s: log-format variable '%%%s' is not available in gohaka's http runtime yet", pos, s)
+		}
+	}
+	return f, nil
+}
+
+// eval appends the value to q.arena.
+func (f *logFmt) eval(q *hreq) {
+	for _, p := range f.parts {
+		if p.fetch == nil {
+			q.arena = append(q.arena, p.lit...)
+			continue
+		}
+		start := len(q.arena)
+		p.fetch(q, q.appendFirst)
+		switch p.conv {
+		case "lower":
+			copy(q.arena[start:], bytes.ToLower(q.arena[start:]))
+		case "upper":
+			copy(q.arena[start:], bytes.ToUpper(q.arena[start:]))
+		}
+	}
+}
+
+// value evaluates f into q's arena; the result stays valid for the
+// request (a grown arena leaves earlier values where they were).
+func (f *logFmt) value(q *hreq) []byte {
+	start := len(q.arena)
+	f.eval(q)
+	return q.arena[start:len(q.arena):len(q.arena)]
+}
+
+// httpRule is one compiled http-request or http-response rule.
+type httpRule struct {
+	action string
+	cond   *hcond
+	name   string
+	nameB  []byte
+	value  logFmt
+	re     *regexp.Regexp
+	status int
+	resp   []byte // prepared answer (return, deny, redirect, auth)
+	close  bool   // the answer has no length: the connection ends
+	redir  *redirect
+	pos    parser.Pos
+}
+
+type redirect struct {
+	kind      string // location, prefix, scheme
+	target    logFmt
+	code      int
+	dropQuery bool
+}
+
+// backrefs finds haproxy's \N references in replacement strings.
+var backrefs = regexp.MustCompile(`\\([0-9])`)
+
+// reasons are haproxy's reason phrases where they differ from Go's.
+func reason(code int) string {
+	if t, ok := httpErrorText[code]; ok {
+		return t[0]
+	}
+	return http.StatusText(code)
+}
+
+// compileHTTPRules compiles the rules of one keyword ("http-request",
+// "http-response") of a proxy; `redirect` lines count as http-request.
+func (r *Runtime) compileHTTPRules(px *parser.Proxy, keyword string) ([]*httpRule, error) {
+	var out []*httpRule
+	for _, pr := range px.Rules {
+		if pr.Keyword != keyword && !(keyword == "http-request" && pr.Keyword == "redirect") {
+			continue
+		}
+		hr, err := r.compileHTTPRule(px, pr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hr)
+	}
+	return out, nil
+}
+
+func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule, error) {
+	cond, err := r.compileHTTPCond(pr.Cond, px.ACLs)
+	if err != nil {
+		return nil, err
+	}
+	hr := &httpRule{action: pr.Action, cond: cond, pos: pr.Pos}
+	a := pr.Args
+	need := func(n int) error {
+		if len(a) < n {
+			return fmt.Errorf("%s: '%s %s' needs %d arguments", pr.Pos, pr.Keyword, pr.Action, n)
+		}
+		return nil
+	}
+	switch pr.Action {
+	case "set-header", "add-header":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		hr.name, hr.nameB = a[0], []byte(a[0])
+		hr.value, err = compileFmt(a[1], pr.Pos, r)
+	case "del-header":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		hr.name = a[0]
+	case "replace-header", "replace-value":
+		if err := need(3); err != nil {
+			return nil, err
+		}
+		hr.name = a[0]
+		if hr.re, err = regexp.Compile("^(?:" + a[1] + ")$"); err != nil {
+			return nil, fmt.Errorf("%s: bad regex '%s': %v", pr.Pos, a[1], err)
+		}
+		hr.value, err = compileFmt(backrefs.ReplaceAllString(a[2], "$${$1}"), pr.Pos, r)
+	case "set-path", "set-query", "set-uri", "set-method":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		hr.value, err = compileFmt(a[0], pr.Pos, r)
+	case "allow":
+	case "deny":
+		hr.status = 403
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] == "deny_status" || a[i] == "status" {
+				hr.status, _ = strconv.Atoi(a[i+1])
+			}
+		}
+		if _, ok := httpErrorText[hr.status]; !ok {
+			hr.status = 403
+		}
+		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
+		if errs, err := loadErrorfiles(px); err != nil {
+			return nil, err
+		} else if a, ok := errs[hr.status]; ok {
+			hr.resp, hr.close = a.resp, a.close
+		}
+	case "return":
+		hr.status = 200
+		ctype, body, hdrs := "", "", ""
+		for i := 0; i+1 < len(a); i++ {
+			switch a[i] {
+			case "status":
+				hr.status, _ = strconv.Atoi(a[i+1])
+			case "content-type":
+				ctype = a[i+1]
+			case "string":
+				body = a[i+1]
+			case "hdr":
+				if i+2 < len(a) {
+					hdrs += strings.ToLower(a[i+1]) + ": " + a[i+2] + "\r\n"
+					i++
+				}
+			case "file", "lf-file", "lf-string", "errorfile", "errorfiles", "default-errorfiles":
+				return nil, fmt.Errorf("%s: 'return ... %s' is not available in gohaka's http runtime yet", pr.Pos, a[i])
+			default:
+				continue
+			}
+			i++
+		}
+		var b strings.Builder
+		b.WriteString("HTTP/1.1 " + strconv.Itoa(hr.status) + " " + reason(hr.status) + "\r\n" + hdrs)
+		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
+		if ctype != "" {
+			b.WriteString("content-type: " + ctype + "\r\n")
+		}
+		b.WriteString("\r\n" + body)
+		hr.resp = []byte(b.String())
+	case "redirect":
+		rd := &redirect{code: 302}
+		for i := 0; i < len(a); i++ {
+			switch a[i] {
+			case "location", "prefix", "scheme":
+				if i+1 < len(a) {
+					rd.kind = a[i]
+					if rd.target, err = compileFmt(a[i+1], pr.Pos, r); err != nil {
+						return nil, err
+					}
+					i++
+				}
+			case "code":
+				if i+1 < len(a) {
+					rd.code, _ = strconv.Atoi(a[i+1])
+					i++
+				}
+			case "drop-query":
+				rd.dropQuery = true
+			}
+		}
+		if rd.kind == "" {
+			return nil, fmt.Errorf("%s: redirect needs location, prefix or scheme", pr.Pos)
+		}
+		hr.redir = rd
+	case "auth":
+		realm := px.Name
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] == "realm" {
+				realm = a[i+1]
+			}
+		}
+		hr.status = 401
+		hr.resp = errorPage(401, "www-authenticate: Basic realm=\""+realm+"\"\r\n", false)
+	default:
+		return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's http runtime yet", pr.Pos, pr.Keyword, pr.Action)
+	}
+	return hr, err
+}
+
+// verdict is what a rule list decided.
+type verdict int
+
+const (
+	vContinue     verdict = iota // no final rule matched
+	vAllow                       // allow: stop evaluating this list
+	vRespond                     // answer with resp and do not forward
+	vRespondClose                // the same, then end the connection
+)
+
+// runRequestRules applies http-request rules to q; on vRespond, resp is
+// the full answer to send.
+func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
+	for _, hr := range rules {
+		if !hr.cond.eval(q) {
+			continue
+		}
+		switch hr.action {
+		case "allow":
+			return vAllow, nil
+		case "deny", "auth", "return":
+			if hr.close {
+				return vRespondClose, hr.resp
+			}
+			return vRespond, hr.resp
+		case "redirect":
+			return vRespond, hr.redir.answer(q)
+		default:
+			q.hdrs, q.method, q.uri = applyRewrite(hr, q, q.hdrs, q.method, q.uri)
+		}
+	}
+	return vContinue, nil
+}
+
+// answer builds the redirect response.
+func (rd *redirect) answer(q *hreq) []byte {
+	loc := append([]byte{}, rd.target.value(q)...)
+	switch rd.kind {
+	case "prefix":
+		p := q.uri
+		if rd.dropQuery {
+			if i := bytes.IndexByte(p, '?'); i >= 0 {
+				p = p[:i]
+			}
+		}
+		if string(loc) == "/" {
+			loc = loc[:0]
+		}
+		loc = append(loc, p...)
+	case "scheme":
+		var host []byte
+		q.header("host", false, func(v []byte) bool { host = v; return false })
+		p := q.uri
+		if rd.dropQuery {
+			if i := bytes.IndexByte(p, '?'); i >= 0 {
+				p = p[:i]
+			}
+		}
+		loc = append(append(append(loc, "://"...), host...), p...)
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(rd.code) + " " + reason(rd.code) + "\r\ncontent-length: 0\r\nlocation: " + string(loc) + "\r\n")
+	if rd.code == 302 || rd.code == 303 || rd.code == 307 {
+		b.WriteString("cache-control: no-cache\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// applyRewrite runs a header or request-line rewriting rule.
+func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) ([]h1.Header, []byte, []byte) {
+	switch hr.action {
+	case "set-header", "add-header":
+		v := hr.value.value(q)
+		if hr.action == "set-header" {
+			hdrs = delHeader(hdrs, hr.name)
+		}
+		hdrs = append(hdrs, h1.Header{Name: hr.nameB, Value: v})
+	case "del-header":
+		hdrs = delHeader(hdrs, hr.name)
+	case "replace-header", "replace-value":
+		for i := range hdrs {
+			if !h1.EqualFold(hdrs[i].Name, hr.name) {
+				continue
+			}
+			repl := string(hr.value.value(q))
+			if hr.action == "replace-header" {
+				hdrs[i].Value = hr.re.ReplaceAll(hdrs[i].Value, []byte(repl))
+				continue
+			}
+			parts := bytes.Split(hdrs[i].Value, []byte(","))
+			for j, p := range parts {
+				t := bytes.TrimSpace(p)
+				parts[j] = hr.re.ReplaceAll(t, []byte(repl))
+			}
+			hdrs[i].Value = bytes.Join(parts, []byte(", "))
+		}
+	case "set-method":
+		method = hr.value.value(q)
+	case "set-uri":
+		uri = hr.value.value(q)
+	case "set-path":
+		p := hr.value.value(q)
+		if qs, ok := q.query(); ok {
+			p = append(append(p, '?'), qs...)
+		}
+		uri = p
+	case "set-query":
+		v := hr.value.value(q)
+		p := append([]byte{}, q.path()...)
+		if len(v) > 0 {
+			p = append(append(p, '?'), v...)
+		}
+		uri = p
+	}
+	return hdrs, method, uri
+}
+
+func delHeader(hdrs []h1.Header, name string) []h1.Header {
+	out := hdrs[:0]
+	for _, h := range hdrs {
+		if !h1.EqualFold(h.Name, name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}

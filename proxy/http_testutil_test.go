@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// httpEchoServer is a keep-alive HTTP/1.1 backend that answers every
+// request with its name and the head and body it received. Paths select
+// other answers: /close (no length, then close), /chunked (a chunked
+// answer), /204, /ws (101 Switching Protocols then echo).
+func httpEchoServer(t *testing.T, name string) int {
+	ln := listenLocal(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go echoHTTPConn(c, name)
+		}
+	}()
+	return port(ln.Addr())
+}
+
+func echoHTTPConn(c net.Conn, name string) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	n := 0
+	var m h1.Msg
+	for {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		err := h1.ParseRequest(buf[:n], &m, 1<<20)
+		if err == h1.ErrIncomplete {
+			k, rerr := c.Read(buf[n:])
+			if rerr != nil {
+				return
+			}
+			n += k
+			continue
+		}
+		if err != nil {
+			c.Write([]byte("HTTP/1.1 400 Bad\r\ncontent-length: 0\r\n\r\n"))
+			return
+		}
+		head := append([]byte{}, buf[:m.HeadLen]...)
+		path := string(m.URI)
+		if m.Expect100 {
+			c.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+		}
+		// read the body
+		var body []byte
+		rest := buf[m.HeadLen:n]
+		switch {
+		case m.Chunked:
+			var ck h1.Chunks
+			for {
+				k, err := ck.Feed(rest)
+				if err != nil {
+					return
+				}
+				body = append(body, rest[:k]...)
+				if ck.Done() {
+					rest = rest[k:]
+					break
+				}
+				tmp := make([]byte, 4096)
+				r, rerr := c.Read(tmp)
+				if rerr != nil {
+					return
+				}
+				rest = tmp[:r]
+			}
+		case m.ContentLength > 0:
+			for int64(len(rest)) < m.ContentLength {
+				tmp := make([]byte, 4096)
+				r, rerr := c.Read(tmp)
+				if rerr != nil {
+					return
+				}
+				rest = append(append([]byte{}, rest...), tmp[:r]...)
+			}
+			body = rest[:m.ContentLength]
+			rest = rest[m.ContentLength:]
+		}
+		rest = append([]byte{}, rest...)
+		n = copy(buf, rest)
+		payload := []byte("server " + name + "\n")
+		payload = append(payload, head...)
+		payload = append(payload, body...)
+		switch {
+		case strings.HasPrefix(path, "/slow"):
+			time.Sleep(time.Second)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		case strings.HasPrefix(path, "/badresp"):
+			fmt.Fprintf(c, "HTTP/1.1 abc\r\n\r\n")
+			return
+		case strings.HasPrefix(path, "/empty"):
+			return
+		case strings.Contains(path, "/setcookie"):
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\nContent-Length: %d\r\n\r\n%s", name, len(payload), payload)
+		case strings.HasPrefix(path, "/close"):
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\n\r\n%s", name, payload)
+			return
+		case strings.HasPrefix(path, "/chunked"):
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", name, len(payload), payload)
+		case strings.HasPrefix(path, "/204"):
+			fmt.Fprintf(c, "HTTP/1.1 204 No Content\r\nX-Server: %s\r\n\r\n", name)
+		case strings.HasPrefix(path, "/ws"):
+			fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+			c.SetReadDeadline(time.Time{})
+			for {
+				k, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				c.Write(bytes.ToUpper(buf[:k]))
+			}
+		default:
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Server: %s\r\nX-Server-Del: gone\r\nContent-Length: %d\r\n\r\n%s", name, len(payload), payload)
+		}
+		if m.ConnClose {
+			return
+		}
+	}
+}
+
+// rawExchange sends raw bytes on a new connection and returns all the
+// client got until the proxy closed or wait passed.
+func rawExchange(t *testing.T, port int, req string, wait time.Duration) string {
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(req))
+	c.SetReadDeadline(time.Now().Add(wait))
+	var out []byte
+	tmp := make([]byte, 64<<10)
+	for {
+		k, err := c.Read(tmp)
+		out = append(out, tmp[:k]...)
+		if err != nil {
+			break
+		}
+	}
+	return string(out)
+}
+
+var statusRe = regexp.MustCompile(`HTTP/1\.[01] (\d{3})`)
+
+// statuses lists the status codes of the responses in a raw exchange.
+func statuses(out string) string {
+	var s []string
+	for _, m := range statusRe.FindAllStringSubmatch(out, -1) {
+		s = append(s, m[1])
+	}
+	return strings.Join(s, " ")
+}
