@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -307,10 +308,31 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 	if !in.DontTrackPrimary && in.Interface != "" {
 		ifaces[in.Interface] = track.Weight{}
 	}
+	// an IPv4 instance also needs an IPv4 address of its own on its
+	// interface (the adverts' source), as keepalived: FAULT without one
+	needAddr := in.Interface != "" && !in.UnicastSrcIP.IsValid() && !vipsAre6(in)
 	for name, w := range ifaces {
 		e := &entry{w: w, st: track.StatusOK}
 		key := "if:" + name
 		entries[key] = e
+		own := needAddr && name == in.Interface
+		check := func() (track.Status, string) {
+			if !track.InterfaceUp(name) {
+				return track.StatusFailed, "down"
+			}
+			if own {
+				if a := ownIPv4(name, in); !a.IsValid() {
+					return track.StatusFailed, "noaddr"
+				}
+			}
+			return track.StatusOK, "up"
+		}
+		if st, why := check(); st != e.st {
+			e.st = st
+			if why == "noaddr" {
+				logf("(%s) entering FAULT state (no IPv4 address for interface)", in.Name)
+			}
+		}
 		go func() {
 			t := time.NewTicker(200 * time.Millisecond)
 			defer t.Stop()
@@ -320,13 +342,17 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 					return
 				case <-t.C:
 				}
-				st := track.StatusFailed
-				if track.InterfaceUp(name) {
-					st = track.StatusOK
-				}
+				st, why := check()
 				mu.Lock()
 				if st != e.st {
-					logf("(%s) interface %s is %s", in.Name, name, map[track.Status]string{track.StatusOK: "up", track.StatusFailed: "down"}[st])
+					switch {
+					case why == "noaddr":
+						logf("(%s) entering FAULT state (no IPv4 address for interface)", in.Name)
+					case own && st == track.StatusOK:
+						logf("Assigned address %s for interface %s", ownIPv4(name, in), name)
+					default:
+						logf("(%s) interface %s is %s", in.Name, name, why)
+					}
 					e.st = st
 					update()
 				}
@@ -405,4 +431,36 @@ func vipOf(v parser.VIP, excluded bool) vrrp.VIP {
 		out.Brd = a
 	}
 	return out
+}
+
+// vipsAre6 reports an IPv6 instance (its VIPs are IPv6).
+func vipsAre6(in *parser.VRRPInstance) bool {
+	return len(in.VIPs) > 0 && in.VIPs[0].Prefix.Addr().Is6()
+}
+
+// ownIPv4 returns an IPv4 address of the interface that is not one of the
+// instance's VIPs (the zero Addr when there is none).
+func ownIPv4(name string, in *parser.VRRPInstance) netip.Addr {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || !p.Addr().Is4() {
+			continue
+		}
+		vip := false
+		for _, v := range in.VIPs {
+			vip = vip || v.Prefix.Addr() == p.Addr()
+		}
+		if !vip {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
 }
