@@ -1,31 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestVRRPNoIPv4AddressIsFault: as keepalived, an IPv4 instance whose
 // interface has no IPv4 address of its own stays in FAULT (no VIP, even
@@ -39,9 +19,9 @@ func TestVRRPNoIPv4AddressIsFault(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", ns, "addr", "del", "192.0.2.1/24", "dev", "eth0").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	var out lockedBuffer
+	out := &lockedBuf{}
 	cmd := exec.Command("ip", "netns", "exec", ns, bin, "run", "-k", kaConf(t, "MASTER", 150))
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
