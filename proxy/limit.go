@@ -24,6 +24,7 @@ type srvLimit struct {
 	maxconn int // 0: unlimited
 	minconn int
 	waiters []chan struct{}
+	onQueue func(n int) // told the queue length when a connection joins it
 }
 
 // limit is the current allowed count for a backend holding beSessions.
@@ -49,7 +50,11 @@ func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Dur
 	}
 	ch := make(chan struct{})
 	l.waiters = append(l.waiters, ch)
+	n := len(l.waiters)
 	l.mu.Unlock()
+	if l.onQueue != nil {
+		l.onQueue(n)
+	}
 	var timer <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -93,13 +98,15 @@ func (l *srvLimit) release() {
 		return
 	}
 	l.mu.Lock()
-	l.cur--
+	if l.cur > 0 {
+		l.cur--
+	}
 	l.handOver()
 	l.mu.Unlock()
 }
 
 func (l *srvLimit) handOver() {
-	if len(l.waiters) > 0 && l.cur < l.maxconn {
+	if len(l.waiters) > 0 && (l.maxconn == 0 || l.cur < l.maxconn) {
 		l.cur++
 		close(l.waiters[0])
 		l.waiters = l.waiters[1:]
@@ -150,4 +157,32 @@ func clientGone(c sockConn) (gone <-chan struct{}, stop func()) {
 			c.SetReadDeadline(time.Time{})
 		})
 	}
+}
+
+// setMax changes the server's maxconn at run time (`set maxconn server`);
+// waiters get the slots the new limit frees.
+func (l *srvLimit) setMax(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.maxconn == 0 && n > 0 {
+		l.cur = 0 // connections taken while unlimited were not counted
+	}
+	l.maxconn = n
+	if n == 0 {
+		for _, w := range l.waiters {
+			close(w)
+		}
+		l.waiters = nil
+		return
+	}
+	for len(l.waiters) > 0 && l.cur < l.maxconn {
+		l.handOver()
+	}
+}
+
+// current returns the connections counted now and the limit.
+func (l *srvLimit) current() (cur, max int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur, l.maxconn
 }

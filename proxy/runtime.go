@@ -30,7 +30,8 @@ type Runtime struct {
 	pipes     *pipePool
 	frontends []*frontend
 	backends  map[string]*backend
-	global    chan struct{} // global maxconn slots (nil: unlimited)
+	global    *gate // global maxconn slots (nil: unlimited)
+	obs       observability
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -46,13 +47,15 @@ type frontend struct {
 	rules     []tcpRule
 	routes    []route
 	defaultBE *backend
-	slots     chan struct{}
+	slots     *gate
 	lns       []net.Listener
+	ctr       counters
 }
 
 type tcpRule struct {
-	accept bool
-	cond   *l4Cond
+	accept  bool
+	content bool // tcp-request content (else connection)
+	cond    *l4Cond
 }
 
 type route struct {
@@ -67,17 +70,21 @@ type backend struct {
 	mu       sync.Mutex
 	bal      *balance.Balancer
 	servers  []*server
+	ctr      counters
 }
 
 type server struct {
-	srv   *parser.Server
-	addr  string
-	limit srvLimit
+	srv     *parser.Server
+	addr    string
+	addrNow atomic.Pointer[string] // set by `set server addr`
+	limit   srvLimit
+	st      *srvState
 }
 
 type session struct {
 	client, server net.Conn
 	srv            *server
+	info           sessInfo
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -99,9 +106,8 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		maxPipes = -1
 	}
 	r.pipes = &pipePool{max: max(maxPipes, 0), stats: &r.stats}
-	if cfg.Global.Maxconn > 0 {
-		r.global = make(chan struct{}, cfg.Global.Maxconn)
-	}
+	r.global = newGate(cfg.Global.Maxconn) // 0: unlimited; `set maxconn global` can change it
+	r.obs.init(cfg)
 	for _, px := range cfg.Proxies {
 		if px.Disabled {
 			continue
@@ -142,8 +148,8 @@ func newBackend(px *parser.Proxy) *backend {
 		if len(s.Resolved) > 0 {
 			host = s.Resolved[0].String()
 		}
-		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port))}
-		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn}
+		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s)}
+		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn, onQueue: func(n int) { sv.st.ctr.noteQueue(n); be.ctr.noteQueue(n) }}
 		be.servers = append(be.servers, sv)
 	}
 	b := px.Balance
@@ -158,9 +164,7 @@ func newBackend(px *parser.Proxy) *backend {
 
 func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, error) {
 	fe := &frontend{px: px}
-	if px.Maxconn > 0 {
-		fe.slots = make(chan struct{}, px.Maxconn)
-	}
+	fe.slots = newGate(px.Maxconn) // 0: unlimited; `set maxconn frontend` can change it
 	for _, rule := range px.Rules {
 		if rule.Keyword != "tcp-request connection" && rule.Keyword != "tcp-request content" {
 			continue
@@ -172,7 +176,7 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		if err != nil {
 			return nil, err
 		}
-		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", cond: c})
+		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c})
 	}
 	for _, u := range px.UseBackends {
 		be := r.backends[u.Target]
@@ -212,6 +216,10 @@ func (r *Runtime) Start() error {
 		r.closeListeners()
 		return err
 	}
+	if err := r.startCLI(); err != nil {
+		r.closeListeners()
+		return err
+	}
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			r.wg.Add(1)
@@ -238,6 +246,7 @@ func (r *Runtime) closeListeners() {
 	if r.stopChecks != nil {
 		r.stopChecks()
 	}
+	r.stopCLI()
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			ln.Close()
@@ -273,12 +282,8 @@ func (r *Runtime) Stop() {
 func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
 	defer r.wg.Done()
 	for {
-		if fe.slots != nil {
-			fe.slots <- struct{}{}
-		}
-		if r.global != nil {
-			r.global <- struct{}{}
-		}
+		fe.slots.enter()
+		r.global.enter()
 		c, err := ln.Accept()
 		if err != nil {
 			r.release(fe)
@@ -299,12 +304,8 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
 }
 
 func (r *Runtime) release(fe *frontend) {
-	if fe.slots != nil {
-		<-fe.slots
-	}
-	if r.global != nil {
-		<-r.global
-	}
+	fe.slots.leave()
+	r.global.leave()
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -316,7 +317,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 // serve runs one client connection to its end.
 func (r *Runtime) serve(fe *frontend, c net.Conn) {
-	s := &session{client: c}
+	s := &session{client: c, info: sessInfo{id: r.obs.nextSID.Add(1), fe: fe, start: time.Now()}}
+	fe.ctr.connTot.Add(1)
+	fe.ctr.connRate.add(s.info.start)
 	r.track(s, true)
 	defer r.track(s, false)
 	defer c.Close()
@@ -325,6 +328,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 		src, dst, err := readProxyHeader(c, fe.px.Timeouts.Client)
 		if err != nil {
 			r.opts.Logf("%s '%s': bad PROXY header from %s: %v", fe.px.Kind, fe.px.Name, ci.src, err)
+			fe.ctr.ereq.Add(1)
 			return
 		}
 		if src.IsValid() {
@@ -334,11 +338,15 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	for _, rule := range fe.rules {
 		if rule.cond.eval(ci) {
 			if !rule.accept {
+				r.denied(fe, rule)
 				return
 			}
 			break
 		}
 	}
+	s.info.ci = ci
+	fe.ctr.sessionStart(s.info.start)
+	defer func() { r.sessionDone(s) }()
 	be := fe.defaultBE
 	for _, rt := range fe.routes {
 		if rt.cond.eval(ci) {
@@ -349,12 +357,15 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	if be == nil {
 		return
 	}
-	sc, sv, err := r.connect(be, ci, c)
+	s.info.be = be
+	be.ctr.sessionStart(time.Now())
+	sc, sv, err := r.connect(be, ci, c, &s.info)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
 		return
 	}
 	defer sv.limit.release()
+	sv.st.ctr.sessionStart(time.Now())
 	be.sessions.Add(1)
 	defer be.sessions.Add(-1)
 	r.mu.Lock()
@@ -365,7 +376,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	if !ok {
 		return
 	}
-	r.pump(fe, be, sv, cs, sc.(*releasingConn).TCPConn, ci)
+	r.pump(fe, be, sv, cs, sc.(*releasingConn).TCPConn, ci, &s.info)
 }
 
 func (r *Runtime) track(s *session, add bool) {
@@ -380,17 +391,18 @@ func (r *Runtime) track(s *session, add bool) {
 
 // connect picks a server and connects to it, retrying as `retries` and
 // `option redispatch` say.
-func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn) (net.Conn, *server, error) {
+func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInfo) (net.Conn, *server, error) {
 	px := be.px
 	var tried []int
 	var lastErr error
 	for attempt := 0; attempt <= px.Retries; attempt++ {
 		be.mu.Lock()
 		idx := -1
+		lb := false
 		if attempt > 0 && len(tried) > 0 && !(px.OptionOn("redispatch") && attempt == px.Retries) {
 			idx = tried[len(tried)-1]
 		} else {
-			idx = be.bal.Pick(&balance.Request{Src: ci.src.Addr()})
+			idx, lb = be.bal.Pick(&balance.Request{Src: ci.src.Addr()}), true
 		}
 		if idx >= 0 {
 			be.bal.Acquire(idx)
@@ -399,15 +411,17 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn) (net.Conn, 
 		if idx < 0 {
 			return nil, nil, fmt.Errorf("no server is available")
 		}
-		tried = append(tried, idx)
 		sv := be.servers[idx]
-		c, err := r.dial(be, sv, client)
+		r.noteAttempt(be, sv, attempt, tried, idx, lb)
+		tried = append(tried, idx)
+		c, err := r.dial(be, sv, client, si)
 		if err == nil {
 			return &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }}, sv, nil
 		}
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
+		r.noteConnError(be, sv, err)
 		lastErr = err
 	}
 	return nil, nil, lastErr
@@ -415,7 +429,7 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn) (net.Conn, 
 
 // dial waits for a server slot (maxconn queue with `timeout queue`) and
 // connects with `timeout connect`, sending a PROXY header when asked.
-func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, error) {
+func (r *Runtime) dial(be *backend, sv *server, client net.Conn, si *sessInfo) (net.Conn, error) {
 	px := be.px
 	wait := px.Timeouts.Queue
 	if wait == 0 {
@@ -429,9 +443,11 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, erro
 			abort = gone
 		}
 	}
+	si.queueStart = time.Now()
 	if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, abort); err != nil {
 		return nil, fmt.Errorf("server '%s': %v", sv.srv.Name, err)
 	}
+	si.connStart = time.Now()
 	// no TCP keep-alive unless asked (option srvtcpka/tcpka), as haproxy:
 	// it also spares four setsockopt calls per connection
 	d := net.Dialer{Timeout: px.Timeouts.Connect, KeepAlive: -1}
@@ -452,11 +468,13 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, erro
 		}
 	}
 	ctx := context.Background()
-	c, err := d.DialContext(ctx, "tcp", sv.addr)
+	addr := sv.address()
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		sv.limit.release()
-		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, sv.addr, err)
+		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, addr, err)
 	}
+	si.connected = time.Now()
 	return c, nil
 }
 
@@ -473,7 +491,7 @@ func (c *releasingConn) Close() error {
 }
 
 // pump forwards both directions until both have ended.
-func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *net.TCPConn, ci connInfo) {
+func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *net.TCPConn, ci connInfo, si *sessInfo) {
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		if _, err := st.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {
 			return
@@ -494,14 +512,18 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, st *n
 		}
 	}
 	go func() {
-		_, err := forwardHalf(cc, st, r.pipes, up, downDone)
+		n, err := forwardHalf(cc, st, r.pipes, up, downDone)
+		si.bytesIn.Store(n)
+		si.noteErr(err, true)
 		abort(err)
 		close(upDone)
 		if down.fin > 0 { // the server side now runs on timeout server-fin
 			st.SetReadDeadline(time.Now().Add(down.fin))
 		}
 	}()
-	_, err := forwardHalf(st, cc, r.pipes, down, upDone)
+	n, err := forwardHalf(st, cc, r.pipes, down, upDone)
+	si.bytesOut.Store(n)
+	si.noteErr(err, false)
 	abort(err)
 	close(downDone)
 	if up.fin > 0 { // the client side now runs on timeout client-fin
@@ -530,5 +552,5 @@ func fullconn(cfg *parser.Config, be *parser.Proxy) int {
 			sum += mc
 		}
 	}
-	return sum / 10
+	return (sum + 9) / 10 // rounded up, as haproxy
 }
