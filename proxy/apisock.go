@@ -24,10 +24,11 @@ func parseLevel(s string) int {
 	switch s {
 	case "user":
 		return levelUser
-	case "operator":
-		return levelOperator
+	case "admin":
+		return levelAdmin
 	}
-	return levelAdmin // haproxy's default level
+	return levelOperator // haproxy 2.6's default level
+
 }
 
 // startCLI opens every `stats socket` of the global section.

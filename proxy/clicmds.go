@@ -100,7 +100,7 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 	case w[0] == "show" && arg(1) == "info":
 		return r.showInfo()
 	case w[0] == "show" && arg(1) == "stat":
-		return r.showStat(w[2:], admin)
+		return r.showStat(w[2:], sess.level >= levelOperator) // addresses: not for level user
 	case w[0] == "show" && arg(1) == "backend":
 		var b strings.Builder
 		b.WriteString("# name\n")
@@ -191,13 +191,30 @@ func (r *Runtime) setAdmin(be *backend, i int, state string) {
 		st.drain = true
 		st.maint = false
 	case "maint":
-		st.maint = true
+		st.maint, st.drain = true, false
+		if !st.hasCheck {
+			st.health = 0 // as haproxy, which does not restore it when the server leaves maintenance
+		}
 	}
-	st.noteChange(wasUp, time.Now())
+	now := time.Now()
+	st.noteChange(wasUp, now)
 	be.applyState(i)
 	st.mu.Unlock()
+	be.noteAvailability(now)
+	act, bck := be.usableCounts()
 	be.mu.Unlock()
-	r.opts.Logf("Server %s/%s is %s by 'stats socket command'.", be.px.Name, be.servers[i].srv.Name, map[string]string{"ready": "UP (leaving forced maintenance)", "drain": "set to drain mode", "maint": "going DOWN for maintenance"}[state])
+	name := be.px.Name + "/" + be.servers[i].srv.Name
+	switch state {
+	case "maint":
+		r.opts.Logf("Server %s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.", name, act, bck, st.ctr.scur.Load())
+	case "drain":
+		r.opts.Logf("Server %s enters drain state. %d active and %d backup servers online. 0 sessions requeued, 0 total in queue.", name, act, bck)
+	default:
+		r.opts.Logf("Server %s is UP/READY (leaving forced maintenance).", name)
+	}
+	if act+bck == 0 {
+		r.opts.Logf("backend '%s' has no server available!", be.px.Name)
+	}
 }
 
 // setWeight is `set weight` and `set server B/S weight`.

@@ -321,3 +321,61 @@ func (st *srvState) noteCheck(ev check.Event, now time.Time) {
 	}
 	st.noteChange(wasUp, now)
 }
+
+// beAvail tracks when a backend had no usable server: chkdown counts the
+// times it lost its last one, lastchg and downtime follow.
+type beAvail struct {
+	down      bool
+	chkdown   int64
+	lastChg   time.Time
+	downSince time.Time
+	downtime  time.Duration
+}
+
+// noteAvailability re-reads the balancer after a state change; the
+// caller holds be.mu.
+func (be *backend) noteAvailability(now time.Time) {
+	usable := false
+	for _, s := range be.bal.Servers() {
+		if s.State == balance.Up && s.Weight > 0 {
+			usable = true
+		}
+	}
+	a := &be.avail
+	switch {
+	case !usable && !a.down:
+		a.down, a.lastChg, a.downSince = true, now, now
+		a.chkdown++
+	case usable && a.down:
+		a.down, a.lastChg = false, now
+		a.downtime += now.Sub(a.downSince)
+	}
+}
+
+// availability returns chkdown, the time of the last change and the
+// total downtime, for the stats.
+func (be *backend) availability(now time.Time) (int64, time.Time, time.Duration) {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	a := be.avail
+	d := a.downtime
+	if a.down {
+		d += now.Sub(a.downSince)
+	}
+	return a.chkdown, a.lastChg, d
+}
+
+// usableCounts returns the active and backup servers taking traffic; the
+// caller holds be.mu.
+func (be *backend) usableCounts() (act, bck int) {
+	for _, s := range be.bal.Servers() {
+		if s.State == balance.Up && s.Weight > 0 {
+			if s.Backup {
+				bck++
+			} else {
+				act++
+			}
+		}
+	}
+	return
+}

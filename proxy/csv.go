@@ -312,7 +312,11 @@ func (r *Runtime) backendRows(be *backend, admin bool, now time.Time) ([]*statRo
 	if act+bck == 0 {
 		f["status"] = "DOWN"
 	}
-	f["lastchg"] = secs(now.Sub(r.obs.start))
+	chkdown, lastChg, downtime := be.availability(now)
+	if lastChg.IsZero() {
+		lastChg = r.obs.start
+	}
+	f["chkdown"], f["lastchg"], f["downtime"] = u(chkdown), secs(now.Sub(lastChg)), secs(downtime)
 	if algo := be.px.Balance.Algo; algo != "" {
 		f["algo"] = algo
 	} else if be.px.DefaultsSection() != nil {

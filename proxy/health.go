@@ -124,6 +124,7 @@ func (r *Runtime) onCheckEvent(ev check.Event) {
 		target.st.mu.Lock()
 		be.applyState(i)
 		target.st.mu.Unlock()
+		be.noteAvailability(time.Now())
 	}
 	active, backup := 0, 0
 	for _, s := range be.bal.Servers() {

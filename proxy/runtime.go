@@ -71,6 +71,7 @@ type backend struct {
 	bal      *balance.Balancer
 	servers  []*server
 	ctr      counters
+	avail    beAvail
 }
 
 type server struct {
