@@ -33,6 +33,7 @@ type observability struct {
 func (o *observability) init(cfg *parser.Config) {
 	o.cfg = cfg
 	o.start = time.Now()
+	o.logs = newLogSet(cfg, nil)
 	o.ids = map[*parser.Proxy]int{}
 	used := map[int]bool{}
 	if len(cfg.Global.StatsSockets) > 0 {

@@ -262,6 +262,7 @@ func (r *Runtime) SoftStop() {
 	r.closeListeners()
 	r.wg.Wait()
 	r.pipes.closeAll()
+	r.obs.logs.close()
 }
 
 // Stop closes the listeners and every live session at once (SIGTERM).
@@ -278,6 +279,7 @@ func (r *Runtime) Stop() {
 	r.mu.Unlock()
 	r.wg.Wait()
 	r.pipes.closeAll()
+	r.obs.logs.close()
 }
 
 func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener) {
@@ -347,6 +349,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	}
 	s.info.ci = ci
 	fe.ctr.sessionStart(s.info.start)
+	r.logConnect(s)
 	defer func() { r.sessionDone(s) }()
 	be := fe.defaultBE
 	for _, rt := range fe.routes {
@@ -410,6 +413,7 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 		}
 		be.mu.Unlock()
 		if idx < 0 {
+			si.connErr = true
 			return nil, nil, fmt.Errorf("no server is available")
 		}
 		sv := be.servers[idx]
@@ -417,6 +421,7 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 		tried = append(tried, idx)
 		c, err := r.dial(be, sv, client, si)
 		if err == nil {
+			si.retries, si.redispatched = attempt, lb && attempt > 0
 			return &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }}, sv, nil
 		}
 		be.mu.Lock()
@@ -425,6 +430,7 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 		r.noteConnError(be, sv, err)
 		lastErr = err
 	}
+	si.connErr = true
 	return nil, nil, lastErr
 }
 

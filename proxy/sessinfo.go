@@ -11,22 +11,23 @@ import (
 
 // sessInfo is what a session records for counters, logs and `show sess`.
 type sessInfo struct {
-	id         int64
-	fe         *frontend
-	be         *backend
-	srv        *server
-	ci         connInfo
-	start      time.Time
-	queueStart time.Time
-	connStart  time.Time
-	connected  time.Time
-	retries    int
-	bytesIn    atomic.Int64 // client to server
-	bytesOut   atomic.Int64 // server to client
-	cliErr     atomic.Int32 // 1 reset/error, 2 timeout
-	srvErr     atomic.Int32
-	connErr    bool
-	denied     bool
+	id           int64
+	fe           *frontend
+	be           *backend
+	srv          *server
+	ci           connInfo
+	start        time.Time
+	queueStart   time.Time
+	connStart    time.Time
+	connected    time.Time
+	retries      int
+	bytesIn      atomic.Int64 // client to server
+	bytesOut     atomic.Int64 // server to client
+	cliErr       atomic.Int32 // 1 reset/error, 2 timeout
+	srvErr       atomic.Int32
+	connErr      bool
+	denied       bool
+	redispatched bool
 }
 
 // noteErr records how one direction ended: fromClient is the direction
@@ -118,7 +119,6 @@ func (r *Runtime) sessionDone(s *session) {
 		tc = si.connected.Sub(si.connStart)
 	}
 	tt := end.Sub(si.start)
-	si.fe.ctr.sessionEnd(in, out, tw, tc, tt)
 	if si.be != nil {
 		si.be.ctr.sessionEnd(in, out, tw, tc, tt)
 		if si.cliErr.Load() != 0 {
@@ -135,5 +135,8 @@ func (r *Runtime) sessionDone(s *session) {
 			sv.st.ctr.srvAbrt.Add(1)
 		}
 	}
+	// haproxy logs once the server side is released but the frontend
+	// still counts the session (%bc/%sc 0, %fc 1 for a lone session)
 	r.logSession(s, end)
+	si.fe.ctr.sessionEnd(in, out, tw, tc, tt)
 }
