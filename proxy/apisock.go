@@ -36,6 +36,10 @@ func (r *Runtime) startCLI() error {
 	if r.obs.cfg == nil {
 		return nil
 	}
+	if err := r.startPages(); err != nil {
+		r.stopCLI()
+		return err
+	}
 	for _, ss := range r.obs.cfg.Global.StatsSockets {
 		ln, err := listenCLI(ss)
 		if err != nil {

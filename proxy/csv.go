@@ -27,6 +27,9 @@ type statRow struct {
 	typ      int
 	hasCheck bool
 	f        map[string]string
+	// http mode rows (stats pages) add the http columns
+	http       bool
+	noDowntime bool // a backend without servers
 	// for the stats page
 	px  string
 	sv  string
@@ -44,7 +47,11 @@ func (row *statRow) fields() []string {
 	out := make([]string, len(statCols))
 	for i, c := range statCols {
 		v, ok := row.f[c.name]
-		on := strings.IndexByte(c.on, t) >= 0 || row.typ == rowServer && row.hasCheck && strings.IndexByte(c.on, 'c') >= 0
+		on := strings.IndexByte(c.on, t) >= 0 || row.typ == rowServer && row.hasCheck && strings.IndexByte(c.on, 'c') >= 0 ||
+			row.http && httpCols[c.name] && ok
+		if row.noDowntime && c.name == "downtime" {
+			on = false
+		}
 		switch {
 		case on && ok:
 			out[i] = v
@@ -70,12 +77,14 @@ func statHeader() string {
 }
 
 // StatCSV renders `show stat`: the header and one line per frontend,
-// server and backend, in configuration order. admin adds the server
-// addresses, as haproxy shows them only to admin-level clients.
-func (r *Runtime) StatCSV(admin bool) string {
+// server and backend, in configuration order. legends adds the server
+// addresses and balance algorithms, as haproxy shows them to runtime API
+// clients of level operator or admin and on pages with `stats
+// show-legends`.
+func (r *Runtime) StatCSV(legends bool) string {
 	var b strings.Builder
 	b.WriteString(statHeader())
-	for _, row := range r.statRows(admin) {
+	for _, row := range r.statRows(legends) {
 		b.WriteString(strings.Join(row.fields(), ","))
 		b.WriteString(",\n")
 	}
@@ -105,15 +114,19 @@ func (r *Runtime) globalMaxconn() int {
 }
 
 // statRows builds the rows in configuration order.
-func (r *Runtime) statRows(admin bool) []*statRow {
+func (r *Runtime) statRows(legends bool) []*statRow {
 	now := time.Now()
 	var rows []*statRow
 	for _, px := range r.obs.proxies {
+		if p := r.obs.page(px); p != nil {
+			rows = append(rows, r.pageRows(p, now)...)
+			continue
+		}
 		if fe := r.frontendOf(px); fe != nil {
 			rows = append(rows, r.frontendRow(fe, now))
 		}
 		if be := r.backends[px.Name]; be != nil && be.px == px {
-			srows, brow := r.backendRows(be, admin, now)
+			srows, brow := r.backendRows(be, legends, now)
 			rows = append(rows, srows...)
 			rows = append(rows, brow)
 		}
@@ -226,7 +239,7 @@ func serverStatus(st *srvState) string {
 	return "UP"
 }
 
-func (r *Runtime) backendRows(be *backend, admin bool, now time.Time) ([]*statRow, *statRow) {
+func (r *Runtime) backendRows(be *backend, legends bool, now time.Time) ([]*statRow, *statRow) {
 	var rows []*statRow
 	be.mu.Lock()
 	bals := append([]balance.Server(nil), be.bal.Servers()...)
@@ -289,7 +302,7 @@ func (r *Runtime) backendRows(be *backend, admin bool, now time.Time) ([]*statRo
 				wact += bals[i].Weight
 			}
 		}
-		if admin {
+		if legends {
 			f["addr"] = sv.address()
 		}
 		used := ui(int(c.scur.Load()))
@@ -317,7 +330,8 @@ func (r *Runtime) backendRows(be *backend, admin bool, now time.Time) ([]*statRo
 		lastChg = r.obs.start
 	}
 	f["chkdown"], f["lastchg"], f["downtime"] = u(chkdown), secs(now.Sub(lastChg)), secs(downtime)
-	if algo := be.px.Balance.Algo; algo != "" {
+	if !legends {
+	} else if algo := be.px.Balance.Algo; algo != "" {
 		f["algo"] = algo
 	} else if be.px.DefaultsSection() != nil {
 		f["algo"] = "roundrobin"

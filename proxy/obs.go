@@ -23,7 +23,8 @@ type observability struct {
 	cli   []net.Listener
 	cliWG sync.WaitGroup
 
-	logs *logSet
+	logs  *logSet
+	pages []*statsPage
 }
 
 // init numbers the proxies as haproxy does: explicit `id`s are kept, the

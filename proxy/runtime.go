@@ -110,7 +110,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	r.global = newGate(cfg.Global.Maxconn) // 0: unlimited; `set maxconn global` can change it
 	r.obs.init(cfg)
 	for _, px := range cfg.Proxies {
-		if px.Disabled {
+		if px.Disabled || r.addPage(px) { // stats-only proxies: statspage.go
 			continue
 		}
 		if px.Mode != "tcp" {
@@ -124,7 +124,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		be.fullconn = fullconn(cfg, be.px)
 	}
 	for _, px := range cfg.Proxies {
-		if px.Disabled || px.Cap&parser.CapFE == 0 {
+		if px.Disabled || px.Cap&parser.CapFE == 0 || r.obs.isPage(px) {
 			continue
 		}
 		fe, err := r.newFrontend(cfg, px)
