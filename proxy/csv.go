@@ -348,3 +348,13 @@ func (st *srvState) lastChgOr(start time.Time) time.Time {
 }
 
 var pid = os.Getpid()
+
+// colIndex is the position of a column in the CSV.
+func colIndex(name string) int {
+	for i, c := range statCols {
+		if c.name == name {
+			return i
+		}
+	}
+	panic("no stats column " + name)
+}

@@ -25,6 +25,9 @@ type observability struct {
 
 	logs  *logSet
 	pages []*statsPage
+
+	extraMu      sync.Mutex
+	extraMetrics func() string
 }
 
 // init numbers the proxies as haproxy does: explicit `id`s are kept, the

@@ -284,12 +284,3 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 	t.Logf("%d fields compared equal over %d rows; fe1 stot %s, be1 s1/s2 lbtot %s/%s", compared, len(horder),
 		grows["fe1/FRONTEND"][st], grows["be1/s1"][colIndex("lbtot")], grows["be1/s2"][colIndex("lbtot")])
 }
-
-func colIndex(name string) int {
-	for i, c := range statCols {
-		if c.name == name {
-			return i
-		}
-	}
-	panic(name)
-}

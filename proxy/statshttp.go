@@ -137,11 +137,17 @@ func statusText(s int) string {
 // haproxy's answers for an unknown URI and missing credentials.
 func (r *Runtime) pageAnswer(p *statsPage, req *pageRequest, conn connInfo) (int, [][2]string, string) {
 	px := p.px
+	if rule := promRule(px); rule != nil {
+		path, _, _ := strings.Cut(req.target, "?")
+		if promMatch(rule, path) {
+			return 200, [][2]string{{"cache-control", "no-cache"}, {"content-type", "text/plain; version=0.0.4"}}, r.Metrics()
+		}
+	}
 	uri := px.Stats.URI
 	if uri == "" {
 		uri = "/haproxy?stats"
 	}
-	if !strings.HasPrefix(req.target, uri) {
+	if !px.Stats.Enabled || !strings.HasPrefix(req.target, uri) {
 		return 503, [][2]string{{"content-type", "text/html"}, {"cache-control", "no-cache"}},
 			"<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
 	}

@@ -24,10 +24,46 @@ type statsPage struct {
 	slots       *gate
 }
 
-// isStatsOnly reports whether a proxy only serves the stats page.
+// isStatsOnly reports whether a proxy only serves the stats page or the
+// Prometheus exporter (`http-request use-service prometheus-exporter`).
 func isStatsOnly(px *parser.Proxy) bool {
-	return px.Stats.Enabled && len(px.Servers) == 0 && px.DefaultBackend == "" && len(px.UseBackends) == 0 &&
-		px.Cap&parser.CapFE != 0
+	return (px.Stats.Enabled || promRule(px) != nil) && len(px.Servers) == 0 && px.DefaultBackend == "" &&
+		len(px.UseBackends) == 0 && px.Cap&parser.CapFE != 0
+}
+
+// promRule is the proxy's `http-request use-service prometheus-exporter`.
+func promRule(px *parser.Proxy) *parser.Rule {
+	for _, r := range px.Rules {
+		if r.Keyword == "http-request" && r.Action == "use-service" && len(r.Args) > 0 && r.Args[0] == "prometheus-exporter" {
+			return r
+		}
+	}
+	return nil
+}
+
+// promMatch evaluates the exporter rule's condition on the request path:
+// `{ path X }`, `{ path_beg X }` and their negation with unless; no
+// condition matches every request.
+func promMatch(rule *parser.Rule, path string) bool {
+	if rule.Cond == nil {
+		return true
+	}
+	w := rule.Cond.Words
+	ok := true
+	for i := 0; i+1 < len(w); i++ {
+		switch w[i] {
+		case "path":
+			ok = contains(w[i+1:], path)
+		case "path_beg":
+			ok = false
+			for _, p := range w[i+1:] {
+				if p != "}" && strings.HasPrefix(path, p) {
+					ok = true
+				}
+			}
+		}
+	}
+	return ok != rule.Cond.Unless
 }
 
 // addPage registers a stats-only proxy; New calls it before refusing
@@ -116,6 +152,9 @@ func (r *Runtime) pageRows(p *statsPage, now time.Time) []*statRow {
 	f["h1_total_connections"], f["h1_total_streams"] = u(p.fe.connTot.Load()), u(p.requests.Load())
 	f["h1_bytes_in"], f["h1_bytes_out"] = u(p.fe.bin.Load()), u(p.fe.bout.Load())
 	fe := &statRow{typ: rowFrontend, f: f, px: p.px.Name, sv: "FRONTEND", http: true}
+	if p.px.Cap&parser.CapBE == 0 {
+		return []*statRow{fe}
+	}
 	b := map[string]string{"pxname": p.px.Name, "svname": "BACKEND", "type": "1", "mode": p.px.Mode, "iid": iid, "sid": "0"}
 	commonFields(b, &p.be, now)
 	timeFields(b, &p.be)
