@@ -73,6 +73,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	defer vs.stop()
+	rt.SetExtraMetrics(vs.seen.metrics) // gohaka_vrrp_* beside haproxy's metrics
 	pidfile := o.pidfile
 	if pidfile == "" {
 		pidfile = cfg.Global.Pidfile

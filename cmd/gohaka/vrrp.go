@@ -21,12 +21,14 @@ type vrrpSet struct {
 	logf    func(string, ...any)
 	running map[string]*runningSpeaker
 	groups  syncGroups
+	seen    vrrpSeen // states and priorities for gohaka_vrrp_* metrics
 }
 
 type runningSpeaker struct {
 	key    string
 	cancel func()
 	done   chan struct{}
+	sp     *vrrp.Speaker
 }
 
 // apply makes the running speakers match k; on error nothing changes.
@@ -58,7 +60,9 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	speakers := make([]*vrrp.Speaker, len(start))
 	for n, t := range start {
 		own := t.sc.OnState
+		v.seen.set(t.in.Name, vrrp.Init, t.sc.Priority)
 		t.sc.OnState = func(name string, st vrrp.State, prio int, synced bool) {
+			v.seen.set(name, st, prio)
 			own(name, st, prio, synced)
 			v.groups.observe(name, st, synced)
 		}
@@ -82,6 +86,7 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			r.cancel()
 			<-r.done
 			delete(v.running, name)
+			v.seen.drop(name)
 			v.groups.register(name, nil)
 		}
 	}
@@ -99,7 +104,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			}
 			sp.Run(ctx)
 		}()
-		v.running[t.in.Name] = &runningSpeaker{key: t.key, cancel: cancel, done: done}
+		v.running[t.in.Name] = &runningSpeaker{key: t.key, cancel: cancel, done: done, sp: sp}
+		v.seen.speaker(t.in.Name, sp)
 	}
 	return nil
 }
