@@ -556,6 +556,9 @@ func fullconn(cfg *parser.Config, be *parser.Proxy) int {
 			if mc == 0 {
 				mc = cfg.Global.Maxconn
 			}
+			if mc == 0 {
+				mc = defaultMaxconn() // haproxy's computed global maxconn
+			}
 			sum += mc
 		}
 	}
