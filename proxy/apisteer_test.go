@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pickCounts sends n connections and counts which server answered.
@@ -76,5 +79,56 @@ listen l
 	csv := cliQuery(t, "unix:"+sock, "show stat")
 	if !strings.Contains(csv, "\nl,s2,") || !strings.Contains(csv, ",MAINT,") {
 		t.Fatalf("show stat does not show s2 in MAINT:\n%s", csv)
+	}
+}
+
+// TestRuntimeAPISetMaxconn lowers a frontend's and a server's maxconn
+// through the stats socket and checks that a second connection waits
+// until the first ends.
+func TestRuntimeAPISetMaxconn(t *testing.T) {
+	echo := echoServer(t)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	fp := freePort(t)
+	startRuntime(t, fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+    timeout queue 5s
+listen l
+    bind 127.0.0.1:%d
+    server e 127.0.0.1:%d
+`, sock, fp, port(echo.Addr())))
+	for _, cmd := range []string{"set maxconn frontend l 1", "set maxconn server l/e 1"} {
+		if got := cliQuery(t, "unix:"+sock, cmd); got != "\n" {
+			t.Fatalf("%q: %q", cmd, got)
+		}
+		first, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Write([]byte("a"))
+		first.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(first, make([]byte, 1)); err != nil {
+			t.Fatalf("%s: first connection: %v", cmd, err)
+		}
+		second, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second.Write([]byte("b"))
+		second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, _ := second.Read(make([]byte, 1)); n != 0 {
+			t.Fatalf("%s: a second connection was served while the first held the only slot", cmd)
+		}
+		first.Close()
+		second.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(second, make([]byte, 1)); err != nil {
+			t.Fatalf("%s: the second connection was not served once the first ended: %v", cmd, err)
+		}
+		second.Close()
+		cliQuery(t, "unix:"+sock, "set maxconn frontend l 0; set maxconn server l/e 0")
 	}
 }
