@@ -108,14 +108,15 @@ func TestRuntimeAPIMatchesHAProxy(t *testing.T) {
 		"show backend;get weight be1/s1", "get weight be1/s1; get weight be1/s2",
 		"disable server be1/s1", "set server be1/s2 state drain", "show stat", "show servers state",
 		"set server be1/s2 state maint", "show servers state be1", "enable server be1/s1", "set server be1/s2 state ready",
-		"show servers state", "show stat", "show table",
+		"show servers state", "show stat", "show table", "show stat -1 4 -1", "show stat be1 2 -1", "show stat 3 -1 2",
+		"show stat 2 1 -1", "show stat up", "show stat no-maint",
 	}
 	for _, c := range cmds {
 		h, g := both("admin.sock", c)
 		if strings.HasPrefix(c, "show servers state") {
 			h, g = serversStateNoTime(h), serversStateNoTime(g)
 		}
-		if c == "show stat" {
+		if strings.HasPrefix(c, "show stat") {
 			checkSameStat(t, h, g)
 			continue
 		}

@@ -593,6 +593,15 @@ func (r *Runtime) listenerCount() int {
 // showStat is `show stat [typed|json|up|no-maint]`.
 func (r *Runtime) showStat(args []string, admin bool) string {
 	typed, js, upOnly, noMaint := false, false, false, false
+	// optional filter: {<iid>|<proxy>} <type> <sid>, type a bit field
+	// (1 frontends, 2 backends, 4 servers), -1 for all
+	fIID, fType, fSID := "-1", -1, "-1"
+	if len(args) >= 3 {
+		if n, err := strconv.Atoi(args[1]); err == nil {
+			fIID, fType, fSID = args[0], n, args[2]
+			args = args[3:]
+		}
+	}
 	for _, a := range args {
 		switch a {
 		case "typed":
@@ -606,8 +615,32 @@ func (r *Runtime) showStat(args []string, admin bool) string {
 		}
 	}
 	var rows []*statRow
-	for _, row := range r.statRows(admin) {
+	all := r.statRows(admin)
+	if upOnly || noMaint {
+		// with servers hidden, haproxy shows how many are up next to a
+		// backend's status: "UP (2/2)"
+		up, total := map[string]int{}, map[string]int{}
+		for _, row := range all {
+			if row.typ == rowServer {
+				total[row.px]++
+				if row.bal == 0 {
+					up[row.px]++
+				}
+			}
+		}
+		for _, row := range all {
+			if row.typ == rowBackend && total[row.px] > 0 {
+				row.f["status"] = fmt.Sprintf("%s (%d/%d)", row.f["status"], up[row.px], total[row.px])
+			}
+		}
+	}
+	for _, row := range all {
 		if row.typ == rowServer && (upOnly && row.bal != 0 || noMaint && row.f["status"] == "MAINT") {
+			continue
+		}
+		if fIID != "-1" && fIID != row.f["iid"] && fIID != row.px ||
+			fType != -1 && fType&(1<<row.typ) == 0 ||
+			fSID != "-1" && row.typ == rowServer && fSID != row.f["sid"] {
 			continue
 		}
 		rows = append(rows, row)

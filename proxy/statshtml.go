@@ -112,9 +112,6 @@ func (r *Runtime) renderPage(p *statsPage, rows []*statRow, v pageView) string {
 		if row.typ == rowServer && (v.upOnly && row.bal != 0 || v.noMaint && row.f["status"] == "MAINT") {
 			continue
 		}
-		if len(p.px.Stats.Scopes) > 0 && !contains(p.px.Stats.Scopes, row.px) && row.px != p.px.Name {
-			continue
-		}
 		if row.px != cur {
 			if open {
 				b.WriteString("</table>\n")

@@ -177,7 +177,13 @@ func (r *Runtime) pageAnswer(p *statsPage, req *pageRequest, conn connInfo) (int
 		st := r.pageAction(string(req.body))
 		return 303, [][2]string{{"location", uri + ";st=" + st}, {"cache-control", "no-cache"}}, ""
 	}
-	rows := r.statRows(px.Stats.ShowLegends)
+	var rows []*statRow
+	for _, row := range r.statRows(px.Stats.ShowLegends) {
+		if len(px.Stats.Scopes) > 0 && !contains(px.Stats.Scopes, row.px) && !(row.px == px.Name && contains(px.Stats.Scopes, ".")) {
+			continue // `stats scope`: only the listed proxies ("." is this one)
+		}
+		rows = append(rows, row)
+	}
 	switch {
 	case has("csv"):
 		var b strings.Builder

@@ -41,6 +41,8 @@ listen stats
     stats refresh 5s
     stats hide-version
     stats admin if { src 127.0.0.1 }
+    stats scope app
+    stats scope .
 `, fe, sp[0], sp[1], dead, st)
 }
 
