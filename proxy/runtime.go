@@ -30,7 +30,7 @@ type Runtime struct {
 	pipes     *pipePool
 	frontends []*frontend
 	backends  map[string]*backend
-	global    *gate // global maxconn slots (nil: unlimited)
+	global    *gate // global maxconn slots (max 0: unlimited)
 	obs       observability
 
 	mu       sync.Mutex
