@@ -318,10 +318,13 @@ func (v *logVars) value(name string) (string, bool) {
 		}
 		return si.be.px.Name, true
 	case "s":
-		if si.srv == nil {
-			return "<NOSRV>", true
+		switch {
+		case si.srv != nil:
+			return si.srv.srv.Name, true
+		case si.tried != nil:
+			return si.tried.srv.Name, true
 		}
-		return si.srv.srv.Name, true
+		return "<NOSRV>", true
 	case "Tw":
 		if si.connStart.IsZero() {
 			return "-1", false
@@ -381,6 +384,9 @@ func (v *logVars) value(name string) (string, bool) {
 // it (C client, S server, c/s their timeouts) and in which phase (C
 // connect, D data), "--" for a normal end.
 func termState(si *sessInfo) string {
+	if si.cliLeft {
+		return "CC"
+	}
 	if si.connErr {
 		return "SC"
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -54,8 +55,8 @@ func (s *logSink) collect(quiet time.Duration) []string {
 // them cut at 100 bytes) and to a unix datagram socket (the /dev/log
 // form); fe1 uses option tcplog, fe2 a log-format with most tcp
 // variables, fe3 no format (haproxy's "Connect from" line), fe4
-// dontlognull.
-func logConfig(udp, unix string, fe [4]int, sp int) string {
+// dontlognull; fe5 a server that refuses connections (SC, retries).
+func logConfig(udp, unix string, fe [5]int, sp, dead int) string {
 	return fmt.Sprintf(`global
     log %s local0
     log %s format rfc5424 local1 info
@@ -82,6 +83,10 @@ frontend fe4
     bind 127.0.0.1:%d
     option dontlognull
     default_backend be1
+listen fe5
+    bind 127.0.0.1:%d
+    retries 1
+    server refuses 127.0.0.1:%d
 defaults d2
     mode tcp
     log global
@@ -93,7 +98,7 @@ frontend fe3
     default_backend be1
 backend be1
     server s1 127.0.0.1:%d
-`, udp, udp, udp, udp, udp, udp, unix, fe[0], fe[1], fe[3], fe[2], sp)
+`, udp, udp, udp, udp, udp, udp, unix, fe[0], fe[1], fe[3], fe[4], dead, fe[2], sp)
 }
 
 var logNorm = []struct {
@@ -107,7 +112,9 @@ var logNorm = []struct {
 	{regexp.MustCompile(`\[\d\d/\w{3}/\d{4}:[\d:.]+\]`), "[DATE]"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+ \[`), "127.0.0.1:PORT ["},
 	{regexp.MustCompile(`(from|to) 127\.0\.0\.1:\d+`), "$1 127.0.0.1:PORT"},
-	{regexp.MustCompile(` -?\d+/-?\d+/-?\d+ `), " Tw/Tc/Tt "},
+	{regexp.MustCompile(`refuses \d+/-1/\d+ `), "refuses Tw/-1/Tt "}, // no connection: Tc is -1 in both
+	{regexp.MustCompile(`refuses \d+/-1\n$`), "refuses Tw/-1\n"},   // the same, cut by len 100
+	{regexp.MustCompile(` \d+/\d+/\d+ `), " Tw/Tc/Tt "},
 	{regexp.MustCompile(`(cp|fp|bp|pid|ms|Tt)=\d+`), "$1=N"},
 }
 
@@ -128,13 +135,14 @@ func normLog(l string) string {
 // facilities and levels, `len`, and a unix datagram target.
 func TestLogLinesMatchHAProxy(t *testing.T) {
 	sp := replyServers(t, 1)
+	dead := freePort(t)
 	run := func(start func(cfg string)) []string {
 		udp := newLogSink(t, "udp", "127.0.0.1:0")
 		unixPath := filepath.Join(t.TempDir(), "log.sock")
 		ux := newLogSink(t, "unixgram", unixPath)
-		fe := [4]int{freePort(t), freePort(t), freePort(t), freePort(t)}
-		start(logConfig(udp.pc.LocalAddr().String(), unixPath, fe, sp[0]))
-		for _, p := range fe {
+		fe := [5]int{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)}
+		start(logConfig(udp.pc.LocalAddr().String(), unixPath, fe, sp[0], dead))
+		for _, p := range fe[:1] { // haproxy binds every listener before it accepts on any
 			waitFor(t, func() bool {
 				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 				if err == nil {
@@ -145,9 +153,15 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		}
 		udp.collect(300 * time.Millisecond) // the probes above
 		ux.collect(50 * time.Millisecond)
-		for _, p := range fe {
+		for _, p := range fe[:4] {
 			hit(t, p, 1)
 			time.Sleep(50 * time.Millisecond)
+		}
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe[4])); err == nil {
+			c.Write([]byte("hello\n"))
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.ReadAll(c) // closed once the connection to the server failed
+			c.Close()
 		}
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe[3])) // a null connection: not logged
 		if err == nil {

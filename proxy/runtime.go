@@ -429,8 +429,13 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 		be.mu.Unlock()
 		r.noteConnError(be, sv, err)
 		lastErr = err
+		si.tried = sv
+		if clientClosed(client) { // haproxy stops trying once the client has left ("CC")
+			si.connErr, si.cliLeft, si.retries = true, true, attempt
+			return nil, nil, err
+		}
 	}
-	si.connErr = true
+	si.connErr, si.retries = true, px.Retries
 	return nil, nil, lastErr
 }
 

@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"errors"
+	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/sys/unix"
 )
 
 // sessInfo is what a session records for counters, logs and `show sess`.
@@ -26,6 +29,8 @@ type sessInfo struct {
 	cliErr       atomic.Int32 // 1 reset/error, 2 timeout
 	srvErr       atomic.Int32
 	connErr      bool
+	cliLeft      bool    // the client closed while the server connection failed
+	tried        *server // the last server a failed connection went to
 	denied       bool
 	redispatched bool
 }
@@ -139,4 +144,25 @@ func (r *Runtime) sessionDone(s *session) {
 	// still counts the session (%bc/%sc 0, %fc 1 for a lone session)
 	r.logSession(s, end)
 	si.fe.ctr.sessionEnd(in, out, tw, tc, tt)
+}
+
+// clientClosed reports, without consuming anything, whether the client
+// has closed its side.
+func clientClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Read(func(fd uintptr) bool {
+		var one [1]byte
+		n, _, err := unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		closed = n == 0 && err == nil || err == unix.ECONNRESET
+		return true
+	})
+	return closed
 }
