@@ -39,10 +39,11 @@ func (l *srvLimit) limit(beSessions, fullconn int) int {
 // acquire takes a slot, waiting in line up to timeout (0: no limit);
 // abort, when closed, gives up the wait (option abortonclose).
 func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Duration, abort <-chan struct{}) error {
+	l.mu.Lock()
 	if l.maxconn == 0 {
+		l.mu.Unlock()
 		return nil
 	}
-	l.mu.Lock()
 	if len(l.waiters) == 0 && l.cur < l.limit(beSessions(), fullconn) {
 		l.cur++
 		l.mu.Unlock()
@@ -94,10 +95,11 @@ func (l *srvLimit) leave(ch chan struct{}) bool {
 
 // release frees a slot, handing it to the first waiter when there is one.
 func (l *srvLimit) release() {
+	l.mu.Lock()
 	if l.maxconn == 0 {
+		l.mu.Unlock()
 		return
 	}
-	l.mu.Lock()
 	if l.cur > 0 {
 		l.cur--
 	}

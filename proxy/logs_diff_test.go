@@ -113,7 +113,7 @@ var logNorm = []struct {
 	{regexp.MustCompile(`127\.0\.0\.1:\d+ \[`), "127.0.0.1:PORT ["},
 	{regexp.MustCompile(`(from|to) 127\.0\.0\.1:\d+`), "$1 127.0.0.1:PORT"},
 	{regexp.MustCompile(`refuses \d+/-1/\d+ `), "refuses Tw/-1/Tt "}, // no connection: Tc is -1 in both
-	{regexp.MustCompile(`refuses \d+/-1\n$`), "refuses Tw/-1\n"},     // the same, cut by len 100
+	{regexp.MustCompile(`refuses [-\d/]*\n$`), "refuses T\n"},        // the same, cut by len 100
 	{regexp.MustCompile(` \d+/\d+/\d+ `), " Tw/Tc/Tt "},
 	{regexp.MustCompile(`(cp|fp|bp|pid|ms|Tt)=\d+`), "$1=N"},
 }

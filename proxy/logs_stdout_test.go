@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-func stdLogConfig(fe, sp int) string {
+func stdLogConfig(sock string, fe, sp int) string {
 	return fmt.Sprintf(`global
+    stats socket %s
     log stdout format raw local0
     log stderr format short local1
 defaults
@@ -28,7 +29,7 @@ defaults
 listen fe1
     bind 127.0.0.1:%d
     server s1 127.0.0.1:%d
-`, fe, sp)
+`, sock, fe, sp)
 }
 
 // lineReader collects the lines of a stream that start like a log line.
@@ -68,8 +69,10 @@ func TestStdoutStderrLogsMatchHAProxy(t *testing.T) {
 	isLog := func(l string) bool { return strings.HasPrefix(l, "127.0.0.1:") || strings.HasPrefix(l, "<6>") }
 	// haproxy
 	hfe := freePort(t)
-	p := filepath.Join(t.TempDir(), "h.cfg")
-	os.WriteFile(p, []byte(stdLogConfig(hfe, sp[0])), 0o644)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "h.cfg")
+	hsock := filepath.Join(dir, "h.sock")
+	os.WriteFile(p, []byte(stdLogConfig(hsock, hfe, sp[0])), 0o644)
 	cmd := exec.Command(bin, "-db", "-f", p)
 	hout, _ := cmd.StdoutPipe()
 	herr, _ := cmd.StderrPipe()
@@ -84,11 +87,23 @@ func TestStdoutStderrLogsMatchHAProxy(t *testing.T) {
 	er, ew, _ := os.Pipe()
 	saveOut, saveErr := os.Stdout, os.Stderr
 	os.Stdout, os.Stderr = ow, ew
-	startRuntime(t, stdLogConfig(gfe, sp[0]))
+	startRuntime(t, stdLogConfig(filepath.Join(dir, "g.sock"), gfe, sp[0]))
 	os.Stdout, os.Stderr = saveOut, saveErr
 	t.Cleanup(func() { ow.Close(); ew.Close() })
 	gso, gse := lineReader(or, isLog), lineReader(er, isLog)
-	waitFor(t, func() bool { return dialOK(hfe) }, "haproxy")
+	// haproxy answers on its stats socket once every listener is bound:
+	// no probe connection that could still be open when the real one is
+	// logged
+	waitFor(t, func() bool {
+		c, err := net.Dial("unix", hsock)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		io.WriteString(c, "show backend\n")
+		b, _ := io.ReadAll(c)
+		return strings.Contains(string(b), "fe1")
+	}, "haproxy")
 	hit(t, hfe, 1)
 	hit(t, gfe, 1)
 	pairs := [][2]string{{nextLine(t, hso, "haproxy stdout"), nextLine(t, gso, "gohaka stdout")},
@@ -99,16 +114,4 @@ func TestStdoutStderrLogsMatchHAProxy(t *testing.T) {
 		}
 	}
 	t.Logf("stdout %q, stderr %q", normLog(pairs[0][1]), normLog(pairs[1][1]))
-}
-
-func dialOK(port int) bool {
-	c, err := netDial(port)
-	if err == nil {
-		c.Close()
-	}
-	return err == nil
-}
-
-func netDial(port int) (io.Closer, error) {
-	return net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 }

@@ -361,7 +361,9 @@ func (r *Runtime) serve(fe *frontend, c net.Conn) {
 	if be == nil {
 		return
 	}
-	s.info.be = be
+	r.mu.Lock()
+	s.info.be = be // show sess reads it
+	r.mu.Unlock()
 	be.ctr.sessionStart(time.Now())
 	sc, sv, err := r.connect(be, ci, c, &s.info)
 	if err != nil {

@@ -148,7 +148,7 @@ listen stats
     bind 127.0.0.1:%d
     stats enable
     stats uri /
-    stats admin if TRUE
+    stats admin if LOCALHOST
 `, fe, ports[0], ports[1], st))
 	post := func(body string) *http.Response {
 		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Post(
