@@ -10,6 +10,7 @@ import (
 
 func promConfig(fe, prom int, sp []int, dead int) string {
 	return fmt.Sprintf(`global
+    nbthread 1
     maxconn 500
 defaults
     mode tcp

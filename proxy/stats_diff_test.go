@@ -75,6 +75,7 @@ func replyServers(t *testing.T, n int) []int {
 // haproxy and 167/333 in gohaka).
 func statsConfig(sock string, fe1, fe2 int, sp []int) string {
 	return fmt.Sprintf(`global
+    nbthread 1
     maxconn 500
     stats socket %s mode 600 level admin
 defaults
