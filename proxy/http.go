@@ -568,7 +568,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		h.dropServer()
 		last = idx
 		sv := be.servers[idx]
-		c, derr := h.r.dial(be, sv, h.c)
+		c, derr := h.r.dial(be, sv, h.c, &h.s.info)
 		if derr != nil {
 			be.mu.Lock()
 			be.bal.Release(idx)

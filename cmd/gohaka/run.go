@@ -96,6 +96,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	defer vs.stop()
+	rt.SetExtraMetrics(vs.seen.metrics) // gohaka_vrrp_* beside haproxy's metrics
 	o.pidfileG = cfg.Global.Pidfile
 	if err := o.writePidfile(); err != nil {
 		logf("%v", err)
@@ -115,6 +116,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		sdNotify("READY=1")
 	}
 	if o.persona == "keepalived" {
+		vs.waitStarted(2 * time.Second)
 		logf("Startup complete")
 	} else {
 		logf("serving %d proxies", len(cfg.Proxies))

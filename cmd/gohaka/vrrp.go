@@ -19,27 +19,23 @@ import (
 // and timers; a removed one shuts down (priority 0, VIPs removed); a new or
 // changed one starts.
 type vrrpSet struct {
-	logf func(string, ...any)
-	// mu guards running for readers on other goroutines (metrics); it is
-	// only changed by apply and stop
-	mu      sync.Mutex
+	logf    func(string, ...any)
 	running map[string]*runningSpeaker
 	groups  syncGroups
+	seen    vrrpSeen // states and priorities for gohaka_vrrp_* metrics
 }
 
 type runningSpeaker struct {
-	sp     *vrrp.Speaker
 	key    string
 	cancel func()
 	done   chan struct{}
+	sp     *vrrp.Speaker
 }
 
 // apply makes the running speakers match k; on error nothing changes.
 func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	if v.running == nil {
-		v.mu.Lock()
 		v.running = map[string]*runningSpeaker{}
-		v.mu.Unlock()
 	}
 	type todo struct {
 		in  *parser.VRRPInstance
@@ -65,7 +61,9 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	speakers := make([]*vrrp.Speaker, len(start))
 	for n, t := range start {
 		own := t.sc.OnState
+		v.seen.set(t.in.Name, vrrp.Init, t.sc.Priority)
 		t.sc.OnState = func(name string, st vrrp.State, prio int, synced bool) {
+			v.seen.set(name, st, prio)
 			own(name, st, prio, synced)
 			v.groups.observe(name, st, synced)
 		}
@@ -88,9 +86,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 		if !want[name] || changed {
 			r.cancel()
 			<-r.done
-			v.mu.Lock()
 			delete(v.running, name)
-			v.mu.Unlock()
+			v.seen.drop(name)
 			v.groups.register(name, nil)
 		}
 	}
@@ -108,9 +105,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			}
 			sp.Run(ctx)
 		}()
-		v.mu.Lock()
 		v.running[t.in.Name] = &runningSpeaker{sp: sp, key: t.key, cancel: cancel, done: done}
-		v.mu.Unlock()
+		v.seen.speaker(t.in.Name, sp)
 	}
 	return nil
 }
@@ -120,9 +116,7 @@ func (v *vrrpSet) stop() {
 	for name, r := range v.running {
 		r.cancel()
 		<-r.done
-		v.mu.Lock()
 		delete(v.running, name)
-		v.mu.Unlock()
 		v.groups.register(name, nil)
 	}
 }
@@ -463,4 +457,21 @@ func ownIPv4(name string, in *parser.VRRPInstance) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// waitStarted waits (bounded) until every running instance has left
+// INIT, so that "Startup complete" follows their first state lines as in
+// keepalived's log.
+func (v *vrrpSet) waitStarted(bound time.Duration) {
+	for end := time.Now().Add(bound); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		v.seen.mu.Lock()
+		all := true
+		for _, in := range v.seen.m {
+			all = all && in.state != vrrp.Init
+		}
+		v.seen.mu.Unlock()
+		if all {
+			return
+		}
+	}
 }
