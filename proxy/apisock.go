@@ -175,3 +175,7 @@ type cliSession struct {
 func (r *Runtime) Command(line string) string {
 	return r.execCLI(&cliSession{level: levelAdmin}, line)
 }
+
+// ServeCLIConn runs one runtime API connection at admin level: the
+// master CLI passes commands to its worker this way.
+func (r *Runtime) ServeCLIConn(c net.Conn) { r.serveCLI(c, levelAdmin) }

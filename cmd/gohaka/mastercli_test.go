@@ -58,7 +58,7 @@ func TestMasterCLISameAsHAProxy(t *testing.T) {
 	real := realHAProxy(t)
 	link := hapLink(t)
 	answers := map[string][]string{}
-	cmds := []string{"help", "show version", "show cli level", "@!99999 show info", "@master show version", "show proc", "reload", "show proc"}
+	cmds := []string{"help", "show version", "show cli level", "@!99999 show info", "@master show version", "@1 show backend", "show proc", "reload", "show proc"}
 	for _, bin := range []string{real, link} {
 		dir := t.TempDir()
 		sock := filepath.Join(dir, "master.sock")
@@ -87,7 +87,8 @@ func TestMasterCLISameAsHAProxy(t *testing.T) {
 			t.Errorf("%q:\nhaproxy: %q\ngohaka:  %q", c, h, g)
 		}
 	}
-	if !strings.Contains(answers[link][7], "1 [failed: 0]") {
-		t.Errorf("after reload, show proc:\n%s", answers[link][7])
+	t.Logf("@1 show backend: %q", answers[link][5])
+	if !strings.Contains(answers[link][8], "1 [failed: 0]") {
+		t.Errorf("after reload, show proc:\n%s", answers[link][8])
 	}
 }

@@ -88,6 +88,10 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		stopHandover = serveHandover(ps.current, logf)
 	}
 	defer stopHandover()
+	if o.worker {
+		stopCLI := serveWorkerCLI(ps.current, logf)
+		defer stopCLI()
+	}
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {
 		rt.Stop()
