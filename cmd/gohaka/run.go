@@ -60,6 +60,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(fmt.Errorf("configuration errors"))
 		return 1
 	}
+	if o.maxconn > 0 {
+		cfg.Global.Maxconn = o.maxconn
+	}
 	inherited := fetchListeners(o.oldPIDs)
 	rt, err := proxy.New(cfg, proxy.Options{Logf: logf, Inherited: inherited})
 	if err != nil {
