@@ -20,10 +20,11 @@ type tunnel struct {
 	end      endFunc
 	errSide  int // the side (0 client, 1 server) whose error or timeout ended it
 
-	closed bool
-	inHeap bool
-	due    time.Time
-	index  int
+	closed  bool
+	inHeap  bool
+	finSeen bool // the deadline was computed with the tunnel half-closed
+	due     time.Time
+	index   int
 }
 
 // halfState is one direction of a tunnel.
@@ -80,10 +81,21 @@ func (l *evLoop) service(t *tunnel, now time.Time) {
 		l.finish(t, nil)
 		return
 	}
-	if !t.inHeap {
+	halfClosed := t.half[0].shut || t.half[1].shut
+	switch {
+	case !t.inHeap:
 		if due, ok := t.deadline(); ok {
 			t.due = due
 			l.timers.push(t)
+		}
+		t.finSeen = halfClosed
+	case halfClosed && !t.finSeen:
+		// the -fin timeouts may bring the deadline closer than the
+		// entry's: move it (later deadlines are handled lazily)
+		t.finSeen = true
+		if due, ok := t.deadline(); ok && due.Before(t.due) {
+			t.due = due
+			heap.Fix(&l.timers, t.index)
 		}
 	}
 }
