@@ -348,12 +348,10 @@ func (h *hconn) transaction() bool {
 			if !rt.cond.eval(q) {
 				continue
 			}
-			if rt.dyn != nil { // a name that is no backend: next rule
-				dyn := h.r.backends[string(rt.dyn.value(q))]
-				if dyn == nil {
-					continue
+			if rt.dyn != nil { // a name that is no backend: the default backend
+				if dyn := h.r.backends[string(rt.dyn.value(q))]; dyn != nil {
+					be = dyn
 				}
-				be = dyn
 				break
 			}
 			be = rt.be
