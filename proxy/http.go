@@ -164,7 +164,7 @@ type hconn struct {
 	r    *Runtime
 	fe   *frontend
 	s    *session
-	c    sockConn
+	c    halfCloser // a socket, or a *tls.Conn on an ssl bind
 	ci   connInfo
 	bufp *[]byte
 	buf  []byte
@@ -183,7 +183,7 @@ type hconn struct {
 	// forceIdx is the server a persistence cookie named (-1: none)
 	forceIdx    int
 	sp          *peeker // on sc
-	cp          *peeker // on c
+	cp          *peeker // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
 	arena       []byte  // values made by rules, reused request after request
 	appendFirst func([]byte) bool
 	sbufp       *[]byte
@@ -196,12 +196,15 @@ var errClientGone = errors.New("client closed")
 
 // serveHTTP runs an http-mode client connection: requests one after the
 // other, keep-alive and pipelining included.
-func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
-	cc, ok := s.client.(sockConn)
+func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
+	cc, ok := c.(halfCloser)
 	if !ok {
 		return
 	}
-	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci, cp: newPeeker(cc)}
+	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci}
+	if sc, ok := c.(sockConn); ok {
+		h.cp = newPeeker(sc)
+	}
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
 	defer h.dropServer()
@@ -272,7 +275,18 @@ func (h *hconn) readHead(first bool) bool {
 		if h.r.stopping.Load() {
 			return false
 		}
-		err := h.cp.waitReadable()
+		var err error
+		if h.cp != nil {
+			err = h.cp.waitReadable()
+		} else { // TLS: read the first bytes into a buffer
+			h.getBuf()
+			var m int
+			m, err = h.c.Read(h.buf)
+			h.n += m
+			if m > 0 {
+				err = nil
+			}
+		}
 		h.s.httpIdle.Store(false)
 		if err != nil {
 			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
@@ -586,6 +600,14 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 				h.dropServer()
 				return false, err
 			}
+		}
+		if sv.tls != nil {
+			tc, err := h.r.serverHandshake(be, sv, sc, h.ci)
+			if err != nil {
+				h.dropServer()
+				return false, err
+			}
+			h.sc = tc
 		}
 		return false, nil
 	}
@@ -934,27 +956,31 @@ func (h *hconn) tunnel() {
 		h.c.Write(h.sbuf[:h.sn])
 		h.sn = 0
 	}
-	st, ok := h.sc.(*releasingConn)
-	if !ok {
-		return
-	}
 	h.c.SetDeadline(time.Time{})
-	st.SetDeadline(time.Time{})
+	h.sc.SetDeadline(time.Time{})
 	idle := h.be.px.Timeouts.Tunnel
 	if idle == 0 {
 		idle = max(h.fe.px.Timeouts.Client, h.be.px.Timeouts.Server)
 	}
 	to := halfTimeouts{idle: idle}
+	st, ok := h.sc.(*releasingConn)
+	cs, plain := h.c.(sockConn)
+	if !ok || !plain { // TLS on a side: no splice
+		if sh, ok := h.sc.(halfCloser); ok {
+			streamPump(h.c, sh, [2]halfTimeouts{to, to}, func(int64, int64, error) {})
+		}
+		return
+	}
 	upDone, downDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		_, err := forwardHalf(h.c, st.TCPConn, h.r.pipes, to, downDone)
+		_, err := forwardHalf(cs, st.TCPConn, h.r.pipes, to, downDone)
 		if err != nil {
 			h.c.Close()
 			st.Close()
 		}
 		close(upDone)
 	}()
-	_, err := forwardHalf(st.TCPConn, h.c, h.r.pipes, to, upDone)
+	_, err := forwardHalf(st.TCPConn, cs, h.r.pipes, to, upDone)
 	if err != nil {
 		h.c.Close()
 		st.Close()
@@ -965,7 +991,7 @@ func (h *hconn) tunnel() {
 
 // lingerClose half-closes a client connection and drops what it still
 // sends for a moment, so that an error page is not lost to a reset.
-func lingerClose(c sockConn) {
+func lingerClose(c halfCloser) {
 	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 	var junk [4096]byte

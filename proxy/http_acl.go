@@ -223,6 +223,21 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			}
 		}
 		method = "bool"
+	case "ssl_fc":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.ci.ssl {
+				f([]byte("1"))
+			} else {
+				f(nil)
+			}
+		}
+		method = "bool"
+	case "ssl_fc_sni":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.ci.ssl && q.ci.sni != "" {
+				f([]byte(q.ci.sni))
+			}
+		}
 	case "src":
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.src.Addr().Unmap().String())) }
 	case "dst_port":

@@ -426,7 +426,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		}
 	}
 	if fe.http != nil {
-		r.serveHTTP(fe, s, ci)
+		r.serveHTTP(fe, s, c, ci)
 		return
 	}
 	be := fe.defaultBE
