@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -197,6 +198,10 @@ var errClientGone = errors.New("client closed")
 // serveHTTP runs an http-mode client connection: requests one after the
 // other, keep-alive and pipelining included.
 func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
+	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		r.serveH2(fe, tc, ci)
+		return
+	}
 	cc, ok := c.(halfCloser)
 	if !ok {
 		return
@@ -354,6 +359,23 @@ func (h *hconn) transaction() bool {
 			h.hdrs = q.hdrs[:0]
 		}
 	}()
+	v, resp, be := h.r.route(fe, q)
+	switch v {
+	case vRespond:
+		return h.answer(resp, keepAlive)
+	case vRespondClose:
+		h.c.Write(resp)
+		return false
+	}
+	if be == nil {
+		return h.answerError(503, nil, keepAlive)
+	}
+	return h.forward(be, keepAlive)
+}
+
+// route runs the frontend's http-request rules, picks the backend
+// (use_backend, default_backend) and runs the backend's rules.
+func (r *Runtime) route(fe *frontend, q *hreq) (verdict, []byte, *backend) {
 	v, resp := runRequestRules(fe.http.reqRules, q)
 	var be *backend
 	if v == vContinue || v == vAllow {
@@ -363,7 +385,7 @@ func (h *hconn) transaction() bool {
 				continue
 			}
 			if rt.dyn != nil { // a name that is no backend: the default backend
-				if dyn := h.r.backends[string(rt.dyn.value(q))]; dyn != nil {
+				if dyn := r.backends[string(rt.dyn.value(q))]; dyn != nil {
 					be = dyn
 				}
 				break
@@ -376,17 +398,7 @@ func (h *hconn) transaction() bool {
 			v, resp = runRequestRules(be.http.reqRules, q)
 		}
 	}
-	switch v {
-	case vRespond:
-		return h.answer(resp, keepAlive)
-	case vRespondClose:
-		h.c.Write(resp)
-		return false
-	}
-	if be == nil {
-		return h.answerError(503, nil, keepAlive)
-	}
-	return h.forward(be, keepAlive)
+	return v, resp, be
 }
 
 // answerError answers with an error page (or errorfile).
@@ -514,19 +526,25 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 
 // addrHeader appends X-Forwarded-For or X-Original-To as configured.
 func (h *hconn) addrHeader(b []byte, ff *forwardFor) []byte {
+	return appendAddrHeader(b, ff, h.ci, h.q.hdrs)
+}
+
+// appendAddrHeader appends the header ff names with the client's source
+// (or destination) address, unless except matches or if-none finds one.
+func appendAddrHeader(b []byte, ff *forwardFor, ci connInfo, hdrs []h1.Header) []byte {
 	if ff == nil {
 		return b
 	}
-	a := h.ci.src.Addr()
+	a := ci.src.Addr()
 	if ff.dst {
-		a = h.ci.dst.Addr()
+		a = ci.dst.Addr()
 	}
-	if ff.except != nil && ff.except.match(h.ci) {
+	if ff.except != nil && ff.except.match(ci) {
 		return b
 	}
 	if ff.ifNone {
 		present := false
-		for _, hd := range h.q.hdrs {
+		for _, hd := range hdrs {
 			present = present || h1.EqualFold(hd.Name, ff.header)
 		}
 		if present {
@@ -845,13 +863,20 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 // responseRules applies http-response rules (backend, then frontend);
 // true means the response is denied.
 func (h *hconn) responseRules() bool {
-	lists := [][]*httpRule{nil, h.fe.http.respRules}
-	if h.be != nil && h.be.http != nil {
-		lists[0] = h.be.http.respRules
+	var denied bool
+	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.hdrs)
+	return denied
+}
+
+// responseRules applies the http-response rules of be, then fe, to the
+// response headers hdrs; denied means the response is refused.
+func responseRules(fe *frontend, be *backend, q *hreq, hdrs []h1.Header) (_ []h1.Header, denied bool) {
+	lists := [][]*httpRule{nil, fe.http.respRules}
+	if be != nil && be.http != nil {
+		lists[0] = be.http.respRules
 	}
-	q := &h.q
 	saved := q.hdrs
-	q.hdrs = h.hdrs
+	q.hdrs = hdrs
 	defer func() { q.hdrs = saved }()
 	for _, rules := range lists {
 		for _, hr := range rules {
@@ -860,17 +885,17 @@ func (h *hconn) responseRules() bool {
 			}
 			switch hr.action {
 			case "deny":
-				return true
+				return hdrs, true
 			case "allow":
 				goto next
 			default:
-				h.hdrs, _, _ = applyRewrite(hr, q, h.hdrs, nil, nil)
-				q.hdrs = h.hdrs
+				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
+				q.hdrs = hdrs
 			}
 		}
 	next:
 	}
-	return false
+	return hdrs, false
 }
 
 // forwardBody copies a message body whose first bytes are buf[start:n]

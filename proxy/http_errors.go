@@ -107,13 +107,17 @@ func loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
 
 // errorFor is the answer for an error status: the backend's errorfile,
 // else the frontend's, else haproxy's default page.
-func (h *hconn) errorFor(code int, be *backend) errAnswer {
+func (h *hconn) errorFor(code int, be *backend) errAnswer { return errorFor(h.fe, code, be) }
+
+// errorFor is the answer for an error code: the backend's errorfile, the
+// frontend's, or haproxy's default page.
+func errorFor(fe *frontend, code int, be *backend) errAnswer {
 	if be != nil && be.http != nil {
 		if a, ok := be.http.errs[code]; ok {
 			return a
 		}
 	}
-	if a, ok := h.fe.http.errs[code]; ok {
+	if a, ok := fe.http.errs[code]; ok {
 		return a
 	}
 	return errAnswer{resp: errorPage(code, "", false)}

@@ -1,0 +1,381 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// serveH2 serves a TLS client connection on which ALPN chose "h2": the
+// standard library's HTTP/2 server runs the streams, and each request goes
+// through the frontend's rules and routing and on to a server as
+// HTTP/1.1, its response streamed back.
+func (r *Runtime) serveH2(fe *frontend, tc *tls.Conn, ci connInfo) {
+	hc := &h2conn{r: r, fe: fe, ci: ci, idle: map[*server][]*h2srv{}}
+	defer hc.closeIdle()
+	ln := &oneConn{c: tc, done: make(chan struct{})}
+	t := fe.px.Timeouts
+	idle := t.HTTPKeepAlive
+	if idle == 0 {
+		idle = t.Client
+	}
+	srv := &http.Server{
+		Handler:     hc,
+		IdleTimeout: idle,
+		ErrorLog:    log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				ln.Close()
+			}
+		},
+	}
+	srv.Serve(ln)
+}
+
+// oneConn is a listener that hands out one connection, then waits until
+// it is closed.
+type oneConn struct {
+	mu   sync.Mutex
+	c    net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *oneConn) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	c := l.c
+	l.c = nil
+	l.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *oneConn) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *oneConn) Addr() net.Addr { return &net.TCPAddr{} }
+
+// h2conn is one HTTP/2 client connection: its streams share the server
+// connections it keeps idle between requests.
+type h2conn struct {
+	r    *Runtime
+	fe   *frontend
+	ci   connInfo
+	mu   sync.Mutex
+	idle map[*server][]*h2srv
+}
+
+// h2srv is an HTTP/1.1 connection to a server.
+type h2srv struct {
+	c  net.Conn // *releasingConn or *tls.Conn over one
+	br *bufio.Reader
+	bw *bufio.Writer
+	sp *peeker
+}
+
+func (hc *h2conn) closeIdle() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for sv, l := range hc.idle {
+		for _, c := range l {
+			c.c.Close()
+		}
+		delete(hc.idle, sv)
+	}
+}
+
+// hopByHop are the headers of one connection, never passed on.
+var hopByHop = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true,
+	"transfer-encoding": true, "upgrade": true, "te": true, "content-length": true, "host": true}
+
+// ServeHTTP runs one stream: rules, routing, forwarding.
+func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	fe := hc.fe
+	hdrs := []h1.Header{{Name: []byte("host"), Value: []byte(req.Host)}}
+	keys := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		if hopByHop[lk] {
+			continue
+		}
+		for _, v := range req.Header[k] {
+			hdrs = append(hdrs, h1.Header{Name: []byte(lk), Value: []byte(v)})
+		}
+	}
+	q := &hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: hc.ci,
+		rt: hc.r, fe: fe, userlists: fe.http.userlists}
+	q.appendFirst = func(v []byte) bool { q.arena = append(q.arena, v...); return false }
+	v, resp, be := hc.r.route(fe, q)
+	switch {
+	case v == vRespond || v == vRespondClose:
+		writeRaw(w, resp)
+	case be == nil:
+		writeRaw(w, errorFor(fe, 503, nil).resp)
+	default:
+		hc.forward(w, req, q, be)
+	}
+}
+
+// writeRaw sends an HTTP/1.1 answer made by gohaka (return, redirect,
+// deny, error page) as an HTTP/2 response.
+func writeRaw(w http.ResponseWriter, raw []byte) {
+	var m h1.Msg
+	if err := h1.ParseResponse(raw, &m, 1<<20); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	for _, hd := range m.Headers {
+		if n := strings.ToLower(string(hd.Name)); !hopByHop[n] || n == "content-length" {
+			w.Header().Add(n, string(hd.Value))
+		}
+	}
+	if w.Header().Get("content-type") == "" {
+		w.Header()["Content-Type"] = nil // no sniffing
+	}
+	w.WriteHeader(m.Status)
+	w.Write(raw[m.HeadLen:])
+}
+
+var errH2Retry = errors.New("server closed a reused connection")
+
+// forward balances the request on be, sends it to the server as
+// HTTP/1.1 and streams the answer back.
+func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be *backend) {
+	br := balance.Request{Src: hc.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
+	var body []byte
+	if req.ContentLength != 0 {
+		// the body is read whole (up to 64 MiB), so that a retry on a
+		// fresh connection can send it again
+		b, err := io.ReadAll(io.LimitReader(req.Body, 64<<20))
+		if err != nil {
+			return
+		}
+		body = b
+	}
+	var err error
+	for attempt := 0; attempt <= be.px.Retries+1; attempt++ {
+		be.mu.Lock()
+		idx := be.bal.Pick(&br)
+		if idx >= 0 {
+			be.bal.Acquire(idx)
+		}
+		be.mu.Unlock()
+		if idx < 0 {
+			hc.r.opts.Logf("backend '%s': %v", be.px.Name, errNoServer)
+			writeRaw(w, errorFor(hc.fe, 503, be).resp)
+			return
+		}
+		err = hc.exchange(w, req, q, be, be.servers[idx], body)
+		be.mu.Lock()
+		be.bal.Release(idx)
+		be.mu.Unlock()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errH2Retry) && !errors.Is(err, errDial) {
+			break
+		}
+	}
+	if errors.Is(err, errDial) {
+		writeRaw(w, errorFor(hc.fe, 503, be).resp)
+	}
+}
+
+var errDial = errors.New("cannot connect")
+
+// getConn takes an idle connection to sv, or opens one.
+func (hc *h2conn) getConn(be *backend, sv *server) (*h2srv, bool, error) {
+	hc.mu.Lock()
+	for l := hc.idle[sv]; len(l) > 0; l = hc.idle[sv] {
+		c := l[len(l)-1]
+		hc.idle[sv] = l[:len(l)-1]
+		if c.sp.idleOpen() {
+			hc.mu.Unlock()
+			return c, true, nil
+		}
+		c.c.Close()
+	}
+	hc.mu.Unlock()
+	c, err := hc.r.dial(be, sv, nil)
+	if err != nil {
+		hc.r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		return nil, false, errDial
+	}
+	rc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { sv.limit.release(); be.sessions.Add(-1) }}
+	be.sessions.Add(1)
+	var conn net.Conn = rc
+	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
+		if _, err := rc.Write(proxyHeader(sv.srv.SendProxyV2, hc.ci.src, hc.ci.dst)); err != nil {
+			rc.Close()
+			return nil, false, errDial
+		}
+	}
+	if sv.tls != nil {
+		tc, err := hc.r.serverHandshake(be, sv, rc, hc.ci)
+		if err != nil {
+			rc.Close()
+			return nil, false, errDial
+		}
+		conn = tc
+	}
+	return &h2srv{c: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 16<<10), sp: newPeeker(rc.TCPConn)}, false, nil
+}
+
+func (hc *h2conn) putConn(sv *server, c *h2srv) {
+	hc.mu.Lock()
+	hc.idle[sv] = append(hc.idle[sv], c)
+	hc.mu.Unlock()
+}
+
+// exchange sends one request on a connection to sv and relays the
+// response; errH2Retry and errDial mean nothing reached the client yet.
+func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, sv *server, body []byte) error {
+	sc, reused, err := hc.getConn(be, sv)
+	if err != nil {
+		return err
+	}
+	fail := func(e error) error {
+		sc.c.Close()
+		if reused {
+			return errH2Retry
+		}
+		code := 502
+		if errors.Is(e, os.ErrDeadlineExceeded) {
+			code = 504
+		}
+		writeRaw(w, errorFor(hc.fe, code, be).resp)
+		return e
+	}
+	// the head, rewritten by the rules, with haproxy's added headers
+	b := make([]byte, 0, 1024)
+	b = append(b, q.method...)
+	b = append(b, ' ')
+	b = append(b, q.uri...)
+	b = append(b, " HTTP/1.1\r\n"...)
+	for _, hd := range q.hdrs {
+		b = appendLower(b, hd.Name)
+		b = append(b, ": "...)
+		b = append(b, hd.Value...)
+		b = append(b, "\r\n"...)
+	}
+	if len(body) > 0 || req.ContentLength > 0 {
+		b = append(b, "content-length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	ff, ot := hc.fe.http.forwardFor, hc.fe.http.originalTo
+	if be.http != nil && be.http.forwardFor != nil {
+		ff = be.http.forwardFor
+	}
+	if be.http != nil && be.http.originalTo != nil {
+		ot = be.http.originalTo
+	}
+	b = appendAddrHeader(b, ff, hc.ci, q.hdrs)
+	b = appendAddrHeader(b, ot, hc.ci, q.hdrs)
+	b = append(b, "\r\n"...)
+	sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
+	sc.bw.Write(b)
+	sc.bw.Write(body)
+	if err := sc.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	var resp *http.Response
+	for {
+		resp, err = http.ReadResponse(sc.br, &http.Request{Method: req.Method})
+		if err != nil {
+			if reused && errors.Is(err, io.EOF) {
+				sc.c.Close()
+				return errH2Retry
+			}
+			reused = false
+			return fail(err)
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == 101 {
+			break
+		}
+	}
+	defer resp.Body.Close()
+	// response rules see the headers in a stable order
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var rh []h1.Header
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			rh = append(rh, h1.Header{Name: []byte(strings.ToLower(k)), Value: []byte(v)})
+		}
+	}
+	rh, denied := responseRules(hc.fe, be, q, rh)
+	if denied || resp.StatusCode == 101 {
+		sc.c.Close()
+		writeRaw(w, errorFor(hc.fe, 502, be).resp)
+		return nil
+	}
+	for _, hd := range rh {
+		if n := string(hd.Name); !hopByHop[n] {
+			w.Header().Add(n, string(hd.Value))
+		}
+	}
+	if resp.ContentLength >= 0 && resp.Header.Get("Content-Length") != "" {
+		w.Header().Set("content-length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	if w.Header().Get("content-type") == "" {
+		w.Header()["Content-Type"] = nil // no sniffing
+	}
+	w.WriteHeader(resp.StatusCode)
+	fl, _ := w.(http.Flusher)
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	for {
+		n, rerr := resp.Body.Read(*buf)
+		if n > 0 {
+			if _, werr := w.Write((*buf)[:n]); werr != nil {
+				sc.c.Close()
+				return nil
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			sc.c.Close()
+			return nil
+		}
+		sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
+	}
+	// bytes after the body (a HEAD answered with one) spoil the connection
+	if resp.Close || sc.br.Buffered() > 0 || be.px.OptionOn("http-server-close") || be.px.OptionOn("httpclose") {
+		sc.c.Close()
+		return nil
+	}
+	sc.c.SetDeadline(time.Time{})
+	hc.putConn(sv, sc)
+	return nil
+}
