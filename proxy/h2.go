@@ -176,8 +176,14 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 	}
 	var err error
 	for attempt := 0; attempt <= be.px.Retries+1; attempt++ {
+		idx := -1
+		if attempt == 0 {
+			idx = pickUseServer(be, q)
+		}
 		be.mu.Lock()
-		idx := be.bal.Pick(&br)
+		if idx < 0 {
+			idx = be.bal.Pick(&br)
+		}
 		if idx >= 0 {
 			be.bal.Acquire(idx)
 		}

@@ -43,6 +43,7 @@ type httpBE struct {
 	forwardFor          *forwardFor
 	originalTo          *forwardFor
 	errs                map[int]errAnswer
+	useServers          []useServer
 }
 
 // forwardFor is `option forwardfor [except net] [header name] [if-none]`
@@ -142,6 +143,10 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 	if h.errs, err = loadErrorfiles(be.px); err != nil {
 		return err
 	}
+	be.http = h
+	if h.useServers, err = r.compileUseServers(be); err != nil {
+		return err
+	}
 	if be.px.Cap&parser.CapFE == 0 { // a listen's rules run once, as frontend rules
 		if h.reqRules, err = r.compileHTTPRules(be.px, "http-request"); err != nil {
 			return err
@@ -156,7 +161,6 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 			return err
 		}
 	}
-	be.http = h
 	return nil
 }
 
@@ -658,6 +662,9 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	h.forceIdx = -1
 	if be.px.Cookie != nil {
 		h.cookieRequest(be)
+	}
+	if idx := pickUseServer(be, &h.q); idx >= 0 {
+		h.forceIdx = idx
 	}
 	if h.sc != nil && !h.sp.idleOpen() {
 		h.dropServer() // the server closed the idle connection

@@ -72,3 +72,56 @@ func TestHTTPDynamicRoutesAndOriginalToAsHAProxy(t *testing.T) {
 		t.Errorf("no x-dst header at backend b: %q", g)
 	}
 }
+
+const useServerConfig = `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%[1]d
+    default_backend be
+
+backend be
+    balance roundrobin
+    cookie SRV insert indirect nocache
+    use-server s2 if { req.hdr(x-srv) s2 }
+    use-server s3 if { req.hdr(x-srv) s3 }
+    use-server s1 if { req.hdr(x-srv) s3 }
+    use-server s2 if { path_beg /two }
+    server s1 127.0.0.1:%[2]d cookie c1
+    server s2 127.0.0.1:%[3]d cookie c2
+    server s3 127.0.0.1:%[4]d cookie c3 disabled
+`
+
+// TestHTTPUseServerAsHAProxy: use-server picks the same server as haproxy
+// 2.6, before a persistence cookie and balancing; a rule naming a server
+// in maintenance is passed over for the next one.
+func TestHTTPUseServerAsHAProxy(t *testing.T) {
+	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
+	dead := freePort(t)
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(useServerConfig, hp, a, b, dead), hp)
+	startRuntime(t, fmt.Sprintf(useServerConfig, gp, a, b, dead))
+	const cl = "Connection: close\r\n"
+	reqs := []struct{ name, req, server string }{
+		{"header s2", "GET / HTTP/1.1\r\nHost: h\r\nX-Srv: s2\r\n" + cl + "\r\n", "B"},
+		{"s3 in maintenance: next rule", "GET / HTTP/1.1\r\nHost: h\r\nX-Srv: s3\r\n" + cl + "\r\n", "A"},
+		{"path over cookie", "GET /two HTTP/1.1\r\nHost: h\r\nCookie: SRV=c1\r\n" + cl + "\r\n", "B"},
+		{"cookie without rule", "GET / HTTP/1.1\r\nHost: h\r\nCookie: SRV=c1\r\n" + cl + "\r\n", "A"},
+		{"balanced 1", "GET / HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", ""},
+		{"balanced 2", "GET / HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", ""},
+		{"balanced 3", "GET / HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", ""},
+	}
+	for _, c := range reqs {
+		h := rawExchange(t, hp, c.req, time.Second)
+		g := rawExchange(t, gp, c.req, time.Second)
+		if c.server != "" && !strings.Contains(h, "server "+c.server+"\n") {
+			t.Errorf("%s: haproxy did not pick %s: %q", c.name, c.server, clip(h))
+		}
+		if h != g {
+			t.Errorf("%s:\nhaproxy: %q\ngohaka:  %q", c.name, clip(h), clip(g))
+		}
+	}
+}
