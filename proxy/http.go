@@ -129,7 +129,7 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 	if h.originalTo, err = newAddrHeader(px, "originalto", "x-original-to"); err != nil {
 		return err
 	}
-	if h.errs, err = loadErrorfiles(px); err != nil {
+	if h.errs, err = r.loadErrorfiles(px); err != nil {
 		return err
 	}
 	fe.http = h
@@ -140,7 +140,7 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 func (r *Runtime) newHTTPBackend(be *backend) error {
 	h := &httpBE{}
 	var err error
-	if h.errs, err = loadErrorfiles(be.px); err != nil {
+	if h.errs, err = r.loadErrorfiles(be.px); err != nil {
 		return err
 	}
 	be.http = h
@@ -767,7 +767,11 @@ func (h *hconn) sendServerError(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		code = 504
 	}
-	h.c.Write(h.errorFor(code, h.be).resp)
+	resp := h.errorFor(code, h.be).resp
+	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
+		resp = addConnClose(resp)
+	}
+	h.c.Write(resp)
 }
 
 // writeResponseHead sends the response head to the client, rules applied.

@@ -190,7 +190,7 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			hr.status = 403
 		}
 		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
-		if errs, err := loadErrorfiles(px); err != nil {
+		if errs, err := r.loadErrorfiles(px); err != nil {
 			return nil, err
 		} else if a, ok := errs[hr.status]; ok {
 			hr.resp, hr.close = a.resp, a.close

@@ -42,6 +42,9 @@ type Runtime struct {
 	backends  map[string]*backend
 	global    chan struct{} // global maxconn slots (nil: unlimited)
 
+	// httpErrors are the http-errors sections (name, code, file)
+	httpErrors map[string]map[int]string
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
@@ -105,6 +108,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	r := &Runtime{opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
+	r.httpErrors = httpErrorSections(cfg)
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
 		maxPipes = max(cfg.Global.Maxconn/4, 64)
