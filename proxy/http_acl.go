@@ -273,7 +273,7 @@ func (q *hreq) authOK(list string) bool {
 			continue
 		}
 		for _, u := range ul.Users {
-			if u.Name == user && u.Insecure && u.Password == pass {
+			if u.Name == user && (u.Insecure && u.Password == pass || !u.Insecure && cryptMatch(u.Password, pass)) {
 				return true
 			}
 		}
