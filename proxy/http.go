@@ -44,6 +44,7 @@ type httpBE struct {
 	originalTo          *forwardFor
 	errs                map[int]errAnswer
 	useServers          []useServer
+	pool                *srvPool // http-reuse
 }
 
 // forwardFor is `option forwardfor [except net] [header name] [if-none]`
@@ -144,6 +145,7 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 		return err
 	}
 	be.http = h
+	h.pool = newSrvPool(be.px.HTTPReuse, len(be.servers))
 	if h.useServers, err = r.compileUseServers(be); err != nil {
 		return err
 	}
@@ -181,10 +183,17 @@ type hconn struct {
 	out  []byte
 
 	// the server connection, kept across requests of the same backend
-	sc   net.Conn
-	sv   *server
-	be   *backend
-	breq balance.Request
+	sc net.Conn
+	rc *releasingConn // under sc
+	sv *server
+	be *backend
+	// srvIdle: sc finished its last response cleanly and may serve again
+	srvIdle bool
+	// srvReused: sc came from an idle list (aggressive mode trusts it)
+	srvReused bool
+	reqs      int         // requests done on this client connection
+	own       []*idleConn // idle server connections kept for this client (http-reuse never)
+	breq      balance.Request
 	// forceIdx is the server a persistence cookie named (-1: none)
 	forceIdx    int
 	sp          *peeker // on sc
@@ -216,6 +225,7 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 	}
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
+	defer h.closeOwn()
 	defer h.dropServer()
 	defer h.putBuf()
 	defer lingerClose(cc)
@@ -225,7 +235,9 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 			return
 		}
 		first = false
-		if !h.transaction() {
+		ok := h.transaction()
+		h.reqs++
+		if !ok {
 			return
 		}
 	}
@@ -250,14 +262,14 @@ func (h *hconn) putBuf() {
 }
 
 func (h *hconn) dropServer() {
-	if h.sc != nil {
+	if h.sc != nil && !h.parkServer() {
 		h.sc.Close()
 		h.sv.limit.release()
 		h.be.sessions.Add(-1)
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = nil, nil
 		h.r.mu.Unlock()
-		h.sc, h.sv, h.be = nil, nil, nil
+		h.sc, h.sv, h.be, h.rc, h.srvIdle = nil, nil, nil, nil, false
 	}
 }
 
@@ -602,6 +614,21 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		h.dropServer()
 		last = idx
 		sv := be.servers[idx]
+		if ic, terr := h.takeIdle(be, idx); ic != nil || terr != nil {
+			if terr != nil {
+				be.mu.Lock()
+				be.bal.Release(idx)
+				be.mu.Unlock()
+				err = terr
+				continue
+			}
+			be.sessions.Add(1)
+			h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = ic.c, ic.rc, sv, be, ic.sp, true
+			h.r.mu.Lock()
+			h.s.server, h.s.srv = ic.c, sv
+			h.r.mu.Unlock()
+			return true, nil
+		}
 		c, derr := h.r.dial(be, sv, h.c)
 		if derr != nil {
 			be.mu.Lock()
@@ -613,7 +640,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		i := idx
 		sc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(i); be.mu.Unlock() }}
 		be.sessions.Add(1)
-		h.sc, h.sv, h.be, h.sp = sc, sv, be, newPeeker(sc.TCPConn)
+		h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = sc, sc, sv, be, newPeeker(sc.TCPConn), false
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = sc, sv
 		h.r.mu.Unlock()
@@ -667,6 +694,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		h.forceIdx = idx
 	}
 	if h.sc != nil && !h.sp.idleOpen() {
+		h.srvIdle = false
 		h.dropServer() // the server closed the idle connection
 	}
 	reused, err := h.connectServer(be)
@@ -675,6 +703,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		return h.answerError(503, be, keepAlive)
 	}
 	head := h.writeRequestHead(be, srvClose)
+	h.srvIdle = false // busy until its response has ended cleanly
 	h.sc.SetWriteDeadline(deadline(h.serverTimeout()))
 	if _, err := h.sc.Write(head); err != nil {
 		if reused { // the server closed its idle connection: once more on a new one
@@ -866,6 +895,8 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		}
 		if srvClose {
 			h.dropServer()
+		} else {
+			h.srvIdle = true
 		}
 		return keepAlive
 	}
