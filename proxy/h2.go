@@ -86,6 +86,7 @@ type h2conn struct {
 // h2srv is an HTTP/1.1 connection to a server.
 type h2srv struct {
 	c  net.Conn // *releasingConn or *tls.Conn over one
+	rc *releasingConn
 	br *bufio.Reader
 	bw *bufio.Writer
 	sp *peeker
@@ -193,7 +194,7 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 			writeRaw(w, errorFor(hc.fe, 503, be).resp)
 			return
 		}
-		err = hc.exchange(w, req, q, be, be.servers[idx], body)
+		err = hc.exchange(w, req, q, be, idx, body)
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
@@ -211,8 +212,28 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 
 var errDial = errors.New("cannot connect")
 
-// getConn takes an idle connection to sv, or opens one.
-func (hc *h2conn) getConn(be *backend, sv *server) (*h2srv, bool, error) {
+// getConn takes an idle connection to sv (server idx of be): one of the
+// backend's shared ones (http-reuse other than never), one this client
+// connection kept, or a new one.
+func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
+	sv := be.servers[idx]
+	if p := be.http.pool; p.mode != "never" {
+		if ic := p.take(idx, false); ic != nil {
+			wait := be.px.Timeouts.Queue
+			if wait == 0 {
+				wait = be.px.Timeouts.Connect
+			}
+			if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, nil); err != nil {
+				ic.c.Close()
+				hc.r.opts.Logf("backend '%s': server '%s': %v", be.px.Name, sv.srv.Name, err)
+				return nil, false, errDial
+			}
+			ic.rc.once = sync.Once{}
+			ic.rc.release = func() { sv.limit.release(); be.sessions.Add(-1) }
+			be.sessions.Add(1)
+			return &h2srv{c: ic.c, rc: ic.rc, br: bufio.NewReaderSize(ic.c, 16<<10), bw: bufio.NewWriterSize(ic.c, 16<<10), sp: ic.sp}, true, nil
+		}
+	}
 	hc.mu.Lock()
 	for l := hc.idle[sv]; len(l) > 0; l = hc.idle[sv] {
 		c := l[len(l)-1]
@@ -246,19 +267,25 @@ func (hc *h2conn) getConn(be *backend, sv *server) (*h2srv, bool, error) {
 		}
 		conn = tc
 	}
-	return &h2srv{c: conn, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 16<<10), sp: newPeeker(rc.TCPConn)}, false, nil
+	return &h2srv{c: conn, rc: rc, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 16<<10), sp: newPeeker(rc.TCPConn)}, false, nil
 }
 
-func (hc *h2conn) putConn(sv *server, c *h2srv) {
+func (hc *h2conn) putConn(be *backend, idx int, c *h2srv) {
+	if p := be.http.pool; p.mode != "never" {
+		c.rc.once.Do(c.rc.release) // its slots go back while it is idle
+		p.put(idx, &idleConn{c: c.c, rc: c.rc, sp: c.sp, idx: idx, be: be, reuse: true})
+		return
+	}
+	sv := be.servers[idx]
 	hc.mu.Lock()
 	hc.idle[sv] = append(hc.idle[sv], c)
 	hc.mu.Unlock()
 }
 
-// exchange sends one request on a connection to sv and relays the
+// exchange sends one request on a connection to server idx and relays the
 // response; errH2Retry and errDial mean nothing reached the client yet.
-func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, sv *server, body []byte) error {
-	sc, reused, err := hc.getConn(be, sv)
+func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte) error {
+	sc, reused, err := hc.getConn(be, idx)
 	if err != nil {
 		return err
 	}
@@ -382,6 +409,6 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 		return nil
 	}
 	sc.c.SetDeadline(time.Time{})
-	hc.putConn(sv, sc)
+	hc.putConn(be, idx, sc)
 	return nil
 }

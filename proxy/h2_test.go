@@ -116,12 +116,14 @@ func TestHTTP2ClientsSameAsHAProxy(t *testing.T) {
 }
 
 // TestHTTP2ConcurrentStreams: many streams at once on one HTTP/2
-// connection each get their own backend answer; an HTTP/1.1 client on the
+// connection each get their own backend answer; later streams reuse the
+// idle server connections; an HTTP/1.1 client on the
 // same bind (ALPN http/1.1) is served by the HTTP/1.1 engine.
 func TestHTTP2ConcurrentStreams(t *testing.T) {
 	ca := newTestCA(t)
 	dir := certDir(t, ca)
-	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
+	a, na := countingEchoServer(t, "A")
+	b := httpEchoServer(t, "B")
 	gp := freePort(t)
 	startRuntime(t, fmt.Sprintf(h2Config, gp, dir, a, b))
 	c := h2Client(ca, "a.example.com")
@@ -147,6 +149,19 @@ func TestHTTP2ConcurrentStreams(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+	// one after the other, the streams reuse the idle server connections
+	opened := na.Load()
+	for i := 0; i < 10; i++ {
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/seq/%d", gp, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if na.Load() != opened {
+		t.Errorf("sequential streams opened %d new server connections", na.Load()-opened)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
