@@ -175,11 +175,23 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 		}
 		body = b
 	}
+	// persistence cookie, then use-server, then balancing
+	force := -1
+	var ck *hconn
+	if be.px.Cookie != nil {
+		ck = &hconn{r: hc.r, fe: hc.fe, q: *q, forceIdx: -1}
+		ck.cookieRequest(be)
+		q.hdrs = ck.q.hdrs
+		force = ck.forceIdx
+	}
+	if u := pickUseServer(be, q); u >= 0 {
+		force = u
+	}
 	var err error
 	for attempt := 0; attempt <= be.px.Retries+1; attempt++ {
 		idx := -1
 		if attempt == 0 {
-			idx = pickUseServer(be, q)
+			idx = force
 		}
 		be.mu.Lock()
 		if idx < 0 {
@@ -194,7 +206,10 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 			writeRaw(w, errorFor(hc.fe, 503, be).resp)
 			return
 		}
-		err = hc.exchange(w, req, q, be, idx, body)
+		if ck != nil {
+			ck.forceIdx = force
+		}
+		err = hc.exchange(w, req, q, be, idx, body, ck)
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
@@ -284,7 +299,7 @@ func (hc *h2conn) putConn(be *backend, idx int, c *h2srv) {
 
 // exchange sends one request on a connection to server idx and relays the
 // response; errH2Retry and errDial mean nothing reached the client yet.
-func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte) error {
+func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte, ck *hconn) error {
 	sc, reused, err := hc.getConn(be, idx)
 	if err != nil {
 		return err
@@ -363,6 +378,11 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 		}
 	}
 	rh, denied := responseRules(hc.fe, be, q, rh)
+	if ck != nil && resp.StatusCode >= 200 {
+		ck.hdrs, ck.sv = rh, be.servers[idx]
+		ck.cookieResponse(be)
+		rh = ck.hdrs
+	}
 	if denied || resp.StatusCode == 101 {
 		sc.c.Close()
 		writeRaw(w, errorFor(hc.fe, 502, be).resp)

@@ -52,12 +52,15 @@ func h2Client(ca *testCA, sni string) *http.Client {
 // h2Answer is what the comparison looks at: protocol, status, chosen
 // headers, the certificate shown, and the head the backend received as a
 // sorted set of lines.
-func h2Answer(t *testing.T, c *http.Client, method string, p int, path, body string) string {
+func h2Answer(t *testing.T, c *http.Client, method string, p int, path, body string, cookie ...string) string {
 	req, _ := http.NewRequest(method, fmt.Sprintf("https://127.0.0.1:%d%s", p, path), strings.NewReader(body))
 	if body == "" {
 		req.Body = nil
 	}
 	req.Header.Set("X-Test", "1")
+	for _, c := range cookie {
+		req.Header.Add("Cookie", c)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Errorf("%s %s on %d: %v", method, path, p, err)
@@ -68,7 +71,7 @@ func h2Answer(t *testing.T, c *http.Client, method string, p int, path, body str
 	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
 	sort.Strings(lines)
 	out := fmt.Sprintf("%s %d cert=%s", resp.Proto, resp.StatusCode, resp.TLS.PeerCertificates[0].Subject.CommonName)
-	for _, h := range []string{"Location", "Content-Type", "X-Resp", "X-Server", "X-Server-Del", "Content-Length"} {
+	for _, h := range []string{"Location", "Content-Type", "X-Resp", "X-Server", "X-Server-Del", "Content-Length", "Set-Cookie", "Cache-Control"} {
 		out += fmt.Sprintf(" %s=%q", h, resp.Header.Values(h))
 	}
 	return strings.ReplaceAll(out+"\n"+strings.Join(lines, "\n"), fmt.Sprint(p), "PORT")
@@ -174,5 +177,62 @@ func TestHTTP2ConcurrentStreams(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 1 || !strings.HasPrefix(string(body), "server B\n") || resp.Header.Get("X-Resp") != "yes" {
 		t.Errorf("HTTP/1.1 over the h2 bind: %s %q", resp.Proto, body)
+	}
+}
+
+const h2CookieConfig = `defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%[1]d ssl crt %[2]s alpn h2,http/1.1
+    use_backend be_prefix if { path_beg /prefix }
+    default_backend be_insert
+
+backend be_insert
+    cookie SERVERID insert indirect nocache httponly
+    server s1 127.0.0.1:%[3]d cookie c1
+    server s2 127.0.0.1:%[4]d cookie c2
+
+backend be_prefix
+    cookie JSESSIONID prefix
+    server s1 127.0.0.1:%[3]d cookie c1
+    server s2 127.0.0.1:%[4]d cookie c2
+`
+
+// TestHTTP2CookiesSameAsHAProxy: cookie persistence over HTTP/2 gives
+// the same Set-Cookie, the same stickiness and the same cookies at the
+// servers as haproxy 2.6.
+func TestHTTP2CookiesSameAsHAProxy(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(h2CookieConfig, hp, dir, a, b), hp)
+	startRuntime(t, fmt.Sprintf(h2CookieConfig, gp, dir, a, b))
+	hc, gc := h2Client(ca, "a.example.com"), h2Client(ca, "a.example.com")
+	for _, c := range []struct{ path, cookie, want string }{
+		{"/", "", "SERVERID=c1"},
+		{"/", "", "SERVERID=c2"},
+		{"/", "SERVERID=c2", "server B"},
+		{"/", "SERVERID=c2; other=1", "other=1"},
+		{"/", "SERVERID=zz", "SERVERID=c"},
+		{"/prefix/setcookie", "", "JSESSIONID=c"},
+		{"/prefix/x", "JSESSIONID=c2~abc", "JSESSIONID=abc"},
+	} {
+		var ck []string
+		if c.cookie != "" {
+			ck = []string{c.cookie}
+		}
+		h := h2Answer(t, hc, "GET", hp, c.path, "", ck...)
+		g := h2Answer(t, gc, "GET", gp, c.path, "", ck...)
+		if !strings.Contains(h, c.want) {
+			t.Errorf("%s %q: haproxy's answer lacks %q:\n%s", c.path, c.cookie, c.want, h)
+		}
+		if h != g {
+			t.Errorf("%s %q:\nhaproxy: %s\ngohaka:  %s", c.path, c.cookie, h, g)
+		}
 	}
 }
