@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -27,6 +28,8 @@ func (r *Runtime) serveH2(fe *frontend, tc *tls.Conn, ci connInfo) {
 	hc := &h2conn{r: r, fe: fe, ci: ci, idle: map[*server][]*h2srv{}}
 	defer hc.closeIdle()
 	ln := &oneConn{c: tc, done: make(chan struct{})}
+	connDone := make(chan struct{})
+	var closeOnce sync.Once
 	t := fe.px.Timeouts
 	idle := t.HTTPKeepAlive
 	if idle == 0 {
@@ -39,10 +42,29 @@ func (r *Runtime) serveH2(fe *frontend, tc *tls.Conn, ci connInfo) {
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			if st == http.StateClosed || st == http.StateHijacked {
 				ln.Close()
+				closeOnce.Do(func() { close(connDone) })
 			}
 		},
 	}
+	// a soft stop ends the connection gracefully (GOAWAY, running streams
+	// finish); the watch wakes once a second
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ln.done:
+				return
+			case <-tick.C:
+				if r.stopping.Load() {
+					srv.Shutdown(context.Background())
+					return
+				}
+			}
+		}
+	}()
 	srv.Serve(ln)
+	<-connDone // Serve returns when the listener closes; the streams may still run
 }
 
 // oneConn is a listener that hands out one connection, then waits until

@@ -236,3 +236,34 @@ func TestHTTP2CookiesSameAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2SoftStop: a soft stop lets a running HTTP/2 stream finish,
+// then the connection ends.
+func TestHTTP2SoftStop(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
+	gp := freePort(t)
+	r := startRuntime(t, fmt.Sprintf(h2Config, gp, dir, a, b))
+	c := h2Client(ca, "a.example.com")
+	done := make(chan string, 1)
+	go func() {
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/slow", gp)) // the server answers after 1s
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		done <- resp.Proto + " " + resp.Status
+	}()
+	time.Sleep(300 * time.Millisecond)
+	r.SoftStop()
+	if got := <-done; got != "HTTP/2.0 200 OK" {
+		t.Fatalf("the running stream got %q", got)
+	}
+	// the connection is gone: a new request cannot reuse it, and the
+	// listener is closed
+	if _, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/", gp)); err == nil {
+		t.Error("a request after the soft stop was served")
+	}
+}
