@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"sort"
 	"strconv"
@@ -187,15 +189,19 @@ var errH2Retry = errors.New("server closed a reused connection")
 // HTTP/1.1 and streams the answer back.
 func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be *backend) {
 	br := balance.Request{Src: hc.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
+	// a small body is kept, so that a retry on a fresh connection can
+	// send it again; a larger one is streamed as it comes (no retry then)
 	var body []byte
+	var stream io.Reader
 	if req.ContentLength != 0 {
-		// the body is read whole (up to 64 MiB), so that a retry on a
-		// fresh connection can send it again
-		b, err := io.ReadAll(io.LimitReader(req.Body, 64<<20))
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxKeptBody+1))
 		if err != nil {
 			return
 		}
 		body = b
+		if len(b) > maxKeptBody {
+			body, stream = nil, io.MultiReader(bytes.NewReader(b), req.Body)
+		}
 	}
 	// persistence cookie, then use-server, then balancing
 	force := -1
@@ -231,14 +237,14 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 		if ck != nil {
 			ck.forceIdx = force
 		}
-		err = hc.exchange(w, req, q, be, idx, body, ck)
+		err = hc.exchange(w, req, q, be, idx, body, stream, ck)
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, errH2Retry) && !errors.Is(err, errDial) {
+		if !errors.Is(err, errH2Retry) && !errors.Is(err, errDial) || stream != nil && !errors.Is(err, errDial) {
 			break
 		}
 	}
@@ -248,6 +254,49 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 }
 
 var errDial = errors.New("cannot connect")
+
+// maxKeptBody is the largest request body kept for a retry.
+const maxKeptBody = 64 << 10
+
+// sendStream sends a request body as it comes from the client: length
+// bytes, or chunked when the length is unknown (-1).
+func sendStream(sc *h2srv, body io.Reader, length int64, idle time.Duration) error {
+	var dst io.Writer = sc.bw
+	var cw io.WriteCloser
+	if length < 0 {
+		cw = httputil.NewChunkedWriter(sc.bw)
+		dst = cw
+	} else {
+		body = io.LimitReader(body, length)
+	}
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	var sent int64
+	for {
+		n, err := body.Read(*buf)
+		if n > 0 {
+			sc.c.SetDeadline(deadline(idle))
+			if _, werr := dst.Write((*buf)[:n]); werr != nil {
+				return werr
+			}
+			sent += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if length >= 0 && sent != length {
+		return io.ErrUnexpectedEOF
+	}
+	if cw != nil {
+		cw.Close()
+		sc.bw.WriteString("\r\n")
+	}
+	return nil
+}
 
 // getConn takes an idle connection to sv (server idx of be): one of the
 // backend's shared ones (http-reuse other than never), one this client
@@ -321,7 +370,7 @@ func (hc *h2conn) putConn(be *backend, idx int, c *h2srv) {
 
 // exchange sends one request on a connection to server idx and relays the
 // response; errH2Retry and errDial mean nothing reached the client yet.
-func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte, ck *hconn) error {
+func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte, stream io.Reader, ck *hconn) error {
 	sc, reused, err := hc.getConn(be, idx)
 	if err != nil {
 		return err
@@ -350,7 +399,14 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 		b = append(b, hd.Value...)
 		b = append(b, "\r\n"...)
 	}
-	if len(body) > 0 || req.ContentLength > 0 {
+	switch {
+	case stream != nil && req.ContentLength < 0:
+		b = append(b, "transfer-encoding: chunked\r\n"...)
+	case stream != nil:
+		b = append(b, "content-length: "...)
+		b = strconv.AppendInt(b, req.ContentLength, 10)
+		b = append(b, "\r\n"...)
+	case len(body) > 0 || req.ContentLength > 0:
 		b = append(b, "content-length: "...)
 		b = strconv.AppendInt(b, int64(len(body)), 10)
 		b = append(b, "\r\n"...)
@@ -368,6 +424,12 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 	sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
 	sc.bw.Write(b)
 	sc.bw.Write(body)
+	if stream != nil {
+		reused = false // the body cannot be sent again
+		if err := sendStream(sc, stream, req.ContentLength, be.px.Timeouts.Server); err != nil {
+			return fail(err)
+		}
+	}
 	if err := sc.bw.Flush(); err != nil {
 		return fail(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,55 @@ func TestHTTP2SoftStop(t *testing.T) {
 	// listener is closed
 	if _, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/", gp)); err == nil {
 		t.Error("a request after the soft stop was served")
+	}
+}
+
+// TestHTTP2LargeBodies: request bodies larger than what is kept for a
+// retry are streamed to the server, with their length or chunked when the
+// client gave none, and arrive whole.
+func TestHTTP2LargeBodies(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
+	gp := freePort(t)
+	startRuntime(t, fmt.Sprintf(h2Config, gp, dir, a, b))
+	c := h2Client(ca, "a.example.com")
+	payload := strings.Repeat("0123456789abcdef", 40<<10) // 640 KiB
+	for _, known := range []bool{true, false} {
+		var body io.Reader = strings.NewReader(payload)
+		if !known {
+			pr, pw := io.Pipe()
+			go func() { io.WriteString(pw, payload); pw.Close() }()
+			body = pr
+		}
+		req, _ := http.NewRequest("POST", fmt.Sprintf("https://127.0.0.1:%d/big", gp), body)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		head, rest, _ := strings.Cut(string(got), "\r\n\r\n")
+		if known && (!strings.Contains(head, "content-length: 655360") || rest != payload) {
+			t.Errorf("known length: head %q, %d bytes of body", head, len(rest))
+		}
+		if !known {
+			if !strings.Contains(head, "transfer-encoding: chunked") {
+				t.Errorf("unknown length: head %q", head)
+			}
+			var dec strings.Builder
+			for rest != "" { // undo the chunking the echo server saw
+				size, after, _ := strings.Cut(rest, "\r\n")
+				n, err := strconv.ParseInt(size, 16, 64)
+				if err != nil || n == 0 {
+					break
+				}
+				dec.WriteString(after[:n])
+				rest = after[n+2:]
+			}
+			if dec.String() != payload {
+				t.Errorf("unknown length: %d bytes arrived", dec.Len())
+			}
+		}
 	}
 }
