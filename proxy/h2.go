@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/proxy/h1"
 )
 
@@ -40,6 +41,7 @@ func (r *Runtime) serveH2(fe *frontend, tc *tls.Conn, ci connInfo) {
 	srv := &http.Server{
 		Handler:     hc,
 		IdleTimeout: idle,
+		HTTP2:       &http.HTTP2Config{MaxConcurrentStreams: h2MaxStreams(r.gcfg)},
 		ErrorLog:    log.New(io.Discard, "", 0),
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			if st == http.StateClosed || st == http.StateHijacked {
@@ -515,4 +517,16 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 	sc.c.SetDeadline(time.Time{})
 	hc.putConn(be, idx, sc)
 	return nil
+}
+
+// h2MaxStreams is tune.h2.max-concurrent-streams (haproxy's default 100).
+func h2MaxStreams(g *parser.Global) int {
+	for _, l := range g.Settings {
+		if len(l.Words) == 2 && l.Words[0] == "tune.h2.max-concurrent-streams" {
+			if n, err := strconv.Atoi(l.Words[1]); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 100
 }

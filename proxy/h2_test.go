@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohaka/gohaka/parser"
 )
 
 const h2Config = `defaults
@@ -315,6 +317,20 @@ func TestHTTP2LargeBodies(t *testing.T) {
 			if dec.String() != payload {
 				t.Errorf("unknown length: %d bytes arrived", dec.Len())
 			}
+		}
+	}
+}
+
+// TestH2MaxStreamsSetting: tune.h2.max-concurrent-streams is read from
+// the global section; haproxy's default is 100.
+func TestH2MaxStreamsSetting(t *testing.T) {
+	for text, want := range map[string]int{"": 100, "    tune.h2.max-concurrent-streams 7\n": 7} {
+		cfg, ds := parser.LoadHAProxyBytes("t.cfg", []byte("global\n"+text+"defaults\n    mode http\n"), parser.Options{Offline: true})
+		if ds.HasErrors() {
+			t.Fatal(ds)
+		}
+		if got := h2MaxStreams(&cfg.Global); got != want {
+			t.Errorf("%q: %d, want %d", text, got, want)
 		}
 	}
 }
