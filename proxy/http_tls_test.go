@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,6 +15,13 @@ import (
 // tlsEchoServer is httpEchoServer behind TLS with a certificate for cn;
 // the name it answers with carries the SNI it was asked for.
 func tlsEchoServer(t *testing.T, ca *testCA, cn string) int {
+	p, _ := countingTLSEchoServer(t, ca, cn)
+	return p
+}
+
+// countingTLSEchoServer is tlsEchoServer counting its connections.
+func countingTLSEchoServer(t *testing.T, ca *testCA, cn string) (int, *atomic.Int64) {
+	var count atomic.Int64
 	pemData := ca.leaf(t, cn, cn)
 	cert, err := tls.X509KeyPair(pemData, pemData)
 	if err != nil {
@@ -30,6 +38,7 @@ func tlsEchoServer(t *testing.T, ca *testCA, cn string) int {
 			if err != nil {
 				return
 			}
+			count.Add(1)
 			go func() {
 				tc := c.(*tls.Conn)
 				tc.SetDeadline(time.Now().Add(5 * time.Second))
@@ -41,7 +50,7 @@ func tlsEchoServer(t *testing.T, ca *testCA, cn string) int {
 			}()
 		}
 	}()
-	return port(ln.Addr())
+	return port(ln.Addr()), &count
 }
 
 // tlsExchange sends raw bytes over TLS with the given SNI and returns
@@ -131,4 +140,44 @@ func TestHTTPOverTLSSameAsHAProxy(t *testing.T) {
 			t.Errorf("%s:\nhaproxy: %q\ngohaka:  %q", c.name, clip(h), clip(g))
 		}
 	}
+}
+
+// TestHTTPReuseTLSServer: idle TLS connections to a `server ... ssl` are
+// parked and taken again by the requests of later clients (http-reuse
+// always), over plain and TLS client connections.
+func TestHTTPReuseTLSServer(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, ca.pem, 0o644)
+	ts, n := countingTLSEchoServer(t, ca, "tls.example.net")
+	gp, gs := freePort(t), freePort(t)
+	startRuntime(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend be
+backend be
+    http-reuse always
+    server t 127.0.0.1:%d ssl verify required ca-file %s sni str(tls.example.net)
+`, gp, gs, dir, ts, caFile))
+	two := "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+	for i := 0; i < 3; i++ {
+		out := rawExchange(t, gp, two, 2*time.Second)
+		time.Sleep(50 * time.Millisecond) // the connection is parked once the client has gone
+		out += tlsExchange(t, gs, "a.example.com", two)
+		time.Sleep(50 * time.Millisecond)
+		if strings.Count(out, "server T-tls.example.net\n") != 4 {
+			t.Fatalf("round %d: %q", i, clip(out))
+		}
+	}
+	// without reuse each of the 6 clients would open one
+	if got := n.Load(); got > 2 || got < 1 {
+		t.Errorf("%d TLS connections to the server for 6 clients and 12 requests", got)
+	}
+	t.Logf("%d TLS server connections for 12 requests", n.Load())
 }
