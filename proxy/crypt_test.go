@@ -96,3 +96,46 @@ frontend fe
 		}
 	}
 }
+
+// TestHTTPAuthGroupAsHAProxy: http_auth_group finds the groups of the
+// authenticated user (from `group ... users` and `user ... groups`) as
+// haproxy 2.6 does.
+func TestHTTPAuthGroupAsHAProxy(t *testing.T) {
+	cfg := `userlist L
+    group admins users alice
+    group dev
+    user alice insecure-password a
+    user bob password $1$abcdefgh$IQtUouv7y7Q9dRWkQEPCc. groups dev
+    user carol insecure-password c
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    acl isadmin http_auth_group(L) admins
+    acl isdev http_auth_group(L) dev
+    http-request auth realm R unless { http_auth(L) }
+    http-request return status 200 content-type text/plain string "admin\n" if isadmin
+    http-request return status 200 content-type text/plain string "dev\n" if isdev
+    http-request deny
+`
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp))
+	for _, c := range []struct{ cred, want string }{
+		{"alice:a", "admin"}, {"bob:pw", "dev"}, {"carol:c", "403"}, {"alice:b", "401"}, {"bob:x", "401"},
+	} {
+		req := "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic " + base64.StdEncoding.EncodeToString([]byte(c.cred)) + "\r\nConnection: close\r\n\r\n"
+		h, g := rawExchange(t, hp, req, time.Second), rawExchange(t, gp, req, time.Second)
+		if !strings.Contains(h, c.want) {
+			t.Errorf("%s: haproxy's answer lacks %q: %q", c.cred, c.want, clip(h))
+		}
+		if h != g {
+			t.Errorf("%s:\nhaproxy: %q\ngohaka:  %q", c.cred, clip(h), clip(g))
+		}
+	}
+}
