@@ -25,6 +25,7 @@ frontend fe
     bind 127.0.0.1:%[1]d ssl crt %[2]s alpn h2,http/1.1
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-SNI %%[ssl_fc_sni]
+    http-request set-header X-ALPN %%[ssl_fc_alpn]
     http-request redirect location /new code 301 if { path /old }
     http-request return status 200 content-type text/plain string "ret\n" if { path /ret }
     http-request deny if { path /deny }
@@ -93,7 +94,7 @@ func TestHTTP2ClientsSameAsHAProxy(t *testing.T) {
 	startRuntime(t, fmt.Sprintf(h2Config, gp, dir, a, b))
 	type call struct{ sni, method, path, body, want string }
 	calls := []call{
-		{"a.example.com", "GET", "/x?q=1", "", "server A"},
+		{"a.example.com", "GET", "/x?q=1", "", "x-alpn: h2"},
 		{"b.example.com", "GET", "/y", "", "server B"},
 		{"a.example.com", "POST", "/post", "hello h2", "hello h2"},
 		{"b.example.com", "GET", "/chunked", "", "server B"},

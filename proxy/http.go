@@ -173,6 +173,7 @@ type hconn struct {
 	s    *session
 	c    halfCloser // a socket, or a *tls.Conn on an ssl bind
 	ci   connInfo
+	tls  *tls.ConnectionState // of c on an ssl bind
 	bufp *[]byte
 	buf  []byte
 	n    int // bytes of buf in use
@@ -222,6 +223,10 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci}
 	if sc, ok := c.(sockConn); ok {
 		h.cp = newPeeker(sc)
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		h.tls = &st
 	}
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
@@ -366,7 +371,7 @@ func (h *hconn) transaction() bool {
 	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous && !h.r.stopping.Load()
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
-	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, rt: h.r, fe: fe,
+	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, tls: h.tls, rt: h.r, fe: fe,
 		userlists: fe.http.userlists, arena: h.arena[:0], appendFirst: h.appendFirst}
 	defer func() {
 		// keep what grew for the next request

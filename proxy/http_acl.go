@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -22,6 +23,7 @@ type hreq struct {
 	minor       int
 	hdrs        []h1.Header
 	ci          connInfo
+	tls         *tls.ConnectionState // the client's TLS session, or nil
 	rt          *Runtime
 	fe          *frontend
 	be          *backend
@@ -226,6 +228,18 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "http_auth_group":
 		ul := arg
 		fn = func(q *hreq, f func([]byte) bool) { q.authGroups(ul, f) }
+	case "ssl_fc_alpn":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.tls != nil && q.tls.NegotiatedProtocol != "" {
+				f([]byte(q.tls.NegotiatedProtocol))
+			}
+		}
+	case "ssl_fc_protocol":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.tls != nil {
+				f([]byte(tlsVersionName(q.tls.Version)))
+			}
+		}
 	case "ssl_fc":
 		fn = func(q *hreq, f func([]byte) bool) {
 			if q.ci.ssl {
@@ -617,4 +631,14 @@ func (c *hcond) eval(q *hreq) bool {
 		}
 	}
 	return res != c.unless
+}
+
+// tlsVersionName is the version as haproxy (OpenSSL) names it.
+func tlsVersionName(v uint16) string {
+	for name, x := range tlsVersions {
+		if x == v {
+			return name
+		}
+	}
+	return ""
 }

@@ -56,7 +56,7 @@ func countingTLSEchoServer(t *testing.T, ca *testCA, cn string) (int, *atomic.In
 // tlsExchange sends raw bytes over TLS with the given SNI and returns
 // all the answer until the proxy closes.
 func tlsExchange(t *testing.T, p int, sni, req string) string {
-	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p), &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p), &tls.Config{ServerName: sni, InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Errorf("TLS to %d (%s): %v", p, sni, err)
 		return ""
@@ -76,8 +76,10 @@ const httpTLSConfig = `defaults
 
 frontend fe
     bind 127.0.0.1:%[1]d
-    bind 127.0.0.1:%[2]d ssl crt %[3]s
+    bind 127.0.0.1:%[2]d ssl crt %[3]s alpn http/1.1
     http-request redirect scheme https if !{ ssl_fc } { path_beg /r }
+    http-request set-header X-ALPN %%[ssl_fc_alpn] if { ssl_fc_alpn -m found }
+    http-request set-header X-TLS %%[ssl_fc_protocol] if { ssl_fc_protocol -m beg TLSv1. }
     redirect scheme https code 301 if !{ ssl_fc } { path_beg /s }
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-SNI %%[ssl_fc_sni] if { ssl_fc_sni -m found }
@@ -118,7 +120,7 @@ func TestHTTPOverTLSSameAsHAProxy(t *testing.T) {
 		{"plain redirect 301", "", "GET /s HTTP/1.1\r\nHost: www.example.com\r\n" + cl + "\r\n", "HTTP/1.1 301"},
 		{"plain no redirect", "", "GET / HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", "server A\n"},
 		{"plain HTTP/1.0 redirect", "", "GET /r HTTP/1.0\r\nHost: h\r\n\r\n", "https://h/r"},
-		{"tls a", "a.example.com", "GET /r HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", "x-forwarded-proto: https\r\nx-sni: a.example.com"},
+		{"tls a", "a.example.com", "GET /r HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", "x-alpn: http/1.1\r\nx-tls: TLSv1.3\r\nx-forwarded-proto: https\r\nx-sni: a.example.com"},
 		{"tls b", "b.example.com", "GET / HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", "server B\n"},
 		{"tls to tls server", "x.example.org", "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n" + cl + "\r\nabc", "server T-tls.example.net\n"},
 		{"tls chunked", "x.example.org", "GET /chunked HTTP/1.1\r\nHost: h\r\n" + cl + "\r\n", "transfer-encoding: chunked"},
