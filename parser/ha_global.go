@@ -247,7 +247,7 @@ func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
 			r.d.Errorf(apos[1], "'stats socket' : %s", err)
 			return
 		}
-		ss := StatsSocket{Pos: kpos, Addr: a, Level: "user", Mode: 0}
+		ss := StatsSocket{Pos: kpos, Addr: a, Mode: 0} // Level "" is haproxy 2.6's default, operator
 		for i := 2; i < len(args); i++ {
 			switch args[i] {
 			case "mode":

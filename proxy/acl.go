@@ -149,6 +149,13 @@ func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
 					m, _ := compileL4(f.Name, nil, nil, c.Pos)
 					lf.ms = append(lf.ms, m)
 				}
+				if f.Name == "LOCALHOST" { // haproxy's predefined ACL: src 127.0.0.1/8
+					m, err := compileL4("src", nil, []string{"127.0.0.1/8"}, c.Pos)
+					if err != nil {
+						return nil, err
+					}
+					lf.ms = append(lf.ms, m)
+				}
 				for _, a := range acls {
 					if a.Name != f.Name {
 						continue

@@ -333,7 +333,8 @@ func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 		c.c.Close()
 	}
 	hc.mu.Unlock()
-	c, err := hc.r.dial(be, sv, nil)
+	var si sessInfo // per stream: the client connection's counters are not shared
+	c, err := hc.r.dial(be, sv, nil, &si)
 	if err != nil {
 		hc.r.opts.Logf("backend '%s': %v", be.px.Name, err)
 		return nil, false, errDial

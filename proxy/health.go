@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/check"
@@ -104,20 +105,26 @@ func (r *Runtime) onCheckEvent(ev check.Event) {
 	if ev.Report && be.px.OptionOn("log-health-checks") {
 		r.opts.Logf("%s", ev.HealthLog())
 	}
+	var target *server
+	if i := be.serverIndex(sname); i >= 0 {
+		target = be.servers[i]
+		target.st.noteCheck(ev, time.Now())
+	}
 	if !ev.Changed() && !ev.WeightChanged {
 		return
 	}
 	be.mu.Lock()
-	var target *server
-	for i, sv := range be.servers {
-		if sv.srv.Name != sname {
-			continue
-		}
-		target = sv
-		be.bal.SetState(i, stateFor(ev.To))
+	if i := be.serverIndex(sname); i >= 0 {
 		if ev.WeightChanged {
+			target.st.mu.Lock()
+			target.st.uweight = ev.Weight
+			target.st.mu.Unlock()
 			be.bal.SetWeight(i, ev.Weight)
 		}
+		target.st.mu.Lock()
+		be.applyState(i)
+		target.st.mu.Unlock()
+		be.noteAvailability(time.Now())
 	}
 	active, backup := 0, 0
 	for _, s := range be.bal.Servers() {

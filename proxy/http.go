@@ -634,7 +634,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 			h.r.mu.Unlock()
 			return true, nil
 		}
-		c, derr := h.r.dial(be, sv, h.c)
+		c, derr := h.r.dial(be, sv, h.c, &h.s.info)
 		if derr != nil {
 			be.mu.Lock()
 			be.bal.Release(idx)
@@ -1039,7 +1039,7 @@ func (h *hconn) tunnel() {
 	cs, plain := h.c.(sockConn)
 	if !ok || !plain { // TLS on a side: no splice
 		if sh, ok := h.sc.(halfCloser); ok {
-			streamPump(h.c, sh, [2]halfTimeouts{to, to}, func(int64, int64, error) {})
+			streamPump(h.c, sh, [2]halfTimeouts{to, to}, func(int64, int64, error, bool) {})
 		}
 		return
 	}

@@ -49,8 +49,8 @@ func TestDemoConfig(t *testing.T) {
 	if st, _ := get(ports["8080"], "/admin"); st != 403 {
 		t.Errorf("/admin: %d", st)
 	}
-	if st, _ := get(ports["8404"], "/"); st != 503 {
-		t.Errorf("stats: %d", st)
+	if st, body := get(ports["8404"], "/"); st != 200 || !strings.Contains(body, "web1") || !strings.Contains(body, "web2") {
+		t.Errorf("stats page: %d, lists web1 and web2: %v", st, strings.Contains(body, "web1") && strings.Contains(body, "web2"))
 	}
 }
 

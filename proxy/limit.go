@@ -26,7 +26,8 @@ type srvLimit struct {
 	waiters []chan struct{}
 	// after starts the queue timer; nil means the real clock (tests pass
 	// a fake one)
-	after func(time.Duration) (<-chan time.Time, func())
+	after   func(time.Duration) (<-chan time.Time, func())
+	onQueue func(n int) // told the queue length when a connection joins it
 }
 
 // limit is the current allowed count for a backend holding beSessions.
@@ -41,10 +42,11 @@ func (l *srvLimit) limit(beSessions, fullconn int) int {
 // acquire takes a slot, waiting in line up to timeout (0: no limit);
 // abort, when closed, gives up the wait (option abortonclose).
 func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Duration, abort <-chan struct{}) error {
+	l.mu.Lock()
 	if l.maxconn == 0 {
+		l.mu.Unlock()
 		return nil
 	}
-	l.mu.Lock()
 	if len(l.waiters) == 0 && l.cur < l.limit(beSessions(), fullconn) {
 		l.cur++
 		l.mu.Unlock()
@@ -52,7 +54,11 @@ func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Dur
 	}
 	ch := make(chan struct{})
 	l.waiters = append(l.waiters, ch)
+	n := len(l.waiters)
 	l.mu.Unlock()
+	if l.onQueue != nil {
+		l.onQueue(n)
+	}
 	var timer <-chan time.Time
 	if timeout > 0 {
 		after := l.after
@@ -102,17 +108,20 @@ func (l *srvLimit) leave(ch chan struct{}) bool {
 
 // release frees a slot, handing it to the first waiter when there is one.
 func (l *srvLimit) release() {
+	l.mu.Lock()
 	if l.maxconn == 0 {
+		l.mu.Unlock()
 		return
 	}
-	l.mu.Lock()
-	l.cur--
+	if l.cur > 0 {
+		l.cur--
+	}
 	l.handOver()
 	l.mu.Unlock()
 }
 
 func (l *srvLimit) handOver() {
-	if len(l.waiters) > 0 && l.cur < l.maxconn {
+	if len(l.waiters) > 0 && (l.maxconn == 0 || l.cur < l.maxconn) {
 		l.cur++
 		close(l.waiters[0])
 		l.waiters = l.waiters[1:]
@@ -163,4 +172,32 @@ func clientGone(c sockConn) (gone <-chan struct{}, stop func()) {
 			c.SetReadDeadline(time.Time{})
 		})
 	}
+}
+
+// setMax changes the server's maxconn at run time (`set maxconn server`);
+// waiters get the slots the new limit frees.
+func (l *srvLimit) setMax(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.maxconn == 0 && n > 0 {
+		l.cur = 0 // connections taken while unlimited were not counted
+	}
+	l.maxconn = n
+	if n == 0 {
+		for _, w := range l.waiters {
+			close(w)
+		}
+		l.waiters = nil
+		return
+	}
+	for len(l.waiters) > 0 && l.cur < l.maxconn {
+		l.handOver()
+	}
+}
+
+// current returns the connections counted now and the limit.
+func (l *srvLimit) current() (cur, max int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur, l.maxconn
 }

@@ -210,11 +210,12 @@ func (l *evLoop) expire(now time.Time) {
 		if t.closed {
 			continue
 		}
-		due, ok := t.deadline()
+		due, side, ok := t.deadlineSide()
 		if !ok {
 			continue
 		}
 		if !due.After(now) {
+			t.errSide = side
 			l.finish(t, errIdle)
 			continue
 		}
@@ -250,6 +251,6 @@ func (l *evLoop) finish(t *tunnel, err error) {
 	unix.Close(t.fd[0])
 	unix.Close(t.fd[1])
 	if t.end != nil {
-		t.end(t.half[0].n, t.half[1].n, err)
+		t.end(t.half[0].n, t.half[1].n, err, t.errSide == 0)
 	}
 }

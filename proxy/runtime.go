@@ -40,7 +40,8 @@ type Runtime struct {
 	pipes     *pipePool
 	frontends []*frontend
 	backends  map[string]*backend
-	global    chan struct{} // global maxconn slots (nil: unlimited)
+	global    *gate // global maxconn slots (max 0: unlimited)
+	obs       observability
 
 	// httpErrors are the http-errors sections (name, code, file)
 	httpErrors map[string]map[int]string
@@ -61,15 +62,17 @@ type frontend struct {
 	rules     []tcpRule
 	routes    []route
 	defaultBE *backend
-	slots     chan struct{}
+	slots     *gate
 	lns       []net.Listener
 	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
 	http      *httpFE       // mode http
+	ctr       counters
 }
 
 type tcpRule struct {
-	accept bool
-	cond   *l4Cond
+	accept  bool
+	content bool // tcp-request content (else connection)
+	cond    *l4Cond
 }
 
 type route struct {
@@ -85,19 +88,24 @@ type backend struct {
 	bal      *balance.Balancer
 	servers  []*server
 	http     *httpBE // mode http
+	ctr      counters
+	avail    beAvail
 }
 
 type server struct {
-	srv   *parser.Server
-	addr  string
-	limit srvLimit
-	tls   *tls.Config // `ssl` on the server line
+	srv     *parser.Server
+	addr    string
+	addrNow atomic.Pointer[string] // set by `set server addr`
+	limit   srvLimit
+	st      *srvState
+	tls     *tls.Config // `ssl` on the server line
 }
 
 type session struct {
 	client, server net.Conn
 	srv            *server
 	httpIdle       atomic.Bool // http mode: waiting for the next request
+	info           sessInfo
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -120,11 +128,10 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		maxPipes = -1
 	}
 	r.pipes = &pipePool{max: max(maxPipes, 0), stats: &r.stats}
-	if cfg.Global.Maxconn > 0 {
-		r.global = make(chan struct{}, cfg.Global.Maxconn)
-	}
+	r.global = newGate(cfg.Global.Maxconn) // 0: unlimited; `set maxconn global` can change it
+	r.obs.init(cfg)
 	for _, px := range cfg.Proxies {
-		if px.Disabled {
+		if px.Disabled || r.addPage(px) { // stats-only proxies: statspage.go
 			continue
 		}
 		if px.Mode != "tcp" && px.Mode != "http" {
@@ -153,7 +160,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		be.fullconn = fullconn(cfg, be.px)
 	}
 	for _, px := range cfg.Proxies {
-		if px.Disabled || px.Cap&parser.CapFE == 0 {
+		if px.Disabled || px.Cap&parser.CapFE == 0 || r.obs.isPage(px) {
 			continue
 		}
 		fe, err := r.newFrontend(cfg, px)
@@ -178,8 +185,8 @@ func newBackend(px *parser.Proxy) *backend {
 		if len(s.Resolved) > 0 {
 			host = s.Resolved[0].String()
 		}
-		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port))}
-		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn}
+		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s)}
+		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn, onQueue: func(n int) { sv.st.ctr.noteQueue(n); be.ctr.noteQueue(n) }}
 		be.servers = append(be.servers, sv)
 	}
 	b := px.Balance
@@ -194,9 +201,7 @@ func newBackend(px *parser.Proxy) *backend {
 
 func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, error) {
 	fe := &frontend{px: px}
-	if px.Maxconn > 0 {
-		fe.slots = make(chan struct{}, px.Maxconn)
-	}
+	fe.slots = newGate(px.Maxconn) // 0: unlimited; `set maxconn frontend` can change it
 	for _, rule := range px.Rules {
 		if rule.Keyword != "tcp-request connection" && rule.Keyword != "tcp-request content" {
 			continue
@@ -208,7 +213,7 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		if err != nil {
 			return nil, err
 		}
-		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", cond: c})
+		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c})
 	}
 	for _, u := range px.UseBackends {
 		if px.Mode == "http" {
@@ -275,6 +280,11 @@ func (r *Runtime) Start() error {
 		}
 		r.loops = append(r.loops, l)
 	}
+	if err := r.startCLI(); err != nil {
+		r.closeListeners()
+		r.stopLoops()
+		return err
+	}
 	for _, fe := range r.frontends {
 		for i, ln := range fe.lns {
 			r.wg.Add(1)
@@ -301,6 +311,7 @@ func (r *Runtime) closeListeners() {
 	if r.stopChecks != nil {
 		r.stopChecks()
 	}
+	r.stopCLI()
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			ln.Close()
@@ -317,6 +328,7 @@ func (r *Runtime) SoftStop() {
 	r.wg.Wait()
 	r.stopLoops()
 	r.pipes.closeAll()
+	r.obs.logs.close()
 }
 
 // stopLoops ends the event loops and any session they still hold.
@@ -341,17 +353,14 @@ func (r *Runtime) Stop() {
 	r.stopLoops()
 	r.wg.Wait()
 	r.pipes.closeAll()
+	r.obs.logs.close()
 }
 
 func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 	defer r.wg.Done()
 	for {
-		if fe.slots != nil {
-			fe.slots <- struct{}{}
-		}
-		if r.global != nil {
-			r.global <- struct{}{}
-		}
+		fe.slots.enter()
+		r.global.enter()
 		c, err := ln.Accept()
 		if err != nil {
 			r.release(fe)
@@ -371,12 +380,8 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 }
 
 func (r *Runtime) release(fe *frontend) {
-	if fe.slots != nil {
-		<-fe.slots
-	}
-	if r.global != nil {
-		<-r.global
-	}
+	fe.slots.leave()
+	r.global.leave()
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -386,17 +391,23 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// serve sets one client connection up: PROXY header, rules, routing and
-// the server connection. The established session is then handed to an
-// event loop, which calls done when it ends; a session that never gets
-// there calls done on its way out.
+// serve sets one client connection up: PROXY header, TLS, rules, routing
+// and the server connection. The established session is then handed to
+// an event loop (or, with TLS, to streamPump), which ends it; a session
+// that never gets there ends on its way out. done releases the accept
+// slots.
 func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
-	s := &session{client: c}
+	s := &session{client: c, info: sessInfo{id: r.obs.nextSID.Add(1), fe: fe, start: time.Now()}}
+	fe.ctr.connTot.Add(1)
+	fe.ctr.connRate.add(s.info.start)
 	r.track(s, true)
-	handed := false
+	handed, started := false, false
 	defer func() {
 		if !handed {
 			c.Close()
+			if started {
+				r.sessionDone(s)
+			}
 			r.track(s, false)
 			done()
 		}
@@ -406,6 +417,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		src, dst, err := readProxyHeader(c, fe.px.Timeouts.Client)
 		if err != nil {
 			r.opts.Logf("%s '%s': bad PROXY header from %s: %v", fe.px.Kind, fe.px.Name, ci.src, err)
+			fe.ctr.ereq.Add(1)
 			return
 		}
 		if src.IsValid() {
@@ -424,11 +436,16 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	for _, rule := range fe.rules {
 		if rule.cond.eval(ci) {
 			if !rule.accept {
+				r.denied(fe, rule)
 				return
 			}
 			break
 		}
 	}
+	s.info.ci = ci
+	fe.ctr.sessionStart(s.info.start)
+	r.logConnect(s)
+	started = true
 	if fe.http != nil {
 		r.serveHTTP(fe, s, c, ci)
 		return
@@ -443,38 +460,50 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	if be == nil {
 		return
 	}
-	sc, sv, err := r.connect(be, ci, c)
+	r.mu.Lock()
+	s.info.be = be // show sess reads it
+	r.mu.Unlock()
+	be.ctr.sessionStart(time.Now())
+	sc, sv, err := r.connect(be, ci, c, &s.info)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
 		return
 	}
 	rc := sc.(*releasingConn)
+	sv.st.ctr.sessionStart(time.Now())
 	be.sessions.Add(1)
 	r.mu.Lock()
 	s.server, s.srv = sc, sv
 	r.mu.Unlock()
-	end := func(up, down int64, err error) {
+	end := func(up, down int64, err error, clientSide bool) {
+		s.info.bytesIn.Store(up)
+		s.info.bytesOut.Store(down)
+		s.info.noteErr(err, clientSide)
 		rc.once.Do(rc.release)
 		sv.limit.release()
 		be.sessions.Add(-1)
+		r.sessionDone(s)
 		r.track(s, false)
 		done()
 	}
+	handed = true
 	if tlsc, ok := c.(*tls.Conn); ok || sv.tls != nil {
-		handed = true
 		r.pumpTLS(fe, be, sv, c, rc, ci, tlsc, end)
 		return
 	}
 	cs, ok := c.(sockConn)
 	if !ok {
+		c.Close()
 		sc.Close()
-		end(0, 0, nil)
-		handed = true
+		end(0, 0, nil, false)
 		return
 	}
-	handed = true
 	r.pump(fe, be, sv, cs, rc, ci, end)
 }
+
+// endFunc ends a session: the bytes each way, and the error that ended
+// it with the side it came from.
+type endFunc func(up, down int64, err error, clientSide bool)
 
 func (r *Runtime) track(s *session, add bool) {
 	r.mu.Lock()
@@ -488,42 +517,53 @@ func (r *Runtime) track(s *session, add bool) {
 
 // connect picks a server and connects to it, retrying as `retries` and
 // `option redispatch` say.
-func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn) (net.Conn, *server, error) {
+func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInfo) (net.Conn, *server, error) {
 	px := be.px
 	var tried []int
 	var lastErr error
 	for attempt := 0; attempt <= px.Retries; attempt++ {
 		be.mu.Lock()
 		idx := -1
+		lb := false
 		if attempt > 0 && len(tried) > 0 && !(px.OptionOn("redispatch") && attempt == px.Retries) {
 			idx = tried[len(tried)-1]
 		} else {
-			idx = be.bal.Pick(&balance.Request{Src: ci.src.Addr()})
+			idx, lb = be.bal.Pick(&balance.Request{Src: ci.src.Addr()}), true
 		}
 		if idx >= 0 {
 			be.bal.Acquire(idx)
 		}
 		be.mu.Unlock()
 		if idx < 0 {
+			si.connErr = true
 			return nil, nil, fmt.Errorf("no server is available")
 		}
-		tried = append(tried, idx)
 		sv := be.servers[idx]
-		c, err := r.dial(be, sv, client)
+		r.noteAttempt(be, sv, attempt, tried, idx, lb)
+		tried = append(tried, idx)
+		c, err := r.dial(be, sv, client, si)
 		if err == nil {
+			si.retries, si.redispatched = attempt, lb && attempt > 0
 			return &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }}, sv, nil
 		}
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
+		r.noteConnError(be, sv, err)
 		lastErr = err
+		si.tried = sv
+		if clientClosed(client) { // haproxy stops trying once the client has left ("CC")
+			si.connErr, si.cliLeft, si.retries = true, true, attempt
+			return nil, nil, err
+		}
 	}
+	si.connErr, si.retries = true, px.Retries
 	return nil, nil, lastErr
 }
 
 // dial waits for a server slot (maxconn queue with `timeout queue`) and
 // connects with `timeout connect`, sending a PROXY header when asked.
-func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, error) {
+func (r *Runtime) dial(be *backend, sv *server, client net.Conn, si *sessInfo) (net.Conn, error) {
 	px := be.px
 	wait := px.Timeouts.Queue
 	if wait == 0 {
@@ -537,9 +577,11 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, erro
 			abort = gone
 		}
 	}
+	si.queueStart = time.Now()
 	if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, abort); err != nil {
 		return nil, fmt.Errorf("server '%s': %v", sv.srv.Name, err)
 	}
+	si.connStart = time.Now()
 	// no TCP keep-alive unless asked (option srvtcpka/tcpka), as haproxy:
 	// it also spares four setsockopt calls per connection
 	d := net.Dialer{Timeout: px.Timeouts.Connect, KeepAlive: -1}
@@ -560,11 +602,13 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn) (net.Conn, erro
 		}
 	}
 	ctx := context.Background()
-	c, err := d.DialContext(ctx, "tcp", sv.addr)
+	addr := sv.address()
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		sv.limit.release()
-		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, sv.addr, err)
+		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, addr, err)
 	}
+	si.connected = time.Now()
 	return c, nil
 }
 
@@ -582,16 +626,16 @@ func (c *releasingConn) Close() error {
 
 // pump sends the PROXY header a server asks for, then hands both sockets
 // to an event loop; end runs once the session is over.
-func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *releasingConn, ci connInfo, end func(up, down int64, err error)) {
+func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *releasingConn, ci connInfo, end endFunc) {
 	st := rc.TCPConn
-	fail := func() {
+	fail := func(err error) {
 		cc.Close()
 		st.Close()
-		end(0, 0, nil)
+		end(0, 0, err, false)
 	}
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		if _, err := st.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {
-			fail()
+			fail(err)
 			return
 		}
 	}
@@ -605,13 +649,13 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *r
 	}
 	cfd, err := detach(cc)
 	if err != nil {
-		fail()
+		fail(err)
 		return
 	}
 	sfd, err := detach(st)
 	if err != nil {
 		unix.Close(cfd)
-		fail()
+		fail(err)
 		return
 	}
 	cc.Close()
@@ -620,7 +664,7 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *r
 	if err := r.loopFor(cfd).add(tn); err != nil {
 		unix.Close(cfd)
 		unix.Close(sfd)
-		end(0, 0, err)
+		end(0, 0, err, false)
 	}
 }
 
@@ -660,8 +704,11 @@ func fullconn(cfg *parser.Config, be *parser.Proxy) int {
 			if mc == 0 {
 				mc = cfg.Global.Maxconn
 			}
+			if mc == 0 {
+				mc = defaultMaxconn() // haproxy's computed global maxconn
+			}
 			sum += mc
 		}
 	}
-	return sum / 10
+	return (sum + 9) / 10 // rounded up, as haproxy
 }

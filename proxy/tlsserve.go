@@ -105,7 +105,7 @@ type halfCloser interface {
 // streamPump forwards a session of which one side is TLS (so neither the
 // event loop nor splice can see its bytes): a goroutine per direction,
 // idle timeouts per side, half-close passed on.
-func streamPump(a, b halfCloser, to [2]halfTimeouts, end func(up, down int64, err error)) {
+func streamPump(a, b halfCloser, to [2]halfTimeouts, end endFunc) {
 	type result struct {
 		n   int64
 		err error
@@ -154,21 +154,21 @@ func streamPump(a, b halfCloser, to [2]halfTimeouts, end func(up, down int64, er
 	u := <-up
 	a.Close()
 	b.Close()
-	err := u.err
+	err, clientSide := u.err, true
 	if err == nil {
-		err = derr
+		err, clientSide = derr, false
 	}
-	end(u.n, down, err)
+	end(u.n, down, err, clientSide)
 }
 
 // pumpTLS forwards a session with TLS on either side: the server side
 // handshake runs first (within timeout connect), then streamPump.
-func (r *Runtime) pumpTLS(fe *frontend, be *backend, sv *server, c net.Conn, rc *releasingConn, ci connInfo, _ *tls.Conn, end func(up, down int64, err error)) {
+func (r *Runtime) pumpTLS(fe *frontend, be *backend, sv *server, c net.Conn, rc *releasingConn, ci connInfo, _ *tls.Conn, end endFunc) {
 	var srvConn halfCloser = rc.TCPConn
 	fail := func(err error) {
 		c.Close()
 		rc.TCPConn.Close()
-		end(0, 0, err)
+		end(0, 0, err, false)
 	}
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		if _, err := rc.TCPConn.Write(proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)); err != nil {

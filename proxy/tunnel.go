@@ -17,7 +17,8 @@ type tunnel struct {
 	writable [2]bool
 	to       [2]halfTimeouts // per side: client, server
 	last     [2]time.Time    // last I/O per side
-	end      func(up, down int64, err error)
+	end      endFunc
+	errSide  int // the side (0 client, 1 server) whose error or timeout ended it
 
 	closed bool
 	inHeap bool
@@ -40,7 +41,14 @@ type halfState struct {
 // deadline is the earliest time a side of t times out; sides without a
 // timeout never do. A half-closed tunnel uses the -fin timeouts.
 func (t *tunnel) deadline() (time.Time, bool) {
+	due, _, ok := t.deadlineSide()
+	return due, ok
+}
+
+// deadlineSide is deadline with the side that comes due first.
+func (t *tunnel) deadlineSide() (time.Time, int, bool) {
 	var due time.Time
+	side := 0
 	ok := false
 	halfClosed := t.half[0].shut || t.half[1].shut
 	for s := 0; s < 2; s++ {
@@ -53,10 +61,10 @@ func (t *tunnel) deadline() (time.Time, bool) {
 		}
 		at := t.last[s].Add(d)
 		if !ok || at.Before(due) {
-			due, ok = at, true
+			due, side, ok = at, s, true
 		}
 	}
-	return due, ok
+	return due, side, ok
 }
 
 // service moves whatever can move in both directions, then ends the
@@ -98,6 +106,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				continue
 			}
 			if err != nil {
+				t.errSide = dst
 				return err
 			}
 			hf.inPipe -= int(m)
@@ -119,6 +128,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				continue
 			}
 			if err != nil {
+				t.errSide = dst
 				return err
 			}
 			hf.pend = hf.pend[m:]
@@ -166,6 +176,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			case err == unix.EINTR:
 				continue
 			case err != nil:
+				t.errSide = src
 				return err
 			case m == 0:
 				hf.eof = true
@@ -184,6 +195,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
+			t.errSide = src
 			return err
 		case n == 0:
 			hf.eof = true
@@ -197,6 +209,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				w, err = 0, nil
 			}
 			if err != nil {
+				t.errSide = dst
 				return err
 			}
 			if w > 0 {

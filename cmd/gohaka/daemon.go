@@ -30,6 +30,7 @@ type runOpts struct {
 	// keepalived persona logs as keepalived does)
 	logf    func(string, ...any)
 	persona string // "keepalived" when invoked under that name
+	maxconn int    // haproxy -n: the global maxconn, over the config's
 }
 
 // writePidfile writes this process's PID where -p (or global pidfile)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gohaka/gohaka/parser"
 )
@@ -35,6 +37,17 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 				ro.pidfile = args[i+1]
 			case "-S":
 				ro.masterCLI, _, _ = strings.Cut(args[i+1], ",")
+			case "-C": // haproxy changes directory before reading the files
+				if err := os.Chdir(args[i+1]); err != nil {
+					pid := os.Getpid()
+					exe, _ := os.Executable()
+					fmt.Fprintf(stderr, "[NOTICE]   (%d) : haproxy version is %s\n", pid, haproxyVersion)
+					fmt.Fprintf(stderr, "[NOTICE]   (%d) : path to executable is %s\n", pid, exe)
+					fmt.Fprintf(stderr, "[ALERT]    (%d) : Could not change to directory %s : %s\n", pid, args[i+1], errnoText(err))
+					return 1
+				}
+			case "-n":
+				ro.maxconn, _ = strconv.Atoi(args[i+1])
 			}
 			i++
 		case a == "-c":
@@ -196,4 +209,15 @@ func haproxyLine(pid int, d parser.Diag) string {
 		msg = "config : " + msg
 	}
 	return fmt.Sprintf("%s (%d) : %s", tag, pid, msg)
+}
+
+// errnoText is the C library's text for an error's errno ("No such file
+// or directory"), as haproxy prints it.
+func errnoText(err error) string {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		t := e.Error()
+		return strings.ToUpper(t[:1]) + t[1:]
+	}
+	return err.Error()
 }

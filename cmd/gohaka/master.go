@@ -37,6 +37,11 @@ type master struct {
 	exits   chan workerExit
 	aliveR  *os.File // workers read it: EOF means the master is gone
 	aliveW  *os.File
+	cli     chan cliReq       // master CLI commands, run in the loop
+	started map[int]time.Time // start time of the master and each worker
+	born    map[int]int       // reload count when each worker started
+	reloads int
+	failed  int
 }
 
 type workerExit struct {
@@ -58,7 +63,8 @@ func (m *master) sd(state string) {
 // the exit code (haproxy's: the failed worker's code, else 0).
 func runMaster(args, files []string, o runOpts, notify bool, stderr io.Writer) int {
 	m := &master{args: args, files: files, notify: notify, stderr: stderr, pid: os.Getpid(),
-		workers: map[int]bool{}, exits: make(chan workerExit, 8)}
+		workers: map[int]bool{}, exits: make(chan workerExit, 8), cli: make(chan cliReq),
+		started: map[int]time.Time{os.Getpid(): time.Now()}, born: map[int]int{}}
 	if code := haproxyCheck(files, false, io.Discard, stderr); code != 0 {
 		o.ready(fmt.Errorf("configuration errors"))
 		return 1
@@ -75,7 +81,14 @@ func runMaster(args, files []string, o runOpts, notify bool, stderr io.Writer) i
 		m.log("[ALERT]", "%v", err)
 	}
 	if o.masterCLI != "" {
-		m.log("[WARNING]", "master CLI socket '-S %s' is not implemented by gohaka; not created.", o.masterCLI)
+		ln, err := listenMasterCLI(o.masterCLI)
+		if err != nil {
+			m.log("[ALERT]", "Cannot create the master CLI socket '%s': %v", o.masterCLI, err)
+			o.ready(err)
+			return 1
+		}
+		defer ln.Close()
+		go m.serveMasterCLI(ln)
 	}
 	pid, err := m.startWorker(nil)
 	if err != nil {
@@ -107,8 +120,16 @@ func runMaster(args, files []string, o runOpts, notify bool, stderr io.Writer) i
 				exiting = true
 				m.signalAll(syscall.SIGTERM)
 			}
+		case q := <-m.cli:
+			if q.cmd == "reload" && exiting {
+				q.reply <- ""
+				break
+			}
+			q.reply <- m.cliCommand(q.cmd)
 		case e := <-m.exits:
 			delete(m.workers, e.pid)
+			delete(m.started, e.pid)
+			delete(m.born, e.pid)
 			code, why := exitStatus(e.ps)
 			if e.pid == m.current {
 				m.current = 0
@@ -133,10 +154,12 @@ func runMaster(args, files []string, o runOpts, notify bool, stderr io.Writer) i
 // valid; otherwise the current worker keeps serving.
 func (m *master) reload() {
 	m.log("[NOTICE]", "Reloading HAProxy")
+	m.reloads++
 	m.sd("RELOADING=1")
 	defer m.sd(fmt.Sprintf("READY=1\nMAINPID=%d", m.pid))
 	if haproxyCheck(m.files, false, io.Discard, m.stderr) != 0 {
 		m.log("[WARNING]", "Loading failure!")
+		m.failed++
 		return
 	}
 	var old []int
@@ -152,6 +175,7 @@ func (m *master) reload() {
 	if err != nil {
 		m.log("[ALERT]", "%v", err)
 		m.log("[WARNING]", "Loading failure!")
+		m.failed++
 		return
 	}
 	m.current = pid
@@ -197,6 +221,7 @@ func (m *master) startWorker(old []int) (int, error) {
 	w.Close()
 	pid := cmd.Process.Pid
 	m.workers[pid] = true
+	m.started[pid], m.born[pid] = time.Now(), m.reloads
 	go func() {
 		cmd.Wait()
 		m.exits <- workerExit{pid, cmd.ProcessState}
@@ -224,6 +249,8 @@ func (m *master) drain() {
 	deadline := time.After(10 * time.Second)
 	for len(m.workers) > 0 {
 		select {
+		case q := <-m.cli:
+			q.reply <- "" // shutting down
 		case e := <-m.exits:
 			delete(m.workers, e.pid)
 		case <-deadline:

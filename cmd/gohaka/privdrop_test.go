@@ -163,6 +163,10 @@ func TestPrivilegeDropVRRP(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", ns, "link", "set", "gkp0", "up").CombinedOutput(); err != nil {
 		t.Fatalf("veth peer up: %v %s", err, out)
 	}
+	// an address of its own: without one an IPv4 instance stays in FAULT
+	if out, err := exec.Command("ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "eth0").CombinedOutput(); err != nil {
+		t.Fatalf("address: %v %s", err, out)
+	}
 	bin := noCgoBinary(t)
 	cfg := tcpConfig(t, t.TempDir(), 8443, 9, "    user nobody\n    group nogroup\n")
 	cmd := startInNS(t, ns, bin, "run", "-f", cfg, "-k", kaConf(t, "BACKUP", 100))

@@ -60,6 +60,9 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		o.ready(fmt.Errorf("configuration errors"))
 		return 1
 	}
+	if o.maxconn > 0 {
+		cfg.Global.Maxconn = o.maxconn
+	}
 	inherited := fetchListeners(o.oldPIDs)
 	rt, err := proxy.New(cfg, proxy.Options{Logf: logf, Inherited: inherited})
 	if err != nil {
@@ -88,6 +91,10 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		stopHandover = serveHandover(ps.current, logf)
 	}
 	defer stopHandover()
+	if o.worker {
+		stopCLI := serveWorkerCLI(ps.current, logf)
+		defer stopCLI()
+	}
 	vs := &vrrpSet{logf: logf}
 	if err := vs.apply(cfg.Keepalived); err != nil {
 		rt.Stop()
@@ -96,6 +103,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	defer vs.stop()
+	rt.SetExtraMetrics(vs.seen.metrics) // gohaka_vrrp_* beside haproxy's metrics
 	o.pidfileG = cfg.Global.Pidfile
 	if err := o.writePidfile(); err != nil {
 		logf("%v", err)
@@ -115,6 +123,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		sdNotify("READY=1")
 	}
 	if o.persona == "keepalived" {
+		vs.waitStarted(2 * time.Second)
 		logf("Startup complete")
 	} else {
 		logf("serving %d proxies", len(cfg.Proxies))

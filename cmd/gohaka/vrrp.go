@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -18,27 +19,23 @@ import (
 // and timers; a removed one shuts down (priority 0, VIPs removed); a new or
 // changed one starts.
 type vrrpSet struct {
-	logf func(string, ...any)
-	// mu guards running for readers on other goroutines (metrics); it is
-	// only changed by apply and stop
-	mu      sync.Mutex
+	logf    func(string, ...any)
 	running map[string]*runningSpeaker
 	groups  syncGroups
+	seen    vrrpSeen // states and priorities for gohaka_vrrp_* metrics
 }
 
 type runningSpeaker struct {
-	sp     *vrrp.Speaker
 	key    string
 	cancel func()
 	done   chan struct{}
+	sp     *vrrp.Speaker
 }
 
 // apply makes the running speakers match k; on error nothing changes.
 func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	if v.running == nil {
-		v.mu.Lock()
 		v.running = map[string]*runningSpeaker{}
-		v.mu.Unlock()
 	}
 	type todo struct {
 		in  *parser.VRRPInstance
@@ -64,7 +61,9 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 	speakers := make([]*vrrp.Speaker, len(start))
 	for n, t := range start {
 		own := t.sc.OnState
+		v.seen.set(t.in.Name, vrrp.Init, t.sc.Priority)
 		t.sc.OnState = func(name string, st vrrp.State, prio int, synced bool) {
+			v.seen.set(name, st, prio)
 			own(name, st, prio, synced)
 			v.groups.observe(name, st, synced)
 		}
@@ -87,9 +86,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 		if !want[name] || changed {
 			r.cancel()
 			<-r.done
-			v.mu.Lock()
 			delete(v.running, name)
-			v.mu.Unlock()
+			v.seen.drop(name)
 			v.groups.register(name, nil)
 		}
 	}
@@ -107,9 +105,8 @@ func (v *vrrpSet) apply(k *parser.Keepalived) error {
 			}
 			sp.Run(ctx)
 		}()
-		v.mu.Lock()
 		v.running[t.in.Name] = &runningSpeaker{sp: sp, key: t.key, cancel: cancel, done: done}
-		v.mu.Unlock()
+		v.seen.speaker(t.in.Name, sp)
 	}
 	return nil
 }
@@ -119,9 +116,7 @@ func (v *vrrpSet) stop() {
 	for name, r := range v.running {
 		r.cancel()
 		<-r.done
-		v.mu.Lock()
 		delete(v.running, name)
-		v.mu.Unlock()
 		v.groups.register(name, nil)
 	}
 }
@@ -307,10 +302,31 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 	if !in.DontTrackPrimary && in.Interface != "" {
 		ifaces[in.Interface] = track.Weight{}
 	}
+	// an IPv4 instance also needs an IPv4 address of its own on its
+	// interface (the adverts' source), as keepalived: FAULT without one
+	needAddr := in.Interface != "" && !in.UnicastSrcIP.IsValid() && !vipsAre6(in)
 	for name, w := range ifaces {
 		e := &entry{w: w, st: track.StatusOK}
 		key := "if:" + name
 		entries[key] = e
+		own := needAddr && name == in.Interface
+		check := func() (track.Status, string) {
+			if !track.InterfaceUp(name) {
+				return track.StatusFailed, "down"
+			}
+			if own {
+				if a := ownIPv4(name, in); !a.IsValid() {
+					return track.StatusFailed, "noaddr"
+				}
+			}
+			return track.StatusOK, "up"
+		}
+		if st, why := check(); st != e.st {
+			e.st = st
+			if why == "noaddr" {
+				logf("(%s) entering FAULT state (no IPv4 address for interface)", in.Name)
+			}
+		}
 		go func() {
 			t := time.NewTicker(200 * time.Millisecond)
 			defer t.Stop()
@@ -320,13 +336,17 @@ func startTrackers(ctx context.Context, k *parser.Keepalived, in *parser.VRRPIns
 					return
 				case <-t.C:
 				}
-				st := track.StatusFailed
-				if track.InterfaceUp(name) {
-					st = track.StatusOK
-				}
+				st, why := check()
 				mu.Lock()
 				if st != e.st {
-					logf("(%s) interface %s is %s", in.Name, name, map[track.Status]string{track.StatusOK: "up", track.StatusFailed: "down"}[st])
+					switch {
+					case why == "noaddr":
+						logf("(%s) entering FAULT state (no IPv4 address for interface)", in.Name)
+					case own && st == track.StatusOK:
+						logf("Assigned address %s for interface %s", ownIPv4(name, in), name)
+					default:
+						logf("(%s) interface %s is %s", in.Name, name, why)
+					}
 					e.st = st
 					update()
 				}
@@ -405,4 +425,53 @@ func vipOf(v parser.VIP, excluded bool) vrrp.VIP {
 		out.Brd = a
 	}
 	return out
+}
+
+// vipsAre6 reports an IPv6 instance (its VIPs are IPv6).
+func vipsAre6(in *parser.VRRPInstance) bool {
+	return len(in.VIPs) > 0 && in.VIPs[0].Prefix.Addr().Is6()
+}
+
+// ownIPv4 returns an IPv4 address of the interface that is not one of the
+// instance's VIPs (the zero Addr when there is none).
+func ownIPv4(name string, in *parser.VRRPInstance) netip.Addr {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || !p.Addr().Is4() {
+			continue
+		}
+		vip := false
+		for _, v := range in.VIPs {
+			vip = vip || v.Prefix.Addr() == p.Addr()
+		}
+		if !vip {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// waitStarted waits (bounded) until every running instance has left
+// INIT, so that "Startup complete" follows their first state lines as in
+// keepalived's log.
+func (v *vrrpSet) waitStarted(bound time.Duration) {
+	for end := time.Now().Add(bound); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		v.seen.mu.Lock()
+		all := true
+		for _, in := range v.seen.m {
+			all = all && in.state != vrrp.Init
+		}
+		v.seen.mu.Unlock()
+		if all {
+			return
+		}
+	}
 }

@@ -2,75 +2,128 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gohaka/gohaka/vrrp"
 )
 
-// speakers returns the running speakers, by instance name.
-func (v *vrrpSet) speakers() []*vrrp.Speaker {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []*vrrp.Speaker
-	for _, r := range v.running {
-		out = append(out, r.sp)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out
+// vrrpSeen keeps what the metrics show of each running VRRP instance:
+// its last state and priority (from the state callbacks) and its speaker
+// (for the counters). It is safe to read while the speakers run.
+type vrrpSeen struct {
+	mu sync.Mutex
+	m  map[string]*seenInstance
 }
 
-// writeVRRPMetrics writes the gohaka_vrrp_* metrics of the running
-// instances in Prometheus' text format. States are numbered as in
-// keepalived's SNMP MIB: 0 init, 1 backup, 2 master, 3 fault.
-func writeVRRPMetrics(w io.Writer, sps []*vrrp.Speaker) {
-	type sample struct {
-		labels string
-		value  int
+type seenInstance struct {
+	state vrrp.State
+	prio  int
+	sp    *vrrp.Speaker
+}
+
+func (s *vrrpSeen) get(name string) *seenInstance {
+	if s.m == nil {
+		s.m = map[string]*seenInstance{}
 	}
-	metrics := []struct {
-		name, help, typ string
-		get             func(c vrrp.Counters) []sample
-	}{
-		{"gohaka_vrrp_state", "VRRP instance state (0 init, 1 backup, 2 master, 3 fault).", "gauge",
-			func(c vrrp.Counters) []sample { return []sample{{"", int(c.State)}} }},
-		{"gohaka_vrrp_priority", "Effective priority of the instance.", "gauge",
-			func(c vrrp.Counters) []sample { return []sample{{"", c.Priority}} }},
-		{"gohaka_vrrp_adverts_sent_total", "Advertisements sent.", "counter",
-			func(c vrrp.Counters) []sample { return []sample{{"", c.AdvertsSent}} }},
-		{"gohaka_vrrp_adverts_received_total", "Valid advertisements received.", "counter",
-			func(c vrrp.Counters) []sample { return []sample{{"", c.AdvertsReceived}} }},
-		{"gohaka_vrrp_transitions_total", "State transitions.", "counter",
-			func(c vrrp.Counters) []sample { return []sample{{"", c.Transitions}} }},
-		{"gohaka_vrrp_bad_packets_total", "Received packets dropped, by reason.", "counter",
-			func(c vrrp.Counters) []sample {
-				var out []sample
-				for _, r := range dropReasons {
-					out = append(out, sample{fmt.Sprintf(",reason=%q", string(r)), c.Dropped[r]})
-				}
-				return out
-			}},
+	in := s.m[name]
+	if in == nil {
+		in = &seenInstance{}
+		s.m[name] = in
 	}
-	stats := make([]vrrp.Counters, len(sps))
-	for i, sp := range sps {
-		stats[i] = sp.Stats()
-	}
-	for _, m := range metrics {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
-		for i, sp := range sps {
-			base := fmt.Sprintf("instance=%q,interface=%q,vrid=\"%d\"", promEscape(sp.Name()), promEscape(sp.Interface()), sp.VRID())
-			for _, s := range m.get(stats[i]) {
-				fmt.Fprintf(w, "%s{%s%s} %d\n", m.name, base, s.labels, s.value)
-			}
+	return in
+}
+
+func (s *vrrpSeen) set(name string, st vrrp.State, prio int) {
+	s.mu.Lock()
+	in := s.get(name)
+	in.state, in.prio = st, prio
+	s.mu.Unlock()
+}
+
+func (s *vrrpSeen) speaker(name string, sp *vrrp.Speaker) {
+	s.mu.Lock()
+	s.get(name).sp = sp
+	s.mu.Unlock()
+}
+
+func (s *vrrpSeen) drop(name string) {
+	s.mu.Lock()
+	delete(s.m, name)
+	s.mu.Unlock()
+}
+
+// vrrpMetric is one instance's figures for the exposition.
+type vrrpMetric struct {
+	name     string
+	state    vrrp.State
+	prio     int
+	counters vrrp.Counters
+}
+
+// metrics renders gohaka_vrrp_* for the running instances.
+func (s *vrrpSeen) metrics() string {
+	s.mu.Lock()
+	var list []vrrpMetric
+	for name, in := range s.m {
+		m := vrrpMetric{name: name, state: in.state, prio: in.prio}
+		if in.sp != nil {
+			m.counters = in.sp.Stats()
 		}
+		list = append(list, m)
 	}
+	s.mu.Unlock()
+	return renderVRRPMetrics(list)
 }
 
-// dropReasons are every reason a received packet can be dropped for.
-var dropReasons = []vrrp.DropReason{vrrp.DropShort, vrrp.DropTTL, vrrp.DropVersion, vrrp.DropType, vrrp.DropLength,
+// vrrpDropReasons are the reasons a received advert is refused, in the
+// vrrp package's words.
+var vrrpDropReasons = []vrrp.DropReason{vrrp.DropShort, vrrp.DropTTL, vrrp.DropVersion, vrrp.DropType, vrrp.DropLength,
 	vrrp.DropChecksum, vrrp.DropAuth, vrrp.DropInterval, vrrp.DropVRID, vrrp.DropFamily}
 
-// promEscape keeps a label value inside its quotes (%q already escapes
-// quotes and backslashes; newlines become \n).
-func promEscape(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+// renderVRRPMetrics writes the Prometheus exposition of the instances,
+// in the exporter's style: one gauge per state label, counters _total.
+func renderVRRPMetrics(list []vrrpMetric) string {
+	if len(list) == 0 {
+		return ""
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	var b strings.Builder
+	head := func(name, typ, help string) {
+		fmt.Fprintf(&b, "# HELP gohaka_vrrp_%s %s\n# TYPE gohaka_vrrp_%s %s\n", name, help, name, typ)
+	}
+	head("state", "gauge", "Current state of the VRRP instance, per state label value.")
+	for _, m := range list {
+		for _, st := range []vrrp.State{vrrp.Init, vrrp.Backup, vrrp.Master, vrrp.Fault} {
+			v := 0
+			if m.state == st {
+				v = 1
+			}
+			fmt.Fprintf(&b, "gohaka_vrrp_state{instance=%q,state=%q} %d\n", m.name, st.String(), v)
+		}
+	}
+	head("priority", "gauge", "Effective priority of the VRRP instance at its last state change.")
+	for _, m := range list {
+		fmt.Fprintf(&b, "gohaka_vrrp_priority{instance=%q} %d\n", m.name, m.prio)
+	}
+	head("adverts_sent_total", "counter", "Total number of VRRP adverts sent by the instance.")
+	for _, m := range list {
+		fmt.Fprintf(&b, "gohaka_vrrp_adverts_sent_total{instance=%q} %d\n", m.name, m.counters.AdvertsSent)
+	}
+	head("adverts_received_total", "counter", "Total number of valid VRRP adverts received by the instance.")
+	for _, m := range list {
+		fmt.Fprintf(&b, "gohaka_vrrp_adverts_received_total{instance=%q} %d\n", m.name, m.counters.AdvertsReceived)
+	}
+	head("bad_packets_total", "counter", "Total number of received VRRP packets dropped, per reason.")
+	for _, m := range list {
+		for _, r := range vrrpDropReasons {
+			fmt.Fprintf(&b, "gohaka_vrrp_bad_packets_total{instance=%q,reason=%q} %d\n", m.name, string(r), m.counters.Dropped[r])
+		}
+	}
+	head("transitions_total", "counter", "Total number of state transitions of the instance.")
+	for _, m := range list {
+		fmt.Fprintf(&b, "gohaka_vrrp_transitions_total{instance=%q} %d\n", m.name, m.counters.Transitions)
+	}
+	return b.String()
+}
