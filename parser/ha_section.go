@@ -190,6 +190,11 @@ func inheritDefaults(px, def *Proxy) {
 	px.Stats.Auths = append([]string(nil), def.Stats.Auths...)
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.UseServers = nil, nil, nil, nil, nil
 	px.Rules, px.Captures, px.Settings = nil, nil, nil
+	for _, l := range def.Settings { // errorfiles lines pass on, like errorfile
+		if len(l.Words) > 0 && l.Words[0] == "errorfiles" {
+			px.Settings = append(px.Settings, l)
+		}
+	}
 	px.Description, px.ID, px.Disabled = "", 0, false
 	px.StickTable = nil
 	px.hasRules = ruleKinds{}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,8 @@ type httpBE struct {
 	forwardFor          *forwardFor
 	originalTo          *forwardFor
 	errs                map[int]errAnswer
+	useServers          []useServer
+	pool                *srvPool // http-reuse
 }
 
 // forwardFor is `option forwardfor [except net] [header name] [if-none]`
@@ -127,7 +130,7 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 	if h.originalTo, err = newAddrHeader(px, "originalto", "x-original-to"); err != nil {
 		return err
 	}
-	if h.errs, err = loadErrorfiles(px); err != nil {
+	if h.errs, err = r.loadErrorfiles(px); err != nil {
 		return err
 	}
 	fe.http = h
@@ -138,7 +141,12 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 func (r *Runtime) newHTTPBackend(be *backend) error {
 	h := &httpBE{}
 	var err error
-	if h.errs, err = loadErrorfiles(be.px); err != nil {
+	if h.errs, err = r.loadErrorfiles(be.px); err != nil {
+		return err
+	}
+	be.http = h
+	h.pool = newSrvPool(be.px.HTTPReuse, len(be.servers))
+	if h.useServers, err = r.compileUseServers(be); err != nil {
 		return err
 	}
 	if be.px.Cap&parser.CapFE == 0 { // a listen's rules run once, as frontend rules
@@ -155,7 +163,6 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 			return err
 		}
 	}
-	be.http = h
 	return nil
 }
 
@@ -164,8 +171,9 @@ type hconn struct {
 	r    *Runtime
 	fe   *frontend
 	s    *session
-	c    sockConn
+	c    halfCloser // a socket, or a *tls.Conn on an ssl bind
 	ci   connInfo
+	tls  *tls.ConnectionState // of c on an ssl bind
 	bufp *[]byte
 	buf  []byte
 	n    int // bytes of buf in use
@@ -176,14 +184,21 @@ type hconn struct {
 	out  []byte
 
 	// the server connection, kept across requests of the same backend
-	sc   net.Conn
-	sv   *server
-	be   *backend
-	breq balance.Request
+	sc net.Conn
+	rc *releasingConn // under sc
+	sv *server
+	be *backend
+	// srvIdle: sc finished its last response cleanly and may serve again
+	srvIdle bool
+	// srvReused: sc came from an idle list (aggressive mode trusts it)
+	srvReused bool
+	reqs      int         // requests done on this client connection
+	own       []*idleConn // idle server connections kept for this client (http-reuse never)
+	breq      balance.Request
 	// forceIdx is the server a persistence cookie named (-1: none)
 	forceIdx    int
 	sp          *peeker // on sc
-	cp          *peeker // on c
+	cp          *peeker // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
 	arena       []byte  // values made by rules, reused request after request
 	appendFirst func([]byte) bool
 	sbufp       *[]byte
@@ -196,14 +211,26 @@ var errClientGone = errors.New("client closed")
 
 // serveHTTP runs an http-mode client connection: requests one after the
 // other, keep-alive and pipelining included.
-func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
-	cc, ok := s.client.(sockConn)
+func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
+	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		r.serveH2(fe, tc, ci)
+		return
+	}
+	cc, ok := c.(halfCloser)
 	if !ok {
 		return
 	}
-	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci, cp: newPeeker(cc)}
+	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci}
+	if sc, ok := c.(sockConn); ok {
+		h.cp = newPeeker(sc)
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		h.tls = &st
+	}
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
+	defer h.closeOwn()
 	defer h.dropServer()
 	defer h.putBuf()
 	defer lingerClose(cc)
@@ -213,7 +240,9 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
 			return
 		}
 		first = false
-		if !h.transaction() {
+		ok := h.transaction()
+		h.reqs++
+		if !ok {
 			return
 		}
 	}
@@ -238,14 +267,14 @@ func (h *hconn) putBuf() {
 }
 
 func (h *hconn) dropServer() {
-	if h.sc != nil {
+	if h.sc != nil && !h.parkServer() {
 		h.sc.Close()
 		h.sv.limit.release()
 		h.be.sessions.Add(-1)
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = nil, nil
 		h.r.mu.Unlock()
-		h.sc, h.sv, h.be = nil, nil, nil
+		h.sc, h.sv, h.be, h.rc, h.srvIdle = nil, nil, nil, nil, false
 	}
 }
 
@@ -272,7 +301,18 @@ func (h *hconn) readHead(first bool) bool {
 		if h.r.stopping.Load() {
 			return false
 		}
-		err := h.cp.waitReadable()
+		var err error
+		if h.cp != nil {
+			err = h.cp.waitReadable()
+		} else { // TLS: read the first bytes into a buffer
+			h.getBuf()
+			var m int
+			m, err = h.c.Read(h.buf)
+			h.n += m
+			if m > 0 {
+				err = nil
+			}
+		}
 		h.s.httpIdle.Store(false)
 		if err != nil {
 			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
@@ -331,7 +371,7 @@ func (h *hconn) transaction() bool {
 	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous && !h.r.stopping.Load()
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
-	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, rt: h.r, fe: fe,
+	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, tls: h.tls, rt: h.r, fe: fe,
 		userlists: fe.http.userlists, arena: h.arena[:0], appendFirst: h.appendFirst}
 	defer func() {
 		// keep what grew for the next request
@@ -340,30 +380,7 @@ func (h *hconn) transaction() bool {
 			h.hdrs = q.hdrs[:0]
 		}
 	}()
-	v, resp := runRequestRules(fe.http.reqRules, q)
-	var be *backend
-	if v == vContinue || v == vAllow {
-		be = fe.defaultBE
-		for _, rt := range fe.http.routes {
-			if !rt.cond.eval(q) {
-				continue
-			}
-			if rt.dyn != nil { // a name that is no backend: next rule
-				dyn := h.r.backends[string(rt.dyn.value(q))]
-				if dyn == nil {
-					continue
-				}
-				be = dyn
-				break
-			}
-			be = rt.be
-			break
-		}
-		if be != nil && be.http != nil {
-			q.be = be
-			v, resp = runRequestRules(be.http.reqRules, q)
-		}
-	}
+	v, resp, be := h.r.route(fe, q)
 	switch v {
 	case vRespond:
 		return h.answer(resp, keepAlive)
@@ -375,6 +392,34 @@ func (h *hconn) transaction() bool {
 		return h.answerError(503, nil, keepAlive)
 	}
 	return h.forward(be, keepAlive)
+}
+
+// route runs the frontend's http-request rules, picks the backend
+// (use_backend, default_backend) and runs the backend's rules.
+func (r *Runtime) route(fe *frontend, q *hreq) (verdict, []byte, *backend) {
+	v, resp := runRequestRules(fe.http.reqRules, q)
+	var be *backend
+	if v == vContinue || v == vAllow {
+		be = fe.defaultBE
+		for _, rt := range fe.http.routes {
+			if !rt.cond.eval(q) {
+				continue
+			}
+			if rt.dyn != nil { // a name that is no backend: the default backend
+				if dyn := r.backends[string(rt.dyn.value(q))]; dyn != nil {
+					be = dyn
+				}
+				break
+			}
+			be = rt.be
+			break
+		}
+		if be != nil && be.http != nil {
+			q.be = be
+			v, resp = runRequestRules(be.http.reqRules, q)
+		}
+	}
+	return v, resp, be
 }
 
 // answerError answers with an error page (or errorfile).
@@ -502,19 +547,25 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 
 // addrHeader appends X-Forwarded-For or X-Original-To as configured.
 func (h *hconn) addrHeader(b []byte, ff *forwardFor) []byte {
+	return appendAddrHeader(b, ff, h.ci, h.q.hdrs)
+}
+
+// appendAddrHeader appends the header ff names with the client's source
+// (or destination) address, unless except matches or if-none finds one.
+func appendAddrHeader(b []byte, ff *forwardFor, ci connInfo, hdrs []h1.Header) []byte {
 	if ff == nil {
 		return b
 	}
-	a := h.ci.src.Addr()
+	a := ci.src.Addr()
 	if ff.dst {
-		a = h.ci.dst.Addr()
+		a = ci.dst.Addr()
 	}
-	if ff.except != nil && ff.except.match(h.ci) {
+	if ff.except != nil && ff.except.match(ci) {
 		return b
 	}
 	if ff.ifNone {
 		present := false
-		for _, hd := range h.q.hdrs {
+		for _, hd := range hdrs {
 			present = present || h1.EqualFold(hd.Name, ff.header)
 		}
 		if present {
@@ -568,6 +619,21 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		h.dropServer()
 		last = idx
 		sv := be.servers[idx]
+		if ic, terr := h.takeIdle(be, idx); ic != nil || terr != nil {
+			if terr != nil {
+				be.mu.Lock()
+				be.bal.Release(idx)
+				be.mu.Unlock()
+				err = terr
+				continue
+			}
+			be.sessions.Add(1)
+			h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = ic.c, ic.rc, sv, be, ic.sp, true
+			h.r.mu.Lock()
+			h.s.server, h.s.srv = ic.c, sv
+			h.r.mu.Unlock()
+			return true, nil
+		}
 		c, derr := h.r.dial(be, sv, h.c, &h.s.info)
 		if derr != nil {
 			be.mu.Lock()
@@ -579,7 +645,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		i := idx
 		sc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(i); be.mu.Unlock() }}
 		be.sessions.Add(1)
-		h.sc, h.sv, h.be, h.sp = sc, sv, be, newPeeker(sc.TCPConn)
+		h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = sc, sc, sv, be, newPeeker(sc.TCPConn), false
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = sc, sv
 		h.r.mu.Unlock()
@@ -588,6 +654,14 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 				h.dropServer()
 				return false, err
 			}
+		}
+		if sv.tls != nil {
+			tc, err := h.r.serverHandshake(be, sv, sc, h.ci)
+			if err != nil {
+				h.dropServer()
+				return false, err
+			}
+			h.sc = tc
 		}
 		return false, nil
 	}
@@ -621,7 +695,11 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	if be.px.Cookie != nil {
 		h.cookieRequest(be)
 	}
+	if idx := pickUseServer(be, &h.q); idx >= 0 {
+		h.forceIdx = idx
+	}
 	if h.sc != nil && !h.sp.idleOpen() {
+		h.srvIdle = false
 		h.dropServer() // the server closed the idle connection
 	}
 	reused, err := h.connectServer(be)
@@ -630,6 +708,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		return h.answerError(503, be, keepAlive)
 	}
 	head := h.writeRequestHead(be, srvClose)
+	h.srvIdle = false // busy until its response has ended cleanly
 	h.sc.SetWriteDeadline(deadline(h.serverTimeout()))
 	if _, err := h.sc.Write(head); err != nil {
 		if reused { // the server closed its idle connection: once more on a new one
@@ -722,7 +801,11 @@ func (h *hconn) sendServerError(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		code = 504
 	}
-	h.c.Write(h.errorFor(code, h.be).resp)
+	resp := h.errorFor(code, h.be).resp
+	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
+		resp = addConnClose(resp)
+	}
+	h.c.Write(resp)
 }
 
 // writeResponseHead sends the response head to the client, rules applied.
@@ -817,6 +900,8 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		}
 		if srvClose {
 			h.dropServer()
+		} else {
+			h.srvIdle = true
 		}
 		return keepAlive
 	}
@@ -825,13 +910,20 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 // responseRules applies http-response rules (backend, then frontend);
 // true means the response is denied.
 func (h *hconn) responseRules() bool {
-	lists := [][]*httpRule{nil, h.fe.http.respRules}
-	if h.be != nil && h.be.http != nil {
-		lists[0] = h.be.http.respRules
+	var denied bool
+	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.hdrs)
+	return denied
+}
+
+// responseRules applies the http-response rules of be, then fe, to the
+// response headers hdrs; denied means the response is refused.
+func responseRules(fe *frontend, be *backend, q *hreq, hdrs []h1.Header) (_ []h1.Header, denied bool) {
+	lists := [][]*httpRule{nil, fe.http.respRules}
+	if be != nil && be.http != nil {
+		lists[0] = be.http.respRules
 	}
-	q := &h.q
 	saved := q.hdrs
-	q.hdrs = h.hdrs
+	q.hdrs = hdrs
 	defer func() { q.hdrs = saved }()
 	for _, rules := range lists {
 		for _, hr := range rules {
@@ -840,17 +932,17 @@ func (h *hconn) responseRules() bool {
 			}
 			switch hr.action {
 			case "deny":
-				return true
+				return hdrs, true
 			case "allow":
 				goto next
 			default:
-				h.hdrs, _, _ = applyRewrite(hr, q, h.hdrs, nil, nil)
-				q.hdrs = h.hdrs
+				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
+				q.hdrs = hdrs
 			}
 		}
 	next:
 	}
-	return false
+	return hdrs, false
 }
 
 // forwardBody copies a message body whose first bytes are buf[start:n]
@@ -936,27 +1028,31 @@ func (h *hconn) tunnel() {
 		h.c.Write(h.sbuf[:h.sn])
 		h.sn = 0
 	}
-	st, ok := h.sc.(*releasingConn)
-	if !ok {
-		return
-	}
 	h.c.SetDeadline(time.Time{})
-	st.SetDeadline(time.Time{})
+	h.sc.SetDeadline(time.Time{})
 	idle := h.be.px.Timeouts.Tunnel
 	if idle == 0 {
 		idle = max(h.fe.px.Timeouts.Client, h.be.px.Timeouts.Server)
 	}
 	to := halfTimeouts{idle: idle}
+	st, ok := h.sc.(*releasingConn)
+	cs, plain := h.c.(sockConn)
+	if !ok || !plain { // TLS on a side: no splice
+		if sh, ok := h.sc.(halfCloser); ok {
+			streamPump(h.c, sh, [2]halfTimeouts{to, to}, func(int64, int64, error, bool) {})
+		}
+		return
+	}
 	upDone, downDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		_, err := forwardHalf(h.c, st.TCPConn, h.r.pipes, to, downDone)
+		_, err := forwardHalf(cs, st.TCPConn, h.r.pipes, to, downDone)
 		if err != nil {
 			h.c.Close()
 			st.Close()
 		}
 		close(upDone)
 	}()
-	_, err := forwardHalf(st.TCPConn, h.c, h.r.pipes, to, upDone)
+	_, err := forwardHalf(st.TCPConn, cs, h.r.pipes, to, upDone)
 	if err != nil {
 		h.c.Close()
 		st.Close()
@@ -967,7 +1063,7 @@ func (h *hconn) tunnel() {
 
 // lingerClose half-closes a client connection and drops what it still
 // sends for a moment, so that an error page is not lost to a reset.
-func lingerClose(c sockConn) {
+func lingerClose(c halfCloser) {
 	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 	var junk [4096]byte

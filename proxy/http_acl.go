@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -22,6 +23,7 @@ type hreq struct {
 	minor       int
 	hdrs        []h1.Header
 	ci          connInfo
+	tls         *tls.ConnectionState // the client's TLS session, or nil
 	rt          *Runtime
 	fe          *frontend
 	be          *backend
@@ -223,6 +225,36 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			}
 		}
 		method = "bool"
+	case "http_auth_group":
+		ul := arg
+		fn = func(q *hreq, f func([]byte) bool) { q.authGroups(ul, f) }
+	case "ssl_fc_alpn":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.tls != nil && q.tls.NegotiatedProtocol != "" {
+				f([]byte(q.tls.NegotiatedProtocol))
+			}
+		}
+	case "ssl_fc_protocol":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.tls != nil {
+				f([]byte(tlsVersionName(q.tls.Version)))
+			}
+		}
+	case "ssl_fc":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.ci.ssl {
+				f([]byte("1"))
+			} else {
+				f(nil)
+			}
+		}
+		method = "bool"
+	case "ssl_fc_sni":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.ci.ssl && q.ci.sni != "" {
+				f([]byte(q.ci.sni))
+			}
+		}
 	case "src":
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.src.Addr().Unmap().String())) }
 	case "dst_port":
@@ -242,28 +274,57 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 
 // authOK checks the Authorization header against a userlist.
 func (q *hreq) authOK(list string) bool {
+	ul, u := q.authUser(list)
+	return ul != nil && u != nil
+}
+
+// authGroups calls f with each group of the user the Authorization header
+// authenticates in list (http_auth_group).
+func (q *hreq) authGroups(list string, f func([]byte) bool) {
+	ul, u := q.authUser(list)
+	if u == nil {
+		return
+	}
+	for _, g := range u.Groups {
+		if !f([]byte(g)) {
+			return
+		}
+	}
+	for g, users := range ul.Groups {
+		for _, name := range users {
+			if name == u.Name && !f([]byte(g)) {
+				return
+			}
+		}
+	}
+}
+
+// authUser is the userlist and user the Authorization header names with
+// the right password, or nils.
+func (q *hreq) authUser(list string) (*parser.Userlist, *parser.User) {
 	var hv []byte
 	q.header("authorization", false, func(v []byte) bool { hv = v; return false })
 	sch, cred, ok := bytes.Cut(hv, []byte(" "))
 	if !ok || !bytes.EqualFold(sch, []byte("basic")) {
-		return false
+		return nil, nil
 	}
 	dec, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(cred)))
 	if err != nil {
-		return false
+		return nil, nil
 	}
 	user, pass, _ := strings.Cut(string(dec), ":")
 	for _, ul := range q.userlists {
 		if ul.Name != list {
 			continue
 		}
-		for _, u := range ul.Users {
-			if u.Name == user && u.Insecure && u.Password == pass {
-				return true
+		for i := range ul.Users {
+			u := &ul.Users[i]
+			if u.Name == user && (u.Insecure && u.Password == pass || !u.Insecure && cryptMatch(u.Password, pass)) {
+				return ul, u
 			}
 		}
 	}
-	return false
+	return nil, nil
 }
 
 // httpMatcher is one compiled ACL line for http mode.
@@ -570,4 +631,14 @@ func (c *hcond) eval(q *hreq) bool {
 		}
 	}
 	return res != c.unless
+}
+
+// tlsVersionName is the version as haproxy (OpenSSL) names it.
+func tlsVersionName(v uint16) string {
+	for name, x := range tlsVersions {
+		if x == v {
+			return name
+		}
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -74,15 +75,63 @@ type errAnswer struct {
 	close bool
 }
 
-// loadErrorfiles reads the errorfile lines of a proxy as haproxy sends
+// httpErrorSections reads the http-errors sections: name -> code -> file.
+func httpErrorSections(cfg *parser.Config) map[string]map[int]string {
+	out := map[string]map[int]string{}
+	for _, sec := range cfg.Others {
+		if sec.Kind != "http-errors" {
+			continue
+		}
+		m := map[int]string{}
+		for _, l := range sec.Lines {
+			if len(l.Words) >= 3 && l.Words[0] == "errorfile" {
+				if code, err := strconv.Atoi(l.Words[1]); err == nil {
+					m[code] = l.Words[2]
+				}
+			}
+		}
+		out[sec.Name] = m
+	}
+	return out
+}
+
+// errorfilePaths gathers a proxy's error files: `errorfiles NAME [CODE...]`
+// lines import from http-errors sections, then `errorfile` lines.
+func (r *Runtime) errorfilePaths(px *parser.Proxy) (map[int]string, error) {
+	paths := map[int]string{}
+	for _, l := range px.Settings {
+		if len(l.Words) < 2 || l.Words[0] != "errorfiles" {
+			continue
+		}
+		sec, ok := r.httpErrors[l.Words[1]]
+		if !ok {
+			return nil, fmt.Errorf("%s: errorfiles: unknown http-errors section '%s'", l.Pos[0], l.Words[1])
+		}
+		if len(l.Words) == 2 {
+			maps.Copy(paths, sec)
+			continue
+		}
+		for _, c := range l.Words[2:] {
+			code, _ := strconv.Atoi(c)
+			if f, ok := sec[code]; ok {
+				paths[code] = f
+			}
+		}
+	}
+	maps.Copy(paths, px.Errorfiles)
+	return paths, nil
+}
+
+// loadErrorfiles reads the error files of a proxy as haproxy sends
 // them: status line kept, header names in lower case, Connection dropped,
 // body as in the file.
-func loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
-	if len(px.Errorfiles) == 0 {
-		return nil, nil
+func (r *Runtime) loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
+	files, err := r.errorfilePaths(px)
+	if err != nil || len(files) == 0 {
+		return nil, err
 	}
 	out := map[int]errAnswer{}
-	for code, path := range px.Errorfiles {
+	for code, path := range files {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s '%s': errorfile %d: %v", px.Kind, px.Name, code, err)
@@ -107,13 +156,17 @@ func loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
 
 // errorFor is the answer for an error status: the backend's errorfile,
 // else the frontend's, else haproxy's default page.
-func (h *hconn) errorFor(code int, be *backend) errAnswer {
+func (h *hconn) errorFor(code int, be *backend) errAnswer { return errorFor(h.fe, code, be) }
+
+// errorFor is the answer for an error code: the backend's errorfile, the
+// frontend's, or haproxy's default page.
+func errorFor(fe *frontend, code int, be *backend) errAnswer {
 	if be != nil && be.http != nil {
 		if a, ok := be.http.errs[code]; ok {
 			return a
 		}
 	}
-	if a, ok := h.fe.http.errs[code]; ok {
+	if a, ok := fe.http.errs[code]; ok {
 		return a
 	}
 	return errAnswer{resp: errorPage(code, "", false)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -102,6 +103,10 @@ type httpRule struct {
 	close  bool   // the answer has no length: the connection ends
 	redir  *redirect
 	pos    parser.Pos
+	// lfBody is a `return ... lf-string|lf-file` body, made per request;
+	// resp then holds the head up to the content-length line
+	lfBody *logFmt
+	lfTail []byte // the head's lines after content-length
 }
 
 type redirect struct {
@@ -190,7 +195,7 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			hr.status = 403
 		}
 		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
-		if errs, err := loadErrorfiles(px); err != nil {
+		if errs, err := r.loadErrorfiles(px); err != nil {
 			return nil, err
 		} else if a, ok := errs[hr.status]; ok {
 			hr.resp, hr.close = a.resp, a.close
@@ -198,6 +203,7 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 	case "return":
 		hr.status = 200
 		ctype, body, hdrs := "", "", ""
+		lf := false
 		for i := 0; i+1 < len(a); i++ {
 			switch a[i] {
 			case "status":
@@ -211,15 +217,41 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 					hdrs += strings.ToLower(a[i+1]) + ": " + a[i+2] + "\r\n"
 					i++
 				}
-			case "file", "lf-file", "lf-string", "errorfile", "errorfiles", "default-errorfiles":
+			case "file", "lf-file":
+				raw, err := os.ReadFile(a[i+1])
+				if err != nil {
+					return nil, fmt.Errorf("%s: return %s: %v", pr.Pos, a[i], err)
+				}
+				body, lf = string(raw), a[i] == "lf-file"
+			case "lf-string":
+				body, lf = a[i+1], true
+			case "errorfile", "errorfiles", "default-errorfiles":
 				return nil, fmt.Errorf("%s: 'return ... %s' is not available in gohaka's http runtime yet", pr.Pos, a[i])
 			default:
 				continue
 			}
 			i++
 		}
+		if ctype == "" && lf {
+			return nil, fmt.Errorf("%s: a content type must be defined with a log-format payload", pr.Pos)
+		}
+		if ctype == "" && body != "" {
+			return nil, fmt.Errorf("%s: a content type must be defined when non-empty payload is configured", pr.Pos)
+		}
 		var b strings.Builder
 		b.WriteString("HTTP/1.1 " + strconv.Itoa(hr.status) + " " + reason(hr.status) + "\r\n" + hdrs)
+		if lf {
+			f, err := compileFmt(body, pr.Pos, r)
+			if err != nil {
+				return nil, err
+			}
+			hr.lfBody = &f
+			if ctype != "" {
+				hr.lfTail = []byte("content-type: " + ctype + "\r\n")
+			}
+			hr.resp = []byte(b.String())
+			break
+		}
 		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
 		if ctype != "" {
 			b.WriteString("content-type: " + ctype + "\r\n")
@@ -287,6 +319,9 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "allow":
 			return vAllow, nil
 		case "deny", "auth", "return":
+			if hr.lfBody != nil {
+				return vRespond, hr.lfAnswer(q)
+			}
 			if hr.close {
 				return vRespondClose, hr.resp
 			}
@@ -298,6 +333,19 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		}
 	}
 	return vContinue, nil
+}
+
+// lfAnswer builds a `return` answer whose body is a log-format string.
+func (hr *httpRule) lfAnswer(q *hreq) []byte {
+	body := hr.lfBody.value(q)
+	b := make([]byte, 0, len(hr.resp)+len(hr.lfTail)+len(body)+32)
+	b = append(b, hr.resp...)
+	b = append(b, "content-length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n"...)
+	b = append(b, hr.lfTail...)
+	b = append(b, "\r\n"...)
+	return append(b, body...)
 }
 
 // answer builds the redirect response.

@@ -43,6 +43,9 @@ type Runtime struct {
 	global    *gate // global maxconn slots (max 0: unlimited)
 	obs       observability
 
+	// httpErrors are the http-errors sections (name, code, file)
+	httpErrors map[string]map[int]string
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
@@ -113,6 +116,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	r := &Runtime{opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
+	r.httpErrors = httpErrorSections(cfg)
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
 		maxPipes = max(cfg.Global.Maxconn/4, 64)
@@ -443,7 +447,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	r.logConnect(s)
 	started = true
 	if fe.http != nil {
-		r.serveHTTP(fe, s, ci)
+		r.serveHTTP(fe, s, c, ci)
 		return
 	}
 	be := fe.defaultBE

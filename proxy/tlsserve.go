@@ -177,20 +177,8 @@ func (r *Runtime) pumpTLS(fe *frontend, be *backend, sv *server, c net.Conn, rc 
 		}
 	}
 	if sv.tls != nil {
-		cfg := sv.tls
-		if v := sv.srv.Options["sni"]; len(v) > 0 && v[0] == "ssl_fc_sni" && ci.sni != "" {
-			cfg = cfg.Clone()
-			cfg.ServerName = ci.sni
-		}
-		tc := tls.Client(rc.TCPConn, cfg)
-		ctx := context.Background()
-		if d := be.px.Timeouts.Connect; d > 0 {
-			var cancel func()
-			ctx, cancel = context.WithTimeout(ctx, d)
-			defer cancel()
-		}
-		if err := tc.HandshakeContext(ctx); err != nil {
-			r.opts.Logf("backend '%s': server '%s': SSL handshake failure: %v", be.px.Name, sv.srv.Name, err)
+		tc, err := r.serverHandshake(be, sv, rc.TCPConn, ci)
+		if err != nil {
 			fail(err)
 			return
 		}
@@ -208,4 +196,26 @@ func (r *Runtime) pumpTLS(fe *frontend, be *backend, sv *server, c net.Conn, rc 
 		to[0].idle, to[1].idle = bt.Tunnel, bt.Tunnel
 	}
 	streamPump(cc, srvConn, to, end)
+}
+
+// serverHandshake runs the client side of TLS to a `server ... ssl` within
+// timeout connect; `sni ssl_fc_sni` passes the client's server name on.
+func (r *Runtime) serverHandshake(be *backend, sv *server, c net.Conn, ci connInfo) (*tls.Conn, error) {
+	cfg := sv.tls
+	if v := sv.srv.Options["sni"]; len(v) > 0 && v[0] == "ssl_fc_sni" && ci.sni != "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = ci.sni
+	}
+	tc := tls.Client(c, cfg)
+	ctx := context.Background()
+	if d := be.px.Timeouts.Connect; d > 0 {
+		var cancel func()
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		r.opts.Logf("backend '%s': server '%s': SSL handshake failure: %v", be.px.Name, sv.srv.Name, err)
+		return nil, err
+	}
+	return tc, nil
 }

@@ -1,0 +1,186 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// srvPool keeps idle server connections of a backend that any client
+// connection may take again (`http-reuse`): per server, newest last.
+type srvPool struct {
+	mode  string // never, safe, aggressive, always
+	mu    sync.Mutex
+	idle  [][]*idleConn
+	purge time.Duration
+}
+
+// idleConn is a parked server connection; its balancer and maxconn slots
+// were given back when it was parked.
+type idleConn struct {
+	c     net.Conn // *releasingConn, or *tls.Conn over rc
+	rc    *releasingConn
+	sp    *peeker
+	timer *time.Timer
+	idx   int // the server's index in its backend
+	be    *backend
+	reuse bool // it has been taken again at least once
+}
+
+// maxSessionConns is haproxy's max-session-srv-conns default: the idle
+// connections a client connection keeps for itself with http-reuse never.
+const maxSessionConns = 10
+
+// maxIdlePerServer bounds the parked connections of one server.
+const maxIdlePerServer = 256
+
+func newSrvPool(mode string, servers int) *srvPool {
+	if mode == "" {
+		mode = "safe"
+	}
+	// haproxy's pool-purge-delay default
+	return &srvPool{mode: mode, idle: make([][]*idleConn, servers), purge: 5 * time.Second}
+}
+
+// mayTake tells whether a request may use another client's idle
+// connection: never with `never`, not for the first request of a client
+// connection with `safe`.
+func (p *srvPool) mayTake(firstRequest bool) bool {
+	return p.mode != "never" && !(p.mode == "safe" && firstRequest)
+}
+
+// closeOwn closes the idle connections a client connection kept.
+func (h *hconn) closeOwn() {
+	for _, ic := range h.own {
+		ic.c.Close()
+	}
+	h.own = nil
+}
+
+// put parks a connection; it is closed once it stays unused for the
+// purge delay.
+func (p *srvPool) put(idx int, ic *idleConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle[idx]) >= maxIdlePerServer {
+		ic.c.Close()
+		return
+	}
+	p.idle[idx] = append(p.idle[idx], ic)
+	ic.timer = time.AfterFunc(p.purge, func() {
+		p.mu.Lock()
+		l := p.idle[idx]
+		for i, x := range l {
+			if x == ic {
+				p.idle[idx] = append(l[:i], l[i+1:]...)
+				p.mu.Unlock()
+				ic.c.Close()
+				return
+			}
+		}
+		p.mu.Unlock()
+	})
+}
+
+// take returns a parked connection to server idx still open and idle, or
+// nil; proven asks for one that was already taken again once (aggressive
+// mode, first requests).
+func (p *srvPool) take(idx int, proven bool) *idleConn {
+	for {
+		p.mu.Lock()
+		l := p.idle[idx]
+		k := len(l) - 1
+		for proven && k >= 0 && !l[k].reuse {
+			k--
+		}
+		if k < 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		ic := l[k]
+		p.idle[idx] = append(l[:k], l[k+1:]...)
+		p.mu.Unlock()
+		if !ic.timer.Stop() {
+			continue // the purge has it
+		}
+		if ic.sp.idleOpen() {
+			return ic
+		}
+		ic.c.Close()
+	}
+}
+
+// parkServer gives the held server connection to the backend's pool
+// instead of closing it; false when it cannot be reused.
+func (h *hconn) parkServer() bool {
+	be := h.be
+	if !h.srvIdle || h.sn != 0 || be.http == nil || be.http.pool == nil || h.rc == nil {
+		return false
+	}
+	idx := -1
+	for i, sv := range be.servers {
+		if sv == h.sv {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return false
+	}
+	h.rc.once.Do(h.rc.release)
+	h.sv.limit.release()
+	be.sessions.Add(-1)
+	ic := &idleConn{c: h.sc, rc: h.rc, sp: h.sp, idx: idx, be: be, reuse: h.srvReused}
+	if be.http.pool.mode == "never" { // kept for this client connection only
+		if len(h.own) >= maxSessionConns {
+			h.own[0].c.Close()
+			h.own = h.own[1:]
+		}
+		h.own = append(h.own, ic)
+	} else {
+		be.http.pool.put(idx, ic)
+	}
+	h.r.mu.Lock()
+	h.s.server, h.s.srv = nil, nil
+	h.r.mu.Unlock()
+	h.sc, h.sv, h.be, h.rc, h.srvIdle = nil, nil, nil, nil, false
+	return true
+}
+
+// takeIdle takes a parked connection to server idx of be, with a server
+// slot; nil when there is none (or no slot).
+func (h *hconn) takeIdle(be *backend, idx int) (*idleConn, error) {
+	if be.http == nil || be.http.pool == nil {
+		return nil, nil
+	}
+	var ic *idleConn
+	if be.http.pool.mode == "never" {
+		for i := len(h.own) - 1; i >= 0 && ic == nil; i-- {
+			if x := h.own[i]; x.be == be && x.idx == idx {
+				h.own = append(h.own[:i], h.own[i+1:]...)
+				if x.sp.idleOpen() {
+					ic = x
+				} else {
+					x.c.Close()
+				}
+			}
+		}
+	} else if be.http.pool.mayTake(h.reqs == 0) {
+		ic = be.http.pool.take(idx, be.http.pool.mode == "aggressive" && h.reqs == 0)
+	}
+	if ic == nil {
+		return nil, nil
+	}
+	sv := be.servers[idx]
+	wait := be.px.Timeouts.Queue
+	if wait == 0 {
+		wait = be.px.Timeouts.Connect
+	}
+	if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, nil); err != nil {
+		ic.c.Close()
+		return nil, fmt.Errorf("server '%s': %v", sv.srv.Name, err)
+	}
+	ic.rc.once = sync.Once{}
+	ic.rc.release = func() { be.mu.Lock(); be.bal.Release(idx); be.mu.Unlock() }
+	return ic, nil
+}

@@ -1,0 +1,87 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingEchoServer is httpEchoServer counting the connections it
+// accepts.
+func countingEchoServer(t *testing.T, name string) (int, *atomic.Int64) {
+	ln := listenLocal(t)
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			go echoHTTPConn(c, name)
+		}
+	}()
+	return port(ln.Addr()), &n
+}
+
+// keepAliveRequests sends n requests one after the other on one
+// connection and waits for each answer.
+func keepAliveRequests(t *testing.T, p, n int) {
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		got := ""
+		for !strings.Contains(got, "\r\n\r\nserver ") || !strings.HasSuffix(got, "\r\n\r\n") {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("request %d: %v (%q)", i, err, got)
+			}
+			got += string(buf[:k])
+		}
+	}
+}
+
+// TestHTTPReuseAsHAProxy: for each http-reuse mode, a sequence of client
+// connections balanced round-robin over two servers opens as many server
+// connections through gohaka as through haproxy 2.6 (own idle connections
+// kept per client with never, shared ones taken by later requests with
+// safe, by first requests too with always).
+func TestHTTPReuseAsHAProxy(t *testing.T) {
+	for _, mode := range []string{"never", "safe", "aggressive", "always"} {
+		t.Run(mode, func(t *testing.T) {
+			var counts [2]string
+			for k, haproxy := range []bool{true, false} {
+				a, na := countingEchoServer(t, "A")
+				b, nb := countingEchoServer(t, "B")
+				fp := freePort(t)
+				cfg := fmt.Sprintf("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n"+
+					"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n\nbackend be\n    http-reuse %s\n    server a 127.0.0.1:%d\n    server b 127.0.0.1:%d\n", fp, mode, a, b)
+				if haproxy {
+					runHAProxy(t, cfg, fp)
+				} else {
+					startRuntime(t, cfg)
+				}
+				var steps []string
+				for _, n := range []int{4, 2, 3, 1, 2} {
+					keepAliveRequests(t, fp, n)
+					time.Sleep(50 * time.Millisecond) // the proxy parks the connections of the closed client
+					steps = append(steps, fmt.Sprintf("%d/%d", na.Load(), nb.Load()))
+				}
+				counts[k] = strings.Join(steps, " ")
+			}
+			t.Logf("server connections after each client (A/B): haproxy %s, gohaka %s", counts[0], counts[1])
+			if counts[0] != counts[1] {
+				t.Errorf("haproxy %s, gohaka %s", counts[0], counts[1])
+			}
+		})
+	}
+}
