@@ -50,6 +50,7 @@ func (r *Runtime) startCLI() error {
 		r.obs.cli = append(r.obs.cli, ln)
 		r.obs.cliMu.Unlock()
 		lvl := parseLevel(ss.Level)
+		expose := ss.ExposeFD && ss.Addr.Family == "unix"
 		r.obs.cliWG.Add(1)
 		go func() {
 			defer r.obs.cliWG.Done()
@@ -58,7 +59,7 @@ func (r *Runtime) startCLI() error {
 				if err != nil {
 					return
 				}
-				go r.serveCLI(c, lvl)
+				go r.serveCLISession(c, &cliSession{level: lvl, exposeFD: expose})
 			}
 		}()
 	}
@@ -105,13 +106,17 @@ const cliTimeout = 10 * time.Second
 // serveCLI runs one runtime API connection: one line of commands
 // separated by ';', or a dialogue after `prompt`.
 func (r *Runtime) serveCLI(c net.Conn, level int) {
+	r.serveCLISession(c, &cliSession{level: level})
+}
+
+// serveCLISession is serveCLI with the session's settings given.
+func (r *Runtime) serveCLISession(c net.Conn, sess *cliSession) {
 	defer c.Close()
 	to := cliTimeout
 	if r.obs.cfg != nil && r.obs.cfg.Global.StatsTimeout > 0 {
 		to = r.obs.cfg.Global.StatsTimeout
 	}
 	br := bufio.NewReader(c)
-	sess := &cliSession{level: level}
 	for {
 		c.SetReadDeadline(time.Now().Add(to))
 		line, err := br.ReadString('\n')
@@ -166,8 +171,9 @@ func splitCommands(line string) []string {
 
 // cliSession is the state of one runtime API connection.
 type cliSession struct {
-	level  int
-	prompt bool
+	level    int
+	prompt   bool
+	exposeFD bool // `expose-fd listeners` on a unix stats socket
 }
 
 // Command runs one runtime API command at admin level and returns its

@@ -88,6 +88,14 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 	}
 	admin := sess.level >= levelAdmin
 	switch {
+	case w[0] == "_getsocks":
+		// haproxy -x: a new process asks for the listening sockets. gohaka
+		// hands them over on its own socket (cmd/gohaka handover.go); this
+		// answer names the process to ask.
+		if !sess.exposeFD || !admin {
+			return "Permission denied\n"
+		}
+		return fmt.Sprintf("gohaka-listeners %d\n", os.Getpid())
 	case w[0] == "help":
 		return helpText()
 	case w[0] == "prompt":

@@ -31,6 +31,7 @@ type runOpts struct {
 	logf    func(string, ...any)
 	persona string // "keepalived" when invoked under that name
 	maxconn int    // haproxy -n: the global maxconn, over the config's
+	xSocket string // haproxy -x: an old process's stats socket to take the listeners from
 }
 
 // writePidfile writes this process's PID where -p (or global pidfile)

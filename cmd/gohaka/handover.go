@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -103,4 +104,23 @@ func fetchListeners(pids []int) map[string]*os.File {
 		}
 	}
 	return nil
+}
+
+// getsocksPID asks an old process's stats socket (haproxy -x SOCKET, with
+// `expose-fd listeners`) which process holds the listening sockets; 0 when
+// it does not say.
+func getsocksPID(path string) int {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return 0
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "_getsocks\n")
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	var pid int
+	if _, err := fmt.Sscanf(line, "gohaka-listeners %d", &pid); err != nil {
+		return 0
+	}
+	return pid
 }

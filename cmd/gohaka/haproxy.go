@@ -48,6 +48,8 @@ func haproxyMain(args []string, stdout, stderr io.Writer) int {
 				}
 			case "-n":
 				ro.maxconn, _ = strconv.Atoi(args[i+1])
+			case "-x":
+				ro.xSocket = args[i+1]
 			}
 			i++
 		case a == "-c":

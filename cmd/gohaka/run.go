@@ -63,7 +63,15 @@ func runProxies(o runOpts, stderr io.Writer) int {
 	if o.maxconn > 0 {
 		cfg.Global.Maxconn = o.maxconn
 	}
-	inherited := fetchListeners(o.oldPIDs)
+	from := o.oldPIDs
+	if o.xSocket != "" {
+		if pid := getsocksPID(o.xSocket); pid > 0 {
+			from = append([]int{pid}, from...)
+		} else {
+			logf("-x %s: no listening sockets offered (is 'expose-fd listeners' set?)", o.xSocket)
+		}
+	}
+	inherited := fetchListeners(from)
 	rt, err := proxy.New(cfg, proxy.Options{Logf: logf, Inherited: inherited})
 	if err != nil {
 		fmt.Fprintln(stderr, "gohaka run:", err)
@@ -83,7 +91,7 @@ func runProxies(o runOpts, stderr io.Writer) int {
 		return 1
 	}
 	if len(inherited) > 0 {
-		logf("took %d listening sockets over from %v", len(inherited), o.oldPIDs)
+		logf("took %d listening sockets over from %v", len(inherited), from)
 	}
 	ps := &proxySet{cur: rt}
 	stopHandover := func() {}
