@@ -32,6 +32,42 @@ type hreq struct {
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
+	// vars are the request's variables (set-var): txn, req and sess
+	// scopes alike live as long as the transaction
+	vars []hvar
+}
+
+// hvar is one variable set by set-var; the value lives in the arena.
+type hvar struct {
+	name string
+	val  []byte
+}
+
+// setVar sets (or, with a nil value, unsets) a variable.
+func (q *hreq) setVar(name string, v []byte) {
+	for i := range q.vars {
+		if q.vars[i].name == name {
+			if v == nil {
+				q.vars = append(q.vars[:i], q.vars[i+1:]...)
+			} else {
+				q.vars[i].val = v
+			}
+			return
+		}
+	}
+	if v != nil {
+		q.vars = append(q.vars, hvar{name, v})
+	}
+}
+
+// getVar returns a variable's value.
+func (q *hreq) getVar(name string) ([]byte, bool) {
+	for _, v := range q.vars {
+		if v.name == name {
+			return v.val, true
+		}
+	}
+	return nil, false
 }
 
 // path returns the path of the target (absolute form: after the authority).
@@ -175,6 +211,9 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			q.header("host", false, func(v []byte) bool { host = v; return false })
 			return append(append([]byte{}, host...), q.path()...), true
 		})
+	case "var":
+		name := arg
+		fn = one(func(q *hreq) ([]byte, bool) { return q.getVar(name) })
 	case "urlp", "url_param":
 		p := arg
 		fn = one(func(q *hreq) ([]byte, bool) { return urlParam(q.uri, p) })

@@ -157,6 +157,18 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		}
 		return nil
 	}
+	if name, ok := varAction(pr.Action, "set-var"); ok {
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		hr.action, hr.name = "set-var", name
+		hr.value, err = compileFmt("%["+strings.Join(a, " ")+"]", pr.Pos, r)
+		return hr, err
+	}
+	if name, ok := varAction(pr.Action, "unset-var"); ok {
+		hr.action, hr.name = "unset-var", name
+		return hr, nil
+	}
 	switch pr.Action {
 	case "set-header", "add-header":
 		if err := need(2); err != nil {
@@ -328,6 +340,13 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			return vRespond, hr.resp
 		case "redirect":
 			return vRespond, hr.redir.answer(q)
+		case "set-var":
+			// a fetch that finds nothing leaves the variable unset, as haproxy
+			if v := hr.value.value(q); len(v) > 0 {
+				q.setVar(hr.name, v)
+			}
+		case "unset-var":
+			q.setVar(hr.name, nil)
 		default:
 			q.hdrs, q.method, q.uri = applyRewrite(hr, q, q.hdrs, q.method, q.uri)
 		}
@@ -440,4 +459,14 @@ func delHeader(hdrs []h1.Header, name string) []h1.Header {
 		}
 	}
 	return out
+}
+
+// varAction reads "set-var(txn.name)" style actions: the variable's name
+// with its scope.
+func varAction(action, verb string) (string, bool) {
+	rest, ok := strings.CutPrefix(action, verb+"(")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return "", false
+	}
+	return rest[:len(rest)-1], true
 }
