@@ -190,6 +190,7 @@ type hconn struct {
 	sbuf        []byte
 	sn          int
 	ck          h1.Chunks
+	ob          httpObs // counters and log of the current request (http_obs.go)
 }
 
 var errClientGone = errors.New("client closed")
@@ -204,6 +205,7 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
 	h := &hconn{r: r, fe: fe, s: s, c: cc, ci: ci, cp: newPeeker(cc)}
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
+	h.obsStart()
 	defer h.dropServer()
 	defer h.putBuf()
 	defer lingerClose(cc)
@@ -321,6 +323,8 @@ func (h *hconn) readHead(first bool) bool {
 func (h *hconn) transaction() bool {
 	fe, req := h.fe, &h.req
 	head := req.HeadLen
+	h.obsBegin()
+	defer h.obsEnd()
 	if req.Chunked { // haproxy parses what came with the head at once
 		var ck h1.Chunks
 		if _, err := ck.Feed(h.buf[head:h.n]); err != nil {
@@ -359,10 +363,14 @@ func (h *hconn) transaction() bool {
 			be = rt.be
 			break
 		}
+		h.obsRoute(be)
 		if be != nil && be.http != nil {
 			q.be = be
 			v, resp = runRequestRules(be.http.reqRules, q)
 		}
+	}
+	if v == vRespond || v == vRespondClose {
+		h.obsAnswer(q.answered, q.be != nil)
 	}
 	switch v {
 	case vRespond:
@@ -548,14 +556,15 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 	err = errNoServer
 	for attempt := 0; attempt <= px.Retries; attempt++ {
 		be.mu.Lock()
-		idx := last
+		idx, picked := last, false
 		if last < 0 && h.forceIdx >= 0 {
 			idx = h.forceIdx // persistence cookie
 		} else if last < 0 || px.OptionOn("redispatch") && attempt == px.Retries {
-			idx = be.bal.Pick(&h.breq)
+			idx, picked = be.bal.Pick(&h.breq), true
 		}
 		if idx >= 0 && h.sc != nil && h.be == be && be.servers[idx] == h.sv {
 			be.mu.Unlock()
+			h.obsAttempt(be, idx, attempt, picked, true, nil)
 			return true, nil
 		}
 		if idx >= 0 {
@@ -563,12 +572,14 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		}
 		be.mu.Unlock()
 		if idx < 0 {
+			h.obsNoServer(be)
 			return false, errNoServer
 		}
 		h.dropServer()
 		last = idx
 		sv := be.servers[idx]
 		c, derr := h.r.dial(be, sv, h.c, &h.s.info)
+		h.obsAttempt(be, idx, attempt, picked, false, derr)
 		if derr != nil {
 			be.mu.Lock()
 			be.bal.Release(idx)

@@ -30,6 +30,7 @@ type hreq struct {
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
+	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
 }
 
 // path returns the path of the target (absolute form: after the authority).

@@ -287,11 +287,13 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "allow":
 			return vAllow, nil
 		case "deny", "auth", "return":
+			q.answered = hr
 			if hr.close {
 				return vRespondClose, hr.resp
 			}
 			return vRespond, hr.resp
 		case "redirect":
+			q.answered = hr
 			return vRespond, hr.redir.answer(q)
 		default:
 			q.hdrs, q.method, q.uri = applyRewrite(hr, q, q.hdrs, q.method, q.uri)
