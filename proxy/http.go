@@ -212,6 +212,7 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, ci connInfo) {
 	first := true
 	for !r.stopping.Load() {
 		if !h.readHead(first) {
+			h.obsNoRequest(first)
 			return
 		}
 		first = false

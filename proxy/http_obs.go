@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"sync/atomic"
 	"time"
 )
@@ -52,13 +53,18 @@ func httpFields(f map[string]string, c *counters, typ int, now time.Time) {
 // its status line.
 type countConn struct {
 	sockConn
-	in, out int64
-	status  int
+	in, out  int64
+	status   int
+	first    time.Time // the first byte read since the last reset
+	statusAt time.Time // when the status was written
 }
 
 func (c *countConn) Read(b []byte) (int, error) {
 	n, err := c.sockConn.Read(b)
 	c.in += int64(n)
+	if n > 0 && c.first.IsZero() {
+		c.first = time.Now()
+	}
 	return n, err
 }
 
@@ -67,12 +73,31 @@ func (c *countConn) Write(b []byte) (int, error) {
 		if s := int(b[9]-'0')*100 + int(b[10]-'0')*10 + int(b[11]-'0'); s >= 100 && s <= 999 {
 			if c.status == 0 || s >= 200 || s == 101 {
 				c.status = s
+				c.statusAt = time.Now()
 			}
 		}
 	}
 	n, err := c.sockConn.Write(b)
 	c.out += int64(n)
+	if n == len(b) && len(b) >= 12 && string(b[:7]) == "HTTP/1." {
+		c.out += headAdjust(b)
+	}
 	return n, err
+}
+
+// headAdjust is what haproxy 2.6 counts for a message head beyond its
+// bytes on the wire: it counts heads in its internal form (the start
+// line's three parts plus 21 bytes, header names and values without
+// separators), 15 bytes more than the wire less 4 per header line. The
+// stats bin/bout and the log's %U/%B then agree with haproxy's
+// (measured against haproxy 2.6 in TestHTTPStatsMatchHAProxy).
+func headAdjust(b []byte) int64 {
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0
+	}
+	lines := bytes.Count(b[:end], []byte("\r\n")) // header lines
+	return int64(15 - 4*lines)
 }
 
 // httpObs is what one http connection records for the counters and the
@@ -90,6 +115,16 @@ type httpObs struct {
 	denyBE        bool // denied by a backend rule
 	denied        bool
 	intercepted   bool
+	noServer      bool // no server available, or the connection failed
+	retries       int
+	redispatched  bool
+	reused        bool
+	sent          time.Time // the request went to the server
+	streamStart   time.Time // accept, then the end of the previous request
+	nreq          int       // requests on this connection
+	line          []byte    // method, uri and version, for the log
+	nm, nu        int
+	tx            httpTx
 }
 
 // obsStart wraps the client connection to count its bytes (hook in
@@ -106,7 +141,16 @@ func (h *hconn) obsBegin() {
 	ob := &h.ob
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
+	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.cc.status = 0
+	if ob.nreq == 0 {
+		ob.streamStart = h.s.info.start
+	}
+	ob.nreq++
+	ob.cc.in += int64(15 - 4*len(h.req.Headers)) // as haproxy counts a head: headAdjust
+	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
+	ob.line = append(ob.line, byte('0'+h.req.Minor))
+	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
 	c := &h.fe.ctr.http
 	c.reqTot.Add(1)
 	c.reqRate.add(now)
@@ -167,10 +211,15 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 			h.ob.tc = time.Since(si.connStart)
 		}
 	}
+	ob := &h.ob
+	ob.noServer, ob.reused, ob.retries, ob.redispatched = err != nil, reused, attempt, picked && attempt > 0
+	ob.sent = time.Now()
+	if reused {
+		ob.tw, ob.tc = 0, 0
+	}
 	if err != nil {
 		h.r.noteConnError(be, sv, err)
 	}
-	ob := &h.ob
 	ob.sv = sv
 	if ob.svStarted != sv {
 		if ob.svStarted != nil {
@@ -185,6 +234,7 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 // obsNoServer counts a request for which the backend had no server.
 func (h *hconn) obsNoServer(be *backend) {
 	be.ctr.econ.Add(1)
+	h.ob.noServer = true
 }
 
 // obsEnd closes the books of a request (deferred at the top of
@@ -222,4 +272,63 @@ func (h *hconn) obsEnd() {
 			sv.st.ctr.http.noteStatus(status)
 		}
 	}
+	h.obsLog(in, out, status)
+}
+
+// obsLog fills the request's log record and emits its line.
+func (h *hconn) obsLog(in, out int64, status int) {
+	ob := &h.ob
+	now := time.Now()
+	tx := &ob.tx
+	id := h.s.info.id
+	if ob.nreq > 1 {
+		id = h.r.obs.nextSID.Add(1)
+	}
+	first := ob.cc.first
+	if first.IsZero() || first.After(ob.start) {
+		first = ob.start // pipelined: read with the previous request
+	}
+	*tx = httpTx{id: id, accept: ob.streamStart, first: first, headDone: ob.start, end: now, tw: ob.tw, tc: ob.tc,
+		server: ob.svStarted != nil && !ob.noServer, status: status, in: in, out: out, sv: ob.svStarted,
+		retries: ob.retries, redispatched: ob.redispatched, beName: h.fe.px.Name, term: "----",
+		method: ob.line[:ob.nm], uri: ob.line[ob.nm : ob.nm+ob.nu], ver: ob.line[ob.nm+ob.nu:]}
+	if ob.be != nil {
+		tx.beName = ob.be.px.Name
+	}
+	if tx.server && !ob.cc.statusAt.IsZero() && !ob.sent.IsZero() {
+		tx.gotResp, tx.tr = true, ob.cc.statusAt.Sub(ob.sent)
+	}
+	switch {
+	case ob.denied:
+		tx.term = "PR--"
+	case ob.intercepted:
+		tx.term = "LR--"
+	case ob.noServer:
+		tx.term = "SC--"
+	}
+	if ob.noServer {
+		tx.sv = nil
+	}
+	h.logRequest(tx)
+	ob.streamStart = now
+	ob.cc.first = time.Time{}
+}
+
+// obsNoRequest counts and logs a connection that closed before its
+// first request came (hook in serveHTTP): haproxy counts a request, a
+// request error and a 4xx for it, and logs a "<BADREQ>" line with status
+// 400 and CR-- unless dontlognull.
+func (h *hconn) obsNoRequest(first bool) {
+	if !first || h.ob.cc.in != 0 || h.n != 0 {
+		return
+	}
+	c := &h.fe.ctr
+	c.ereq.Add(1) // haproxy counts it as a bad request
+	c.http.reqTot.Add(1)
+	c.http.noteStatus(400)
+	now := time.Now()
+	tx := &h.ob.tx
+	*tx = httpTx{id: h.s.info.id, accept: now, first: now, headDone: now, end: now, status: 400, beName: h.fe.px.Name,
+		term: "CR--", badReq: true}
+	h.logRequest(tx)
 }
