@@ -346,6 +346,11 @@ func (h *hconn) transaction() bool {
 		}
 	}()
 	v, resp := runRequestRules(fe.http.reqRules, q)
+	if v == vContinue || v == vAllow {
+		if sv, page := h.statsAnswer(fe.px); page != nil { // http_service.go
+			v, resp = sv, page
+		}
+	}
 	var be *backend
 	if v == vContinue || v == vAllow {
 		be = fe.defaultBE
@@ -368,6 +373,11 @@ func (h *hconn) transaction() bool {
 		if be != nil && be.http != nil {
 			q.be = be
 			v, resp = runRequestRules(be.http.reqRules, q)
+			if (v == vContinue || v == vAllow) && be.px != fe.px {
+				if sv, page := h.statsAnswer(be.px); page != nil {
+					v, resp = sv, page
+				}
+			}
 		}
 	}
 	if v == vRespond || v == vRespondClose {

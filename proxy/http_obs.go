@@ -178,6 +178,9 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 		h.ob.denied, h.ob.denyBE = true, fromBE
 	case "redirect", "return":
 		h.ob.intercepted = true
+		h.fe.ctr.http.intercepted.Add(1)
+	case "use-service": // counted by runRequestRules before the exporter renders
+		h.ob.intercepted = true
 	}
 }
 
@@ -252,9 +255,6 @@ func (h *hconn) obsEnd() {
 	}
 	if ob.denied {
 		fe.dreq.Add(1)
-	}
-	if ob.intercepted {
-		fe.http.intercepted.Add(1)
 	}
 	tt := time.Since(ob.start)
 	if be := ob.be; be != nil {

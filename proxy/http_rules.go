@@ -251,6 +251,10 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, fmt.Errorf("%s: redirect needs location, prefix or scheme", pr.Pos)
 		}
 		hr.redir = rd
+	case "use-service":
+		if len(a) == 0 || a[0] != "prometheus-exporter" {
+			return nil, fmt.Errorf("%s: 'http-request use-service %s' is not available in gohaka's http runtime yet", pr.Pos, strings.Join(a, " "))
+		}
 	case "auth":
 		realm := px.Name
 		for i := 0; i+1 < len(a); i++ {
@@ -295,6 +299,10 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "redirect":
 			q.answered = hr
 			return vRespond, hr.redir.answer(q)
+		case "use-service": // http_service.go
+			q.answered = hr
+			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it
+			return vRespond, q.rt.serviceAnswer()
 		default:
 			q.hdrs, q.method, q.uri = applyRewrite(hr, q, q.hdrs, q.method, q.uri)
 		}

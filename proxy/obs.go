@@ -26,6 +26,8 @@ type observability struct {
 	logs  *logSet
 	pages []*statsPage
 
+	httpPages sync.Map // *parser.Proxy -> *statsPage: stats pages the http engine serves
+
 	extraMu      sync.Mutex
 	extraMetrics func() string
 }
