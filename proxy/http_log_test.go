@@ -107,7 +107,7 @@ func TestHTTPLogLinesMatchHAProxy(t *testing.T) {
 		fe := [3]int{freePort(t), freePort(t), freePort(t)}
 		start(httpLogConfig(udp.pc.LocalAddr().String(), fe, sp))
 		waitFor(t, func() bool { return portOpen(fe[2]) }, "listener") // an empty connection: a <BADREQ> line
-		time.Sleep(300 * time.Millisecond) // %ac must not count the empty connection any more
+		time.Sleep(300 * time.Millisecond)                             // %ac must not count the empty connection any more
 		for i, p := range fe {
 			sendHTTP(t, p, httpTraffic(i+1, 20))
 			time.Sleep(150 * time.Millisecond) // the next frontend's %ac must not count this client any more
