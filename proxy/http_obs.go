@@ -151,6 +151,7 @@ func (h *hconn) obsBegin() {
 	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
 	ob.line = append(ob.line, byte('0'+h.req.Minor))
 	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
+	h.r.obs.cumReq.Add(1)
 	c := &h.fe.ctr.http
 	c.reqTot.Add(1)
 	c.reqRate.add(now)
@@ -323,7 +324,7 @@ func (h *hconn) obsNoRequest(first bool) {
 		return
 	}
 	c := &h.fe.ctr
-	c.ereq.Add(1) // haproxy counts it as a bad request
+	c.ereq.Add(1) // haproxy counts it as a bad request (but not in CumReq)
 	c.http.reqTot.Add(1)
 	c.http.noteStatus(400)
 	now := time.Now()

@@ -263,6 +263,18 @@ func TestHTTPStatsMatchHAProxy(t *testing.T) {
 	if wire[0] != hwire[0] || wire[1] != hwire[1] {
 		t.Errorf("bytes on the wire differ: haproxy %v, gohaka %v", hwire, wire)
 	}
+	// show info: CumReq counts the http requests
+	info := func(addr string) string {
+		for _, l := range strings.Split(cliQuery(t, addr, "show info"), "\n") {
+			if strings.HasPrefix(l, "CumReq:") {
+				return l
+			}
+		}
+		return ""
+	}
+	if hi, gi := info("unix:"+haSock), info("unix:"+goSock); hi != gi || gi == "" {
+		t.Errorf("show info: haproxy %q, gohaka %q", hi, gi)
+	}
 	rt := colIndex("req_tot")
 	if grows["fe1/FRONTEND"][rt] != "251" || grows["fe2/FRONTEND"][rt] != "250" {
 		t.Errorf("gohaka req_tot fe1 %s fe2 %s, want 251 (one empty connection) and 250", grows["fe1/FRONTEND"][rt], grows["fe2/FRONTEND"][rt])
