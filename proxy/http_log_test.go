@@ -96,7 +96,7 @@ func normHTTPLog(l string) string {
 // TestHTTPLogLinesMatchHAProxy sends the same requests (20 per
 // frontend, keep-alive, with 404, 500, 503, denied, redirected, returned
 // and POST ones, and one empty connection) through haproxy 2.6 and
-// gohaka and compares the log lines once dates, ports and timers are
+// gohaka, then a bad request to fe1 and fe3, and compares the log lines once dates, ports and timers are
 // blanked: option httplog, option httplog clf, and a log-format with
 // the http variables (%r %ST %B %U %HM %HU %HP %HQ %HV %CC %CS %tsc %ts
 // %rt %Tq %TR %Tw %Tc %Tr %Ta %Th %Ti %trg %tr %hr %hs, %{+Q}).
@@ -112,6 +112,10 @@ func TestHTTPLogLinesMatchHAProxy(t *testing.T) {
 			sendHTTP(t, p, httpTraffic(i+1, 20))
 			time.Sleep(150 * time.Millisecond) // the next frontend's %ac must not count this client any more
 		}
+		for _, p := range []int{fe[0], fe[2]} {
+			rawExchange(t, p, "GARBAGE\r\n\r\n", 2*time.Second)
+			time.Sleep(150 * time.Millisecond)
+		}
 		var out []string
 		for _, l := range udp.collect(400 * time.Millisecond) {
 			out = append(out, normHTTPLog(l))
@@ -121,8 +125,8 @@ func TestHTTPLogLinesMatchHAProxy(t *testing.T) {
 	}
 	ha := run(func(cfg string) { startHAProxyCfg(t, cfg) })
 	gh := run(func(cfg string) { startRuntime(t, cfg) })
-	if len(ha) != 61 {
-		t.Errorf("%d lines from haproxy, want 61", len(ha))
+	if len(ha) != 63 {
+		t.Errorf("%d lines from haproxy, want 63", len(ha))
 	}
 	if strings.Join(ha, "") != strings.Join(gh, "") {
 		t.Errorf("log lines differ:\nhaproxy:\n%s\ngohaka:\n%s", strings.Join(ha, ""), strings.Join(gh, ""))

@@ -312,24 +312,49 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	}
 	h.logRequest(tx)
 	ob.streamStart = now
-	ob.cc.first = time.Time{}
+	ob.cc.first, ob.cc.status = time.Time{}, 0
 }
 
-// obsNoRequest counts and logs a connection that closed before its
-// first request came (hook in serveHTTP): haproxy counts a request, a
-// request error and a 4xx for it, and logs a "<BADREQ>" line with status
-// 400 and CR-- unless dontlognull.
+// obsNoRequest counts and logs a connection that ended without a
+// request it could parse (hook in serveHTTP). An empty first
+// connection: haproxy counts a request, a request error and a 4xx, and
+// logs a "<BADREQ>" line with status 400 and CR--. A bad or incomplete
+// request answered with an error (400, 408, ...): the same counts with
+// its status, PR-- (cR-- for a timeout).
 func (h *hconn) obsNoRequest(first bool) {
-	if !first || h.ob.cc.in != 0 || h.n != 0 {
-		return
+	ob := &h.ob
+	in := ob.cc.in - ob.lastIn
+	status, term := ob.cc.status, "PR--"
+	switch {
+	case status == 0 && in == 0 && first:
+		status, term = 400, "CR--"
+	case status == 0:
+		return // an idle keep-alive connection closed
+	case status == 408:
+		term = "cR--"
 	}
 	c := &h.fe.ctr
-	c.ereq.Add(1) // haproxy counts it as a bad request (but not in CumReq)
+	c.ereq.Add(1)
 	c.http.reqTot.Add(1)
-	c.http.noteStatus(400)
-	now := time.Now()
-	tx := &h.ob.tx
-	*tx = httpTx{id: h.s.info.id, accept: now, first: now, headDone: now, end: now, status: 400, beName: h.fe.px.Name,
-		term: "CR--", badReq: true}
+	c.http.noteStatus(status)
+	now := time.Now() // haproxy counts no bytes for it: its mux answers
+	start := ob.streamStart
+	if ob.nreq == 0 {
+		start = h.s.info.start
+	}
+	if in == 0 {
+		start = now
+	}
+	first0 := ob.cc.first
+	if first0.IsZero() {
+		first0 = start
+	}
+	id := h.s.info.id
+	if ob.nreq > 0 {
+		id = h.r.obs.nextSID.Add(1)
+	}
+	tx := &ob.tx
+	*tx = httpTx{id: id, accept: start, first: first0, headDone: now, end: now, status: status,
+		beName: h.fe.px.Name, term: term, badReq: true}
 	h.logRequest(tx)
 }

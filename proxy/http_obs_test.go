@@ -201,7 +201,7 @@ var httpCompareCols = []string{"qcur", "qmax", "scur", "stot", "bin", "bout", "d
 
 // TestHTTPStatsMatchHAProxy sends the same 500 http requests (250 per
 // frontend, keep-alive, with 404, 500, 503, denied, redirected,
-// returned and POST ones, and an empty connection) through haproxy 2.6 and gohaka and compares
+// returned and POST ones, an empty connection and a bad request) through haproxy 2.6 and gohaka and compares
 // the columns of httpCompareCols in every row of `show stat`, and the
 // empty fields of every column.
 func TestHTTPStatsMatchHAProxy(t *testing.T) {
@@ -223,6 +223,12 @@ func TestHTTPStatsMatchHAProxy(t *testing.T) {
 		t.Logf("fe%d: through haproxy the client sent %d bytes and got %d, through gohaka %d and %d", fe+1, hs, hg, gs, gg)
 		if fmt.Sprint(hc) != fmt.Sprint(gc) {
 			t.Errorf("fe%d statuses differ:\nhaproxy %v\ngohaka  %v", fe+1, hc, gc)
+		}
+	}
+	// a bad request on each
+	for _, p := range []int{hf2, gf2} {
+		if out := rawExchange(t, p, "GARBAGE\r\n\r\n", 2*time.Second); !strings.HasPrefix(out, "HTTP/1.1 400") {
+			t.Errorf("bad request: %.40q", out)
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -276,8 +282,8 @@ func TestHTTPStatsMatchHAProxy(t *testing.T) {
 		t.Errorf("show info: haproxy %q, gohaka %q", hi, gi)
 	}
 	rt := colIndex("req_tot")
-	if grows["fe1/FRONTEND"][rt] != "251" || grows["fe2/FRONTEND"][rt] != "250" {
-		t.Errorf("gohaka req_tot fe1 %s fe2 %s, want 251 (one empty connection) and 250", grows["fe1/FRONTEND"][rt], grows["fe2/FRONTEND"][rt])
+	if grows["fe1/FRONTEND"][rt] != "251" || grows["fe2/FRONTEND"][rt] != "251" {
+		t.Errorf("gohaka req_tot fe1 %s fe2 %s, want 251 each (an empty connection, a bad request)", grows["fe1/FRONTEND"][rt], grows["fe2/FRONTEND"][rt])
 	}
 	t.Logf("%d fields compared over %d rows; fe1 req_tot %s hrsp_2xx %s stot %s", compared, len(horder),
 		grows["fe1/FRONTEND"][rt], grows["fe1/FRONTEND"][colIndex("hrsp_2xx")], grows["fe1/FRONTEND"][colIndex("stot")])
