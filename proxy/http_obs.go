@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync/atomic"
 	"time"
+
+	"github.com/gohaka/gohaka/proxy/h1"
 )
 
 // httpCtr are the counters an http-mode proxy or server adds to the
@@ -86,18 +88,32 @@ func (c *countConn) Write(b []byte) (int, error) {
 }
 
 // headAdjust is what haproxy 2.6 counts for a message head beyond its
-// bytes on the wire: it counts heads in its internal form (the start
+// bytes on the wire: it counts heads in its internal form, the start
 // line's three parts plus 21 bytes, header names and values without
-// separators), 15 bytes more than the wire less 4 per header line. The
-// stats bin/bout and the log's %U/%B then agree with haproxy's
-// (measured against haproxy 2.6 in TestHTTPStatsMatchHAProxy).
+// separators, and no Connection header (it keeps that as flags): 15
+// bytes more than the wire, less 4 per header line, less each
+// Connection line. The stats bin/bout and the log's %U/%B then agree
+// with haproxy's (measured against haproxy 2.6 in
+// TestHTTPStatsMatchHAProxy and TestHTTPLogLinesMatchHAProxy).
 func headAdjust(b []byte) int64 {
 	end := bytes.Index(b, []byte("\r\n\r\n"))
 	if end < 0 {
 		return 0
 	}
-	lines := bytes.Count(b[:end], []byte("\r\n")) // header lines
-	return int64(15 - 4*lines)
+	head := b[:end+2]
+	i := bytes.Index(head, []byte("\r\n"))
+	adj := int64(15)
+	for rest := head[i+2:]; len(rest) > 0; {
+		j := bytes.Index(rest, []byte("\r\n"))
+		line := rest[:j]
+		rest = rest[j+2:]
+		if len(line) >= 11 && h1.EqualFold(line[:11], "connection:") {
+			adj -= int64(len(line) + 2)
+		} else {
+			adj -= 4
+		}
+	}
+	return adj
 }
 
 // httpObs is what one http connection records for the counters and the
@@ -116,6 +132,7 @@ type httpObs struct {
 	denied        bool
 	intercepted   bool
 	noServer      bool // no server available, or the connection failed
+	srvErr        int  // 502: the server's response was invalid; 504: it did not come in time
 	retries       int
 	redispatched  bool
 	reused        bool
@@ -142,12 +159,13 @@ func (h *hconn) obsBegin() {
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
+	ob.srvErr = 0
 	ob.cc.status = 0
 	if ob.nreq == 0 {
 		ob.streamStart = h.s.info.start
 	}
 	ob.nreq++
-	ob.cc.in += int64(15 - 4*len(h.req.Headers)) // as haproxy counts a head: headAdjust
+	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
 	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
 	ob.line = append(ob.line, byte('0'+h.req.Minor))
 	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
@@ -230,7 +248,6 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 			ob.svStarted.st.ctr.scur.Add(-1)
 		}
 		sv.st.ctr.sessionStart(time.Now())
-		sv.st.ctr.http.reqTot.Add(1)
 		ob.svStarted = sv
 	}
 }
@@ -269,7 +286,8 @@ func (h *hconn) obsEnd() {
 	}
 	if sv := ob.svStarted; sv != nil {
 		sv.st.ctr.sessionEnd(in, out, ob.tw, ob.tc, tt)
-		if status > 0 {
+		if status > 0 && ob.srvErr == 0 && !ob.noServer { // the server's own answers
+			sv.st.ctr.http.reqTot.Add(1)
 			sv.st.ctr.http.noteStatus(status)
 		}
 	}
@@ -306,6 +324,10 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		tx.term = "LR--"
 	case ob.noServer:
 		tx.term = "SC--"
+	case ob.srvErr == 502:
+		tx.term, tx.gotResp = "PH--", false // haproxy: a protocol error found by the proxy
+	case ob.srvErr == 504:
+		tx.term, tx.gotResp = "sH--", false
 	}
 	if ob.noServer {
 		tx.sv = nil
@@ -357,4 +379,17 @@ func (h *hconn) obsNoRequest(first bool) {
 	*tx = httpTx{id: id, accept: start, first: first0, headDone: now, end: now, status: status,
 		beName: h.fe.px.Name, term: term, badReq: true}
 	h.logRequest(tx)
+}
+
+// obsServerError counts a server response that was invalid (502) or did
+// not come in time (504) (hook in sendServerError): a response error on
+// the backend and the server, as haproxy counts them.
+func (h *hconn) obsServerError(code int) {
+	h.ob.srvErr = code
+	if be := h.ob.be; be != nil {
+		be.ctr.eresp.Add(1)
+	}
+	if sv := h.ob.svStarted; sv != nil {
+		sv.st.ctr.eresp.Add(1)
+	}
 }

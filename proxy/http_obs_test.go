@@ -14,7 +14,8 @@ import (
 )
 
 // statusServer is a keep-alive HTTP/1.1 backend: /404... answers 404,
-// /500... 500, anything else 200 with a body naming the server.
+// /500... 500, /badresp an invalid status line, anything else 200 with
+// a body naming the server.
 func statusServer(t *testing.T, name string) int {
 	ln := listenLocal(t)
 	go func() {
@@ -39,6 +40,9 @@ func statusServer(t *testing.T, name string) int {
 						code, body = 404, "not here\n"
 					case strings.HasPrefix(req.URL.Path, "/500"):
 						code, body = 500, "broken\n"
+					case strings.HasPrefix(req.URL.Path, "/badresp"):
+						io.WriteString(c, "HTTP/1.1 abc\r\n\r\n")
+						return
 					}
 					fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", code, len(body), body)
 				}
@@ -119,6 +123,8 @@ func httpTraffic(fe int, n int) []string {
 			p = "/nosrv"
 			if i%20 == 9 {
 				p = "POST /post"
+			} else if fe == 2 && i%40 == 19 {
+				p = "CLOSE /badresp" // gohaka ends the connection after a 502, haproxy does not
 			}
 		}
 		paths = append(paths, p)
@@ -154,10 +160,13 @@ func sendHTTP(t *testing.T, fp int, paths []string) (codes []int, sent, got int6
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		method, path := "GET", p
 		body := ""
-		if m, rest, ok := strings.Cut(p, " "); ok {
+		extra := ""
+		if m, rest, ok := strings.Cut(p, " "); ok && m == "CLOSE" {
+			path, extra = rest, "Connection: close\r\n"
+		} else if ok {
 			method, path, body = m, rest, strings.Repeat("b", 100)
 		}
-		k, _ := fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: test\r\nUser-Agent: obs-test\r\nContent-Length: %d\r\n\r\n%s", method, path, len(body), body)
+		k, _ := fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: test\r\nUser-Agent: obs-test\r\n%sContent-Length: %d\r\n\r\n%s", method, path, extra, len(body), body)
 		sent += int64(k)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
