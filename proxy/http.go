@@ -744,8 +744,8 @@ func (h *hconn) sendServerError(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		code = 504
 	}
-	h.obsServerError(code)                               // http_obs.go
-	h.c.Write(addConnClose(h.errorFor(code, h.be).resp)) // the connection ends after it
+	h.obsServerError(code) // http_obs.go
+	h.c.Write(h.errorFor(code, h.be).resp)
 }
 
 // writeResponseHead sends the response head to the client, rules applied.
