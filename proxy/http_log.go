@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,7 @@ type httpTx struct {
 	redispatched     bool
 	method, uri, ver []byte
 	badReq           bool
+	reqCaps, resCaps []string // captured headers, nil when none are configured
 }
 
 // logRequest emits the request's log line where the frontend logs.
@@ -83,6 +85,7 @@ const (
 	lvStr         // quoted with +Q
 	lvNull        // an absent string: "-", or "" when quoted
 	lvNone        // prints nothing and leaves the separator state (no captures)
+	lvList        // \x00-separated strings, printed space-separated, each quoted with +Q
 )
 
 func msOr(d time.Duration, ok bool) string {
@@ -154,7 +157,21 @@ func (tx *httpTx) value(name string) (string, int, bool) {
 	case "CC", "CS":
 		return "-", lvNull, true
 	case "hr", "hs", "hrl", "hsl":
-		return "", lvNone, true
+		caps := tx.reqCaps
+		if name[1] == 's' {
+			caps = tx.resCaps
+		}
+		if caps == nil {
+			return "", lvNone, true
+		}
+		if len(name) == 2 {
+			return capturesBraced(caps), lvNum, true
+		}
+		enc := make([]string, len(caps))
+		for i, v := range caps {
+			enc[i] = encodeCapture(v)
+		}
+		return strings.Join(enc, "\x00"), lvList, true
 	case "ts":
 		return tx.term[:2], lvNum, true
 	case "tsc":

@@ -26,6 +26,10 @@ defaults
 frontend fe1
     bind 127.0.0.1:%d
     option httplog
+    capture request header Host len 10
+    capture request header User-Agent len 5
+    capture request header X-None len 8
+    capture response header Content-Type len 20
     http-request deny if { path_beg /deny }
     http-request redirect location /elsewhere if { path_beg /redir }
     http-request return status 200 content-type text/plain string ok if { path_beg /ret }
@@ -35,6 +39,8 @@ frontend fe1
 frontend fe2
     bind 127.0.0.1:%d
     option httplog clf
+    capture request header User-Agent len 32
+    capture response header Content-Length len 4
     http-request deny deny_status 429 if { path_beg /slowdown }
     default_backend be2
 frontend fe3
@@ -98,7 +104,8 @@ func normHTTPLog(l string) string {
 // and POST ones, and one empty connection) through haproxy 2.6 and
 // gohaka, then a bad request to fe1 and fe3, and compares the log lines once dates, ports and timers are
 // blanked: option httplog, option httplog clf, and a log-format with
-// the http variables (%r %ST %B %U %HM %HU %HP %HQ %HV %CC %CS %tsc %ts
+// the http variables (%r %ST %B %U %HM %HU %HP %HQ %HV %CC %CS %tsc %ts,
+// with request and response header captures
 // %rt %Tq %TR %Tw %Tc %Tr %Ta %Th %Ti %trg %tr %hr %hs, %{+Q}).
 func TestHTTPLogLinesMatchHAProxy(t *testing.T) {
 	sp := []int{statusServer(t, "s1"), statusServer(t, "s2"), statusServer(t, "s3"), statusServer(t, "s4")}

@@ -59,6 +59,8 @@ type countConn struct {
 	status   int
 	first    time.Time // the first byte read since the last reset
 	statusAt time.Time // when the status was written
+	resCaps  []capHdr  // `capture response header`: read from the final head
+	resVals  []string
 }
 
 func (c *countConn) Read(b []byte) (int, error) {
@@ -76,6 +78,9 @@ func (c *countConn) Write(b []byte) (int, error) {
 			if c.status == 0 || s >= 200 || s == 101 {
 				c.status = s
 				c.statusAt = time.Now()
+				if len(c.resCaps) > 0 && s >= 200 {
+					c.resVals = captureHead(b, c.resCaps, c.resVals)
+				}
 			}
 		}
 	}
@@ -142,6 +147,8 @@ type httpObs struct {
 	line          []byte    // method, uri and version, for the log
 	nm, nu        int
 	tx            httpTx
+	caps          *captureSpec
+	reqVals       []string
 }
 
 // obsStart wraps the client connection to count its bytes (hook in
@@ -149,6 +156,9 @@ type httpObs struct {
 func (h *hconn) obsStart() {
 	h.ob.cc = &countConn{sockConn: h.c}
 	h.c = h.ob.cc
+	if h.ob.caps = h.r.captures(h.fe.px); h.ob.caps != nil {
+		h.ob.cc.resCaps = h.ob.caps.res
+	}
 }
 
 // obsBegin starts the books of a request (hook at the top of
@@ -169,6 +179,16 @@ func (h *hconn) obsBegin() {
 	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
 	ob.line = append(ob.line, byte('0'+h.req.Minor))
 	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
+	if ob.caps != nil {
+		ob.reqVals = ob.reqVals[:0]
+		for _, c := range ob.caps.req {
+			ob.reqVals = append(ob.reqVals, captureValue(h.req.Headers, c))
+		}
+		ob.cc.resVals = ob.cc.resVals[:0]
+		for range ob.caps.res {
+			ob.cc.resVals = append(ob.cc.resVals, "")
+		}
+	}
 	h.r.obs.cumReq.Add(1)
 	c := &h.fe.ctr.http
 	c.reqTot.Add(1)
@@ -313,6 +333,19 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		method: ob.line[:ob.nm], uri: ob.line[ob.nm : ob.nm+ob.nu], ver: ob.line[ob.nm+ob.nu:]}
 	if ob.be != nil {
 		tx.beName = ob.be.px.Name
+	}
+	if ob.caps != nil {
+		if len(ob.caps.req) > 0 {
+			tx.reqCaps = ob.reqVals
+		}
+		if len(ob.caps.res) > 0 {
+			tx.resCaps = ob.cc.resVals
+			if ob.svStarted == nil || ob.noServer || ob.srvErr != 0 { // only a server's answers are captured
+				for i := range tx.resCaps {
+					tx.resCaps[i] = ""
+				}
+			}
+		}
 	}
 	if tx.server && !ob.cc.statusAt.IsZero() && !ob.sent.IsZero() {
 		tx.gotResp, tx.tr = true, ob.cc.statusAt.Sub(ob.sent)

@@ -508,6 +508,14 @@ func renderLogFormat(format string, v *logVars) string {
 			if quote {
 				val = `"` + val + `"`
 			}
+		case lvList:
+			items := strings.Split(val, "\x00")
+			for i, it := range items {
+				if quote {
+					items[i] = `"` + it + `"`
+				}
+			}
+			val = strings.Join(items, " ")
 		}
 		b.WriteString(val)
 		lastSpace = false
