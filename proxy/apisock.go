@@ -59,6 +59,7 @@ func (r *Runtime) startCLI() error {
 				if err != nil {
 					return
 				}
+				r.obs.cumReq.Add(1) // haproxy counts a CLI connection in CumReq
 				go r.serveCLISession(c, &cliSession{level: lvl, exposeFD: expose})
 			}
 		}()

@@ -568,7 +568,7 @@ func (r *Runtime) showInfo() string {
 		{"Uptime", fmt.Sprintf("%dd %dh%02dm%02ds", int(up.Hours())/24, int(up.Hours())%24, int(up.Minutes())%60, int(up.Seconds())%60)},
 		{"Uptime_sec", int(up.Seconds())}, {"Memmax_MB", 0}, {"PoolAlloc_MB", 0}, {"PoolUsed_MB", 0}, {"PoolFailed", 0},
 		{"Ulimit-n", rlim}, {"Maxsock", rlim}, {"Maxconn", r.globalMaxconn()}, {"Hard_maxconn", r.obs.hardMaxconn()},
-		{"CurrConns", cur}, {"CumConns", cum}, {"CumReq", 0}, {"MaxSslConns", 0}, {"CurrSslConns", 0}, {"CumSslConns", 0},
+		{"CurrConns", cur}, {"CumConns", cum}, {"CumReq", r.obs.cumReq.Load()}, {"MaxSslConns", 0}, {"CurrSslConns", 0}, {"CumSslConns", 0},
 		{"Maxpipes", r.pipes.max}, {"PipesUsed", r.stats.PipesInUse.Load()}, {"PipesFree", 0},
 		{"ConnRate", rate}, {"ConnRateLimit", 0}, {"MaxConnRate", rmax}, {"SessRate", rate}, {"SessRateLimit", 0}, {"MaxSessRate", rmax},
 		{"SslRate", 0}, {"SslRateLimit", 0}, {"MaxSslRate", 0}, {"SslFrontendKeyRate", 0}, {"SslFrontendMaxKeyRate", 0},

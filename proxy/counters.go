@@ -111,6 +111,7 @@ type counters struct {
 	qtime, ctime  swrate
 	ttime         swrate
 	timedSessions atomic.Int64
+	http          httpCtr // http mode
 }
 
 // sessionStart counts a new session.

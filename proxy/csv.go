@@ -178,7 +178,11 @@ func (r *Runtime) frontendRow(fe *frontend, now time.Time) *statRow {
 	cr, cmax := c.connRate.get(now)
 	f["conn_rate"], f["conn_rate_max"] = ui(int(cr)), ui(int(cmax))
 	f["conn_tot"] = u(c.connTot.Load())
-	return &statRow{typ: rowFrontend, f: f, px: fe.px.Name, sv: "FRONTEND"}
+	isHTTP := fe.http != nil
+	if isHTTP {
+		httpFields(f, c, rowFrontend, now)
+	}
+	return &statRow{typ: rowFrontend, f: f, px: fe.px.Name, sv: "FRONTEND", http: isHTTP}
 }
 
 func timeFields(f map[string]string, c *counters) {
@@ -307,13 +311,17 @@ func (r *Runtime) backendRows(be *backend, legends bool, now time.Time) ([]*stat
 		}
 		used := ui(int(c.scur.Load()))
 		f["srv_icur"], f["idle_conn_cur"], f["safe_conn_cur"], f["used_conn_cur"], f["need_conn_est"] = "0", "0", "0", used, used
-		rows = append(rows, &statRow{typ: rowServer, hasCheck: st.hasCheck, f: f, px: be.px.Name, sv: sv.srv.Name, bal: eff})
+		if be.http != nil {
+			httpFields(f, c, rowServer, now)
+		}
+		rows = append(rows, &statRow{typ: rowServer, hasCheck: st.hasCheck, f: f, px: be.px.Name, sv: sv.srv.Name, bal: eff, http: be.http != nil})
 	}
 	c := &be.ctr
 	f := map[string]string{"pxname": be.px.Name, "svname": "BACKEND", "type": "1", "mode": be.px.Mode, "iid": iid, "sid": "0"}
 	commonFields(f, c, now)
 	timeFields(f, c)
 	f["qcur"] = ui(qcur)
+	f["dreq"] = u(c.dreq.Load())
 	f["slim"] = ui(be.fullconn)
 	f["act"], f["bck"] = ui(act), ui(bck)
 	w := wact
@@ -336,7 +344,10 @@ func (r *Runtime) backendRows(be *backend, legends bool, now time.Time) ([]*stat
 	} else if be.px.DefaultsSection() != nil {
 		f["algo"] = "roundrobin"
 	}
-	return rows, &statRow{typ: rowBackend, f: f, px: be.px.Name, sv: "BACKEND"}
+	if be.http != nil {
+		httpFields(f, c, rowBackend, now)
+	}
+	return rows, &statRow{typ: rowBackend, f: f, px: be.px.Name, sv: "BACKEND", http: be.http != nil}
 }
 
 // lastChgOr is the time of the last state change, or start.

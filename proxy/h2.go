@@ -154,7 +154,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	q := &hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: hc.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists}
 	q.appendFirst = func(v []byte) bool { q.arena = append(q.arena, v...); return false }
-	v, resp, be := hc.r.route(fe, q)
+	v, resp, be := hc.r.route(fe, q, nil)
 	switch {
 	case v == vRespond || v == vRespondClose:
 		writeRaw(w, resp)

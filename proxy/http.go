@@ -205,6 +205,7 @@ type hconn struct {
 	sbuf        []byte
 	sn          int
 	ck          h1.Chunks
+	ob          httpObs // counters and log of the current request (http_obs.go)
 }
 
 var errClientGone = errors.New("client closed")
@@ -231,12 +232,14 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 	h.breq.Header = h.hdrLookup
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
 	defer h.closeOwn()
+	h.obsStart()
 	defer h.dropServer()
 	defer h.putBuf()
 	defer lingerClose(cc)
 	first := true
 	for !r.stopping.Load() {
 		if !h.readHead(first) {
+			h.obsNoRequest(first)
 			return
 		}
 		first = false
@@ -361,6 +364,8 @@ func (h *hconn) readHead(first bool) bool {
 func (h *hconn) transaction() bool {
 	fe, req := h.fe, &h.req
 	head := req.HeadLen
+	h.obsBegin()
+	defer h.obsEnd()
 	if req.Chunked { // haproxy parses what came with the head at once
 		var ck h1.Chunks
 		if _, err := ck.Feed(h.buf[head:h.n]); err != nil {
@@ -380,7 +385,7 @@ func (h *hconn) transaction() bool {
 			h.hdrs = q.hdrs[:0]
 		}
 	}()
-	v, resp, be := h.r.route(fe, q)
+	v, resp, be := h.r.route(fe, q, h)
 	switch v {
 	case vRespond:
 		return h.answer(resp, keepAlive)
@@ -396,8 +401,13 @@ func (h *hconn) transaction() bool {
 
 // route runs the frontend's http-request rules, picks the backend
 // (use_backend, default_backend) and runs the backend's rules.
-func (r *Runtime) route(fe *frontend, q *hreq) (verdict, []byte, *backend) {
+func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *backend) {
 	v, resp := runRequestRules(fe.http.reqRules, q)
+	if h != nil && (v == vContinue || v == vAllow) {
+		if sv, page := h.statsAnswer(fe.px); page != nil { // http_service.go
+			v, resp = sv, page
+		}
+	}
 	var be *backend
 	if v == vContinue || v == vAllow {
 		be = fe.defaultBE
@@ -414,10 +424,21 @@ func (r *Runtime) route(fe *frontend, q *hreq) (verdict, []byte, *backend) {
 			be = rt.be
 			break
 		}
+		if h != nil {
+			h.obsRoute(be)
+		}
 		if be != nil && be.http != nil {
 			q.be = be
 			v, resp = runRequestRules(be.http.reqRules, q)
+			if h != nil && (v == vContinue || v == vAllow) && be.px != fe.px {
+				if sv, page := h.statsAnswer(be.px); page != nil {
+					v, resp = sv, page
+				}
+			}
 		}
+	}
+	if h != nil && (v == vRespond || v == vRespondClose) {
+		h.obsAnswer(q.answered, q.be != nil)
 	}
 	return v, resp, be
 }
@@ -599,14 +620,15 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 	err = errNoServer
 	for attempt := 0; attempt <= px.Retries; attempt++ {
 		be.mu.Lock()
-		idx := last
+		idx, picked := last, false
 		if last < 0 && h.forceIdx >= 0 {
 			idx = h.forceIdx // persistence cookie
 		} else if last < 0 || px.OptionOn("redispatch") && attempt == px.Retries {
-			idx = be.bal.Pick(&h.breq)
+			idx, picked = be.bal.Pick(&h.breq), true
 		}
 		if idx >= 0 && h.sc != nil && h.be == be && be.servers[idx] == h.sv {
 			be.mu.Unlock()
+			h.obsAttempt(be, idx, attempt, picked, true, nil)
 			return true, nil
 		}
 		if idx >= 0 {
@@ -614,6 +636,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		}
 		be.mu.Unlock()
 		if idx < 0 {
+			h.obsNoServer(be)
 			return false, errNoServer
 		}
 		h.dropServer()
@@ -627,6 +650,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 				err = terr
 				continue
 			}
+			h.obsAttempt(be, idx, attempt, picked, true, nil)
 			be.sessions.Add(1)
 			h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = ic.c, ic.rc, sv, be, ic.sp, true
 			h.r.mu.Lock()
@@ -635,6 +659,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 			return true, nil
 		}
 		c, derr := h.r.dial(be, sv, h.c, &h.s.info)
+		h.obsAttempt(be, idx, attempt, picked, false, derr)
 		if derr != nil {
 			be.mu.Lock()
 			be.bal.Release(idx)
@@ -801,6 +826,7 @@ func (h *hconn) sendServerError(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		code = 504
 	}
+	h.obsServerError(code) // http_obs.go
 	resp := h.errorFor(code, h.be).resp
 	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
 		resp = addConnClose(resp)
@@ -1036,10 +1062,14 @@ func (h *hconn) tunnel() {
 	}
 	to := halfTimeouts{idle: idle}
 	st, ok := h.sc.(*releasingConn)
-	cs, plain := h.c.(sockConn)
+	inner := h.c
+	if cc, ok := inner.(*countConn); ok { // the counting wrapper cannot splice
+		inner = cc.halfCloser
+	}
+	cs, plain := inner.(sockConn)
 	if !ok || !plain { // TLS on a side: no splice
 		if sh, ok := h.sc.(halfCloser); ok {
-			streamPump(h.c, sh, [2]halfTimeouts{to, to}, func(int64, int64, error, bool) {})
+			streamPump(inner, sh, [2]halfTimeouts{to, to}, func(int64, int64, error, bool) {})
 		}
 		return
 	}

@@ -32,6 +32,7 @@ type hreq struct {
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
+	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar

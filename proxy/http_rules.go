@@ -295,6 +295,10 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, fmt.Errorf("%s: redirect needs location, prefix or scheme", pr.Pos)
 		}
 		hr.redir = rd
+	case "use-service":
+		if len(a) == 0 || a[0] != "prometheus-exporter" {
+			return nil, fmt.Errorf("%s: 'http-request use-service %s' is not available in gohaka's http runtime yet", pr.Pos, strings.Join(a, " "))
+		}
 	case "auth":
 		realm := px.Name
 		for i := 0; i+1 < len(a); i++ {
@@ -331,6 +335,7 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "allow":
 			return vAllow, nil
 		case "deny", "auth", "return":
+			q.answered = hr
 			if hr.lfBody != nil {
 				return vRespond, hr.lfAnswer(q)
 			}
@@ -339,6 +344,7 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			}
 			return vRespond, hr.resp
 		case "redirect":
+			q.answered = hr
 			return vRespond, hr.redir.answer(q)
 		case "set-var":
 			// a fetch that finds nothing leaves the variable unset, as haproxy
@@ -347,6 +353,10 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			}
 		case "unset-var":
 			q.setVar(hr.name, nil)
+		case "use-service": // http_service.go
+			q.answered = hr
+			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it
+			return vRespond, q.rt.serviceAnswer()
 		default:
 			q.hdrs, q.method, q.uri = applyRewrite(hr, q, q.hdrs, q.method, q.uri)
 		}

@@ -238,7 +238,7 @@ func (r *Runtime) logConnect(s *session) {
 func (r *Runtime) logSession(s *session, end time.Time) {
 	ls := r.obs.logs
 	fe := s.info.fe
-	if ls == nil || ls.byProxy[fe.px] == nil || s.info.denied {
+	if ls == nil || ls.byProxy[fe.px] == nil || s.info.denied || fe.http != nil { // http logs each request
 		return
 	}
 	format := sessionFormat(fe.px)
@@ -263,6 +263,21 @@ type logVars struct {
 	end time.Time
 	ac  int
 	lc  int64
+	tx  *httpTx // http mode: the request logged
+}
+
+// valueKind returns a variable's text and kind (lvNum, lvStr, ...).
+func (v *logVars) valueKind(name string) (string, int) {
+	if v.tx != nil {
+		if s, k, ok := v.tx.value(name); ok {
+			return s, k
+		}
+	}
+	s, isStr := v.value(name)
+	if isStr {
+		return s, lvStr
+	}
+	return s, lvNum
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
@@ -405,19 +420,34 @@ func termState(si *sessInfo) string {
 	return "--"
 }
 
-// renderLogFormat expands a log-format string: %var, %{flags}var, %%.
-// Sample expressions (%[...]) print "-".
+// renderLogFormat expands a log-format string: %var, %{flags}var, %%,
+// %o (flags for all the variables after it). Runs of unescaped spaces are
+// one separator, written only after something was written since the
+// last one. Sample expressions (%[...]) print "-".
 func renderLogFormat(format string, v *logVars) string {
 	var b strings.Builder
+	lastSpace, defQuote := true, false
 	for i := 0; i < len(format); i++ {
 		c := format[i]
+		if c == ' ' || c == '\t' {
+			for i+1 < len(format) && (format[i+1] == ' ' || format[i+1] == '\t') {
+				i++
+			}
+			if !lastSpace {
+				b.WriteByte(' ')
+				lastSpace = true
+			}
+			continue
+		}
 		if c == '\\' && i+1 < len(format) {
 			i++
 			b.WriteByte(format[i])
+			lastSpace = false
 			continue
 		}
 		if c != '%' {
 			b.WriteByte(c)
+			lastSpace = false
 			continue
 		}
 		i++
@@ -426,17 +456,21 @@ func renderLogFormat(format string, v *logVars) string {
 		}
 		if format[i] == '%' {
 			b.WriteByte('%')
+			lastSpace = false
 			continue
 		}
-		quote := false
+		quote := defQuote
 		if format[i] == '{' {
 			end := strings.IndexByte(format[i:], '}')
 			if end < 0 {
 				break
 			}
 			for _, f := range strings.Split(format[i+1:i+end], ",") {
-				if f == "+Q" {
+				switch f {
+				case "+Q":
 					quote = true
+				case "-Q":
+					quote = false
 				}
 			}
 			i += end + 1
@@ -448,6 +482,7 @@ func renderLogFormat(format string, v *logVars) string {
 			}
 			i += end
 			b.WriteByte('-')
+			lastSpace = false
 			continue
 		}
 		j := i
@@ -456,11 +491,34 @@ func renderLogFormat(format string, v *logVars) string {
 		}
 		name := format[i:j]
 		i = j - 1
-		val, isStr := v.value(name)
-		if quote && isStr {
-			val = `"` + val + `"`
+		if name == "o" {
+			defQuote = quote
+			continue
+		}
+		val, kind := v.valueKind(name)
+		switch kind {
+		case lvNone:
+			continue
+		case lvNull:
+			val = "-"
+			if quote {
+				val = `""`
+			}
+		case lvStr:
+			if quote {
+				val = `"` + val + `"`
+			}
+		case lvList:
+			items := strings.Split(val, "\x00")
+			for i, it := range items {
+				if quote {
+					items[i] = `"` + it + `"`
+				}
+			}
+			val = strings.Join(items, " ")
 		}
 		b.WriteString(val)
+		lastSpace = false
 	}
 	return b.String()
 }

@@ -26,6 +26,10 @@ type observability struct {
 	logs  *logSet
 	pages []*statsPage
 
+	httpPages sync.Map     // *parser.Proxy -> *statsPage: stats pages the http engine serves
+	cumReq    atomic.Int64 // http requests and CLI connections since start (show info CumReq)
+	captures  sync.Map     // *parser.Proxy -> *captureSpec
+
 	extraMu      sync.Mutex
 	extraMetrics func() string
 }

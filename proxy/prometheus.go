@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -126,8 +127,14 @@ var promDefs = []promDef{
 	{"backend", "downtime_seconds_total", "counter", "downtime", "Total time spent in DOWN state, for server or backend"},
 	{"backend", "loadbalanced_total", "counter", "lbtot", "Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness)"},
 	{"backend", "max_session_rate", "gauge", "rate_max", "Highest value of sessions per second observed since the worker process started"},
+	{"backend", "http_responses_total", "counter", "hrsp", "Total number of HTTP responses with status 100-199 returned by this object since the worker process started"},
+	{"backend", "http_requests_total", "counter", "req_tot", "Total number of HTTP requests processed by this object since the worker process started"},
 	{"backend", "client_aborts_total", "counter", "cli_abrt", "Total number of requests or connections aborted by the client since the worker process started"},
 	{"backend", "server_aborts_total", "counter", "srv_abrt", "Total number of requests or connections aborted by the server since the worker process started"},
+	{"backend", "http_comp_bytes_in_total", "counter", "comp_in", "Total number of bytes submitted to the HTTP compressor for this object since the worker process started"},
+	{"backend", "http_comp_bytes_out_total", "counter", "comp_out", "Total number of bytes emitted by the HTTP compressor for this object since the worker process started"},
+	{"backend", "http_comp_bytes_bypassed_total", "counter", "comp_byp", "Total number of bytes that bypassed HTTP compression for this object since the worker process started (CPU/memory/bandwidth limitation)"},
+	{"backend", "http_comp_responses_total", "counter", "comp_rsp", "Total number of HTTP responses that were compressed for this object since the worker process started"},
 	{"backend", "last_session_seconds", "gauge", "lastsess", "How long ago some traffic was seen on this object on this worker process, in seconds"},
 	{"backend", "queue_time_average_seconds", "gauge", "qtime", "Avg. queue time for last 1024 successful connections."},
 	{"backend", "connect_time_average_seconds", "gauge", "ctime", "Avg. connect time for last 1024 successful connections."},
@@ -136,6 +143,8 @@ var promDefs = []promDef{
 	{"backend", "failed_header_rewriting_total", "counter", "wrew", "Total number of failed HTTP header rewrites since the worker process started"},
 	{"backend", "connection_attempts_total", "counter", "connect", "Total number of outgoing connection attempts on this backend/server since the worker process started"},
 	{"backend", "connection_reuses_total", "counter", "reuse", "Total number of reused connection on this backend/server since the worker process started"},
+	{"backend", "http_cache_lookups_total", "counter", "cache_lookups", "Total number of HTTP requests looked up in the cache on this frontend/backend since the worker process started"},
+	{"backend", "http_cache_hits_total", "counter", "cache_hits", "Total number of HTTP requests not found in the cache on this frontend/backend since the worker process started"},
 	{"backend", "max_queue_time_seconds", "gauge", "qtime_max", "Maximum observed time spent in the queue"},
 	{"backend", "max_connect_time_seconds", "gauge", "ctime_max", "Maximum observed time spent waiting for a connection to complete"},
 	{"backend", "max_response_time_seconds", "gauge", "rtime_max", "Maximum observed time spent waiting for a server response"},
@@ -168,6 +177,7 @@ var promDefs = []promDef{
 	{"server", "current_throttle", "gauge", "throttle", "Throttling ratio applied to a server's maxconn and weight during the slowstart period (0 to 100%)"},
 	{"server", "loadbalanced_total", "counter", "lbtot", "Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness)"},
 	{"server", "max_session_rate", "gauge", "rate_max", "Highest value of sessions per second observed since the worker process started"},
+	{"server", "http_responses_total", "counter", "hrsp", "Total number of HTTP responses with status 100-199 returned by this object since the worker process started"},
 	{"server", "check_status", "gauge", "check_status", "Status of last health check, per state label value."},
 	{"server", "check_code", "gauge", "check_code", "layer5-7 code, if available of the last health check."},
 	{"server", "check_duration_seconds", "gauge", "check_duration", "Total duration of the latest server health check, in seconds."},
@@ -270,6 +280,9 @@ func (r *Runtime) Metrics() string {
 		if len(samples) == 0 {
 			continue
 		}
+		if d.src == "hrsp" { // haproxy lists them code by code, then proxy by proxy
+			sort.SliceStable(samples, func(i, j int) bool { return hrspCode(samples[i]) < hrspCode(samples[j]) })
+		}
 		fmt.Fprintf(&b, "# HELP haproxy_%s_%s %s\n# TYPE haproxy_%s_%s %s\n", d.section, d.name, d.help, d.section, d.name, d.typ)
 		for _, s := range samples {
 			b.WriteString(strings.Replace(s, "{}", "", 1))
@@ -283,6 +296,16 @@ func (r *Runtime) Metrics() string {
 		b.WriteString(extra())
 	}
 	return b.String()
+}
+
+// hrspCode ranks an http_responses_total sample by its code label.
+func hrspCode(sample string) int {
+	for i, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
+		if strings.Contains(sample, `code="`+c+`"`) {
+			return i
+		}
+	}
+	return 6
 }
 
 func (r *Runtime) promSamples(d promDef, row *statRow, servers []*statRow, add func(labels, v string)) {

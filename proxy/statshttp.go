@@ -108,6 +108,7 @@ func (r *Runtime) servePage(p *statsPage, c net.Conn) {
 	}
 	p.intercepted.Add(1)
 	p.requests.Add(1)
+	r.obs.cumReq.Add(1)
 	p.fe.sessionEnd(cr.n, cw.n, 0, 0, time.Since(now))
 	p.be.bin.Add(cr.n)
 	p.be.bout.Add(cw.n)
