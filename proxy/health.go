@@ -175,8 +175,12 @@ func (r *Runtime) closeSessionsOf(sv *server) int {
 	n := 0
 	for s := range r.sessions {
 		if s.srv == sv && s.server != nil {
-			s.client.Close()
-			s.server.Close()
+			if s.kill != nil {
+				s.kill()
+			} else {
+				s.client.Close()
+				s.server.Close()
+			}
 			n++
 		}
 	}

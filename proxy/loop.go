@@ -24,8 +24,9 @@ type evLoop struct {
 
 	mu       sync.Mutex
 	tunnels  map[int32]*tunnel
-	closeAll bool // asked by stop: end every tunnel
-	quit     bool // asked by stop: leave once tunnels are gone
+	closeAll bool      // asked by stop: end every tunnel
+	kills    []*tunnel // asked by kill: end these
+	quit     bool      // asked by stop: leave once tunnels are gone
 
 	timers tunnelHeap
 	armed  time.Time
@@ -169,8 +170,44 @@ func (l *evLoop) poll() bool {
 			l.service(t, now)
 		}
 		l.expire(now)
+		l.runKills()
+		if n < len(l.events) {
+			// drained: park without another epoll_wait (an event that came
+			// meanwhile has woken the netpoller, so the wait returns at once)
+			l.mu.Lock()
+			stop := l.closeAll || l.quit
+			l.mu.Unlock()
+			if !stop {
+				l.arm()
+				return false
+			}
+		}
 	}
 }
+
+// kill asks the loop to end a tunnel now (on-marked-down
+// shutdown-sessions); safe from any goroutine.
+func (l *evLoop) kill(t *tunnel) {
+	l.mu.Lock()
+	l.kills = append(l.kills, t)
+	l.mu.Unlock()
+	l.wake()
+}
+
+// runKills ends the tunnels kill asked for.
+func (l *evLoop) runKills() {
+	l.mu.Lock()
+	ks := l.kills
+	l.kills = nil
+	l.mu.Unlock()
+	for _, t := range ks {
+		if !t.closed {
+			l.finish(t, errKilled)
+		}
+	}
+}
+
+var errKilled = errors.New("session shut down")
 
 // endAll closes every tunnel (Stop).
 func (l *evLoop) endAll() {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -189,5 +191,52 @@ func TestFinTimeoutAfterLateHalfClose(t *testing.T) {
 	case <-ended:
 	case <-time.After(20 * time.Second):
 		t.Fatal("half-closed session kept long after timeout client-fin")
+	}
+}
+
+// TestMarkedDownShutsLoopSessions: `on-marked-down shutdown-sessions`
+// ends the sessions an event loop holds for the server that went down.
+func TestMarkedDownShutsLoopSessions(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // keep it open, say nothing
+		}
+	}()
+	defer func() {
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	}()
+	fp := freePort(t)
+	r := startRuntime(t, tcpConfig(fp, fmt.Sprintf("    server s1 %s check inter 100ms fall 1 rise 1 on-marked-down shutdown-sessions\n", ln.Addr()), ""))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for s := range r.sessions {
+			if s.kill != nil {
+				return true
+			}
+		}
+		return false
+	}, "the session to reach a loop")
+	ln.Close() // checks now fail: the server is marked down
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, 1)
+	if _, err := c.Read(b); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("session still open after its server was marked down: %v", err)
 	}
 }

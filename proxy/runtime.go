@@ -52,6 +52,11 @@ type Runtime struct {
 	stopping atomic.Bool
 
 	loops []*evLoop
+	// set-up goroutines waiting for a connection (setupWorker)
+	jobs      chan setupJob
+	quit      chan struct{}
+	idleSetup atomic.Int32
+	quitOnce  sync.Once
 
 	stopChecks   func()
 	spreadChecks int
@@ -106,6 +111,9 @@ type session struct {
 	srv            *server
 	httpIdle       atomic.Bool // http mode: waiting for the next request
 	info           sessInfo
+	// kill ends a session an event loop holds (its descriptors are the
+	// loop's to close); nil before the hand-over
+	kill func()
 }
 
 // New builds the runtime for the tcp-mode proxies of cfg. Proxies in http
@@ -115,7 +123,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	r := &Runtime{opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
+	r := &Runtime{jobs: make(chan setupJob), quit: make(chan struct{}), opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
 	r.httpErrors = httpErrorSections(cfg)
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
@@ -333,6 +341,7 @@ func (r *Runtime) SoftStop() {
 
 // stopLoops ends the event loops and any session they still hold.
 func (r *Runtime) stopLoops() {
+	r.quitOnce.Do(func() { close(r.quit) }) // idle set-up goroutines leave
 	for _, l := range r.loops {
 		l.stop()
 	}
@@ -342,15 +351,19 @@ func (r *Runtime) stopLoops() {
 func (r *Runtime) Stop() {
 	r.stopping.Store(true)
 	r.closeListeners()
+	// the loops first: they own the descriptors of the sessions they hold
+	r.stopLoops()
 	r.mu.Lock()
 	for s := range r.sessions {
+		if s.kill != nil {
+			continue // ended by its loop
+		}
 		s.client.Close()
 		if s.server != nil {
 			s.server.Close()
 		}
 	}
 	r.mu.Unlock()
-	r.stopLoops()
 	r.wg.Wait()
 	r.pipes.closeAll()
 	r.obs.logs.close()
@@ -372,10 +385,46 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 			continue
 		}
 		r.wg.Add(1)
-		go r.serve(fe, c, tc, func() {
+		j := setupJob{fe: fe, c: c, tc: tc, done: func() {
 			r.release(fe)
 			r.wg.Done()
-		})
+		}}
+		select {
+		case r.jobs <- j: // an idle set-up goroutine takes it
+		default:
+			go r.setupWorker(j)
+		}
+	}
+}
+
+// setupJob is an accepted connection to set up.
+type setupJob struct {
+	fe   *frontend
+	c    net.Conn
+	tc   *tls.Config
+	done func()
+}
+
+// maxIdleSetup bounds the set-up goroutines kept waiting for work.
+const maxIdleSetup = 16
+
+// setupWorker sets connections up (serve) and then waits for the next
+// one, so that a busy listener does not pay a goroutine start and stack
+// growth per connection; beyond maxIdleSetup idle ones it exits.
+func (r *Runtime) setupWorker(j setupJob) {
+	for {
+		r.serve(j.fe, j.c, j.tc, j.done)
+		if r.idleSetup.Add(1) > maxIdleSetup {
+			r.idleSetup.Add(-1)
+			return
+		}
+		select {
+		case j = <-r.jobs:
+			r.idleSetup.Add(-1)
+		case <-r.quit:
+			r.idleSetup.Add(-1)
+			return
+		}
 	}
 }
 
@@ -498,7 +547,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		end(0, 0, nil, false)
 		return
 	}
-	r.pump(fe, be, sv, cs, rc, ci, end)
+	r.pump(s, fe, be, sv, cs, rc, ci, end)
 }
 
 // endFunc ends a session: the bytes each way, and the error that ended
@@ -626,7 +675,7 @@ func (c *releasingConn) Close() error {
 
 // pump sends the PROXY header a server asks for, then hands both sockets
 // to an event loop; end runs once the session is over.
-func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *releasingConn, ci connInfo, end endFunc) {
+func (r *Runtime) pump(s *session, fe *frontend, be *backend, sv *server, cc sockConn, rc *releasingConn, ci connInfo, end endFunc) {
 	st := rc.TCPConn
 	fail := func(err error) {
 		cc.Close()
@@ -647,6 +696,8 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *r
 	if bt.Tunnel > 0 {
 		tn.to[0].idle, tn.to[1].idle = bt.Tunnel, bt.Tunnel
 	}
+	// the loop owns duplicates of the descriptors: the connections (and
+	// their netpoller state, a few hundred bytes each) go at once
 	cfd, err := detach(cc)
 	if err != nil {
 		fail(err)
@@ -661,11 +712,16 @@ func (r *Runtime) pump(fe *frontend, be *backend, sv *server, cc sockConn, rc *r
 	cc.Close()
 	st.Close()
 	tn.fd = [2]int{cfd, sfd}
-	if err := r.loopFor(cfd).add(tn); err != nil {
+	l := r.loopFor(cfd)
+	if err := l.add(tn); err != nil {
 		unix.Close(cfd)
 		unix.Close(sfd)
 		end(0, 0, err, false)
+		return
 	}
+	r.mu.Lock()
+	s.kill = func() { l.kill(tn) }
+	r.mu.Unlock()
 }
 
 // detach returns a duplicate of a connection's descriptor, for an event
