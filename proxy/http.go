@@ -785,7 +785,7 @@ func (h *hconn) relayInterim() (final, ok bool) {
 	}
 	if h.resp.Status == 100 {
 		h.hdrs = append(h.hdrs[:0], h.resp.Headers...)
-		h.writeResponseHead(true)
+		h.writeResponseHead(true, nil)
 		h.sconsume(h.resp.HeadLen)
 		return false, true
 	}
@@ -835,7 +835,9 @@ func (h *hconn) sendServerError(err error) {
 }
 
 // writeResponseHead sends the response head to the client, rules applied.
-func (h *hconn) writeResponseHead(keepAlive bool) error {
+// writeResponseHead sends the response head, with body (a whole small
+// body already read) in the same write.
+func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	rs := &h.resp
 	b := h.out[:0]
 	b = append(b, "HTTP/1.1 "...)
@@ -860,6 +862,7 @@ func (h *hconn) writeResponseHead(keepAlive bool) error {
 		}
 	}
 	b = append(b, "\r\n"...)
+	b = append(b, body...)
 	h.out = b
 	h.c.SetWriteDeadline(deadline(h.fe.px.Timeouts.Client))
 	_, err := h.c.Write(b)
@@ -889,7 +892,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			}
 		}
 		if rs.Status == 101 {
-			if h.writeResponseHead(true) != nil {
+			if h.writeResponseHead(true, nil) != nil {
 				return false
 			}
 			h.sconsume(rs.HeadLen)
@@ -897,7 +900,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			return false
 		}
 		if rs.Status < 200 {
-			if h.writeResponseHead(true) != nil {
+			if h.writeResponseHead(true, nil) != nil {
 				return false
 			}
 			h.sconsume(rs.HeadLen)
@@ -911,11 +914,18 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 				keepAlive = false
 			}
 		}
-		if h.writeResponseHead(keepAlive) != nil {
+		// a small body that came with the head goes out in the same write
+		var inline []byte
+		if !noBody && !rs.Chunked && rs.ContentLength >= 0 && rs.ContentLength <= 16384 && int64(h.sn-rs.HeadLen) >= rs.ContentLength {
+			inline = h.sbuf[rs.HeadLen : rs.HeadLen+int(rs.ContentLength)]
+		}
+		if h.writeResponseHead(keepAlive, inline) != nil {
 			return false
 		}
 		if noBody {
 			h.sconsume(rs.HeadLen)
+		} else if inline != nil {
+			h.sconsume(rs.HeadLen + len(inline))
 		} else {
 			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout())
 			if err != nil && !(untilClose && err == io.EOF) {
