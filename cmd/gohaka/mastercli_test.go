@@ -14,7 +14,15 @@ import (
 // the whole answer.
 func cliAsk(t *testing.T, sock, line string) string {
 	t.Helper()
-	c, err := net.DialTimeout("unix", sock, 2*time.Second)
+	// haproxy's master may refuse for a moment while its worker starts
+	var c net.Conn
+	var err error
+	for i := 0; i < 50; i++ {
+		if c, err = net.DialTimeout("unix", sock, 2*time.Second); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", sock, err)
 	}
