@@ -618,7 +618,12 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 	px := be.px
 	last := -1
 	err = errNoServer
+	noWait := false // haproxy does not wait after a failure on a reused connection
 	for attempt := 0; attempt <= px.Retries; attempt++ {
+		if attempt > 0 && !noWait {
+			time.Sleep(turnAround(px))
+		}
+		noWait = false
 		be.mu.Lock()
 		idx, picked := last, false
 		if last < 0 && h.forceIdx >= 0 {
@@ -647,7 +652,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 				be.mu.Lock()
 				be.bal.Release(idx)
 				be.mu.Unlock()
-				err = terr
+				err, noWait = terr, true
 				continue
 			}
 			h.obsAttempt(be, idx, attempt, picked, true, nil)

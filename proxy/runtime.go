@@ -571,6 +571,9 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 	var tried []int
 	var lastErr error
 	for attempt := 0; attempt <= px.Retries; attempt++ {
+		if attempt > 0 {
+			time.Sleep(turnAround(px))
+		}
 		be.mu.Lock()
 		idx := -1
 		lb := false
@@ -741,6 +744,15 @@ func detach(c syscall.Conn) (int, error) {
 // loopFor picks the event loop of a session.
 func (r *Runtime) loopFor(fd int) *evLoop {
 	return r.loops[fd%len(r.loops)]
+}
+
+// turnAround is haproxy's wait before a connection retry, so that a
+// restarting server is not hammered: min(timeout connect, 1s).
+func turnAround(px *parser.Proxy) time.Duration {
+	if d := px.Timeouts.Connect; d > 0 && d < time.Second {
+		return d
+	}
+	return time.Second
 }
 
 // fullconn is a backend's `fullconn`, or haproxy's default: 10% of the

@@ -71,7 +71,8 @@ func TestRetriesRedispatch(t *testing.T) {
 	be := peerAddrServer(t)
 	dead := freePort(t) // nothing listens there
 	fp := freePort(t)
-	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    option redispatch\n    server dead 127.0.0.1:%d\n    server live 127.0.0.1:%d\n", dead, be), ""))
+	// a short connect timeout keeps the turn-around between retries short
+	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    option redispatch\n    server dead 127.0.0.1:%d\n    server live 127.0.0.1:%d\n", dead, be), "    timeout connect 200ms\n"))
 	for i := 0; i < 6; i++ {
 		if got := readLine(t, "tcp", fmt.Sprintf("127.0.0.1:%d", fp)); got != "127.0.0.1" {
 			t.Errorf("client %d not served: %q", i, got)
@@ -290,5 +291,25 @@ func TestClientFinTimeout(t *testing.T) {
 	case <-ended:
 	case <-time.After(20 * time.Second):
 		t.Fatal("silent half-closed client kept long after timeout client-fin")
+	}
+}
+
+// TestRetryTurnAround: as haproxy, a failed connect is retried only after
+// min(timeout connect, 1s): with `retries 2` and a refusing server the
+// client is closed after about 2s, never at once.
+func TestRetryTurnAround(t *testing.T) {
+	dead := freePort(t)
+	fp := freePort(t)
+	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    server dead 127.0.0.1:%d\n", dead), ""))
+	start := time.Now()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	io.ReadAll(c)
+	if took := time.Since(start); took < 1900*time.Millisecond {
+		t.Errorf("closed after %v: the two retries did not wait (haproxy: 2s)", took)
 	}
 }
