@@ -1,0 +1,324 @@
+package proxy
+
+// This file holds relaying server responses (http mode).
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// relayInterim reads the server's first answer to an Expect: 100-continue
+// request; final is true when it is already the final response.
+func (h *hconn) relayInterim() (final, ok bool) {
+	if err := h.readResponseHead(); err != nil {
+		h.sendServerError(err)
+		return false, false
+	}
+	if h.resp.Status == 100 {
+		h.hdrs = append(h.hdrs[:0], h.resp.Headers...)
+		h.writeResponseHead(true, nil)
+		h.sconsume(h.resp.HeadLen)
+		return false, true
+	}
+	return true, true
+}
+
+func (h *hconn) sconsume(k int) {
+	copy(h.sbuf, h.sbuf[k:h.sn])
+	h.sn -= k
+}
+
+// readResponseHead reads one response head from the server.
+func (h *hconn) readResponseHead() error {
+	h.sc.SetReadDeadline(deadline(h.serverTimeout()))
+	for {
+		if h.sn > 0 {
+			err := h1.ParseResponse(h.sbuf[:h.sn], &h.resp, h.fe.http.limit)
+			if err == nil {
+				return nil
+			}
+			if err != h1.ErrIncomplete || h.sn == len(h.sbuf) {
+				return h1.ErrBad
+			}
+		}
+		m, err := h.sc.Read(h.sbuf[h.sn:])
+		h.sn += m
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return err
+			}
+			return h1.ErrBad
+		}
+	}
+}
+
+func (h *hconn) sendServerError(err error) {
+	code := 502
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		code = 504
+	}
+	h.obsServerError(code) // http_obs.go
+	resp := h.errorFor(code, h.be).resp
+	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
+		resp = addConnClose(resp)
+	}
+	h.c.Write(resp)
+}
+
+// writeResponseHead sends the response head to the client, rules applied.
+// writeResponseHead sends the response head, with body (a whole small
+// body already read) in the same write.
+func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
+	rs := &h.resp
+	b := h.out[:0]
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(rs.Status), 10)
+	b = append(b, ' ')
+	b = append(b, rs.Reason...)
+	b = append(b, "\r\n"...)
+	for _, hd := range h.hdrs {
+		if h1.EqualFold(hd.Name, "connection") && rs.Status != 101 {
+			continue
+		}
+		b = appendLower(b, hd.Name)
+		b = append(b, ": "...)
+		b = append(b, hd.Value...)
+		b = append(b, "\r\n"...)
+	}
+	if rs.Status >= 200 {
+		if !keepAlive {
+			b = append(b, "connection: close\r\n"...)
+		} else if h.req.Minor == 0 {
+			b = append(b, "connection: keep-alive\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	b = append(b, body...)
+	h.out = b
+	h.c.SetWriteDeadline(deadline(h.fe.px.Timeouts.Client))
+	_, err := h.c.Write(b)
+	return err
+}
+
+// finishResponse reads (unless already read) and relays the final
+// response; false ends the connection.
+func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
+	for {
+		if read {
+			if err := h.readResponseHead(); err != nil {
+				h.sendServerError(err)
+				return false
+			}
+		}
+		read = true
+		rs := &h.resp
+		h.hdrs = append(h.hdrs[:0], rs.Headers...)
+		if rs.Status >= 200 || rs.Status == 101 {
+			if denied := h.responseRules(); denied {
+				h.c.Write(h.errorFor(502, h.be).resp)
+				return false
+			}
+			if h.be.px.Cookie != nil && rs.Status >= 200 {
+				h.cookieResponse(h.be)
+			}
+		}
+		if rs.Status == 101 {
+			if h.writeResponseHead(true, nil) != nil {
+				return false
+			}
+			h.sconsume(rs.HeadLen)
+			h.tunnel()
+			return false
+		}
+		if rs.Status < 200 {
+			if h.writeResponseHead(true, nil) != nil {
+				return false
+			}
+			h.sconsume(rs.HeadLen)
+			continue
+		}
+		noBody := string(h.req.Method) == "HEAD" || rs.Status == 204 || rs.Status == 304
+		untilClose := !noBody && !rs.Chunked && rs.ContentLength < 0
+		if untilClose || !rs.KeepAlive() {
+			srvClose = true
+			if untilClose {
+				keepAlive = false
+			}
+		}
+		// a small body that came with the head goes out in the same write
+		var inline []byte
+		if !noBody && !rs.Chunked && rs.ContentLength >= 0 && rs.ContentLength <= 16384 && int64(h.sn-rs.HeadLen) >= rs.ContentLength {
+			inline = h.sbuf[rs.HeadLen : rs.HeadLen+int(rs.ContentLength)]
+		}
+		if h.writeResponseHead(keepAlive, inline) != nil {
+			return false
+		}
+		if noBody {
+			h.sconsume(rs.HeadLen)
+		} else if inline != nil {
+			h.sconsume(rs.HeadLen + len(inline))
+		} else {
+			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout())
+			if err != nil && !(untilClose && err == io.EOF) {
+				return false
+			}
+			h.sn = n
+			h.sconsume(end)
+		}
+		if srvClose {
+			h.dropServer()
+		} else {
+			h.srvIdle = true
+		}
+		return keepAlive
+	}
+}
+
+// responseRules applies http-response rules (backend, then frontend);
+// true means the response is denied.
+func (h *hconn) responseRules() bool {
+	var denied bool
+	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.hdrs)
+	return denied
+}
+
+// responseRules applies the http-response rules of be, then fe, to the
+// response headers hdrs; denied means the response is refused.
+func responseRules(fe *frontend, be *backend, q *hreq, hdrs []h1.Header) (_ []h1.Header, denied bool) {
+	lists := [][]*httpRule{nil, fe.http.respRules}
+	if be != nil && be.http != nil {
+		lists[0] = be.http.respRules
+	}
+	saved := q.hdrs
+	q.hdrs = hdrs
+	defer func() { q.hdrs = saved }()
+	for _, rules := range lists {
+		for _, hr := range rules {
+			if !hr.cond.eval(q) {
+				continue
+			}
+			switch hr.action {
+			case "deny":
+				return hdrs, true
+			case "allow":
+				goto next
+			default:
+				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
+				q.hdrs = hdrs
+			}
+		}
+	next:
+	}
+	return hdrs, false
+}
+
+// forwardBody copies a message body whose first bytes are buf[start:n]
+// from src to dst, following m's framing. It returns where the body ended
+// in buf and how much of buf is in use then (bytes of the next message).
+func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration) (int, int, error) {
+	switch {
+	case m.Chunked:
+		// as haproxy: the chunks are decoded and sent again, one chunk per
+		// read, sizes in upper-case hex, trailer names in lower case
+		ck.Reset()
+		var size [20]byte
+		for {
+			out := buf[start:start]
+			k, err := ck.Decode(buf[start:n], &out)
+			if err != nil {
+				return 0, 0, err
+			}
+			if len(out) > 0 {
+				sz := append(appendHexUpper(size[:0], uint64(len(out))), '\r', '\n')
+				bufs := net.Buffers{sz, out, crlf}
+				if _, err := bufs.WriteTo(dst); err != nil {
+					return 0, 0, err
+				}
+			}
+			if ck.Done() {
+				if _, err := dst.Write(lastChunk(ck.Trailer)); err != nil {
+					return 0, 0, err
+				}
+				return start + k, n, nil
+			}
+			src.SetReadDeadline(deadline(to))
+			r, err := src.Read(buf)
+			if r == 0 && err != nil {
+				return 0, 0, err
+			}
+			start, n = 0, r
+		}
+	case m.ContentLength >= 0:
+		left := m.ContentLength
+		for {
+			k := min(int64(n-start), left)
+			if _, err := dst.Write(buf[start : start+int(k)]); err != nil {
+				return 0, 0, err
+			}
+			left -= k
+			if left == 0 {
+				return start + int(k), n, nil
+			}
+			src.SetReadDeadline(deadline(to))
+			r, err := src.Read(buf[:min(int64(len(buf)), left)])
+			if r == 0 && err != nil {
+				return 0, 0, err
+			}
+			start, n = 0, r
+		}
+	default: // until the server closes
+		if _, err := dst.Write(buf[start:n]); err != nil {
+			return 0, 0, err
+		}
+		for {
+			src.SetReadDeadline(deadline(to))
+			r, err := src.Read(buf)
+			if r > 0 {
+				if _, werr := dst.Write(buf[:r]); werr != nil {
+					return 0, 0, werr
+				}
+			}
+			if err != nil {
+				return 0, 0, io.EOF
+			}
+		}
+	}
+}
+
+var crlf = []byte("\r\n")
+
+func appendHexUpper(b []byte, v uint64) []byte {
+	const digits = "0123456789ABCDEF"
+	var tmp [16]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// lastChunk is the final chunk with the trailers, names in lower case.
+func lastChunk(trailer []byte) []byte {
+	if len(trailer) == 0 {
+		return []byte("0\r\n\r\n")
+	}
+	out := []byte("0\r\n")
+	for _, l := range bytes.Split(bytes.TrimSuffix(trailer, []byte("\n")), []byte("\n")) {
+		name, val, _ := bytes.Cut(l, []byte(":"))
+		out = appendLower(out, name)
+		out = append(append(append(out, ": "...), bytes.TrimSpace(val)...), "\r\n"...)
+	}
+	return append(out, "\r\n"...)
+}
