@@ -44,6 +44,9 @@ func (l *srvLimit) limit(beSessions, fullconn int) int {
 func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Duration, abort <-chan struct{}) error {
 	l.mu.Lock()
 	if l.maxconn == 0 {
+		// unlimited, but counted: a limit set later at run time must
+		// know the connections already there
+		l.cur++
 		l.mu.Unlock()
 		return nil
 	}
@@ -109,10 +112,6 @@ func (l *srvLimit) leave(ch chan struct{}) bool {
 // release frees a slot, handing it to the first waiter when there is one.
 func (l *srvLimit) release() {
 	l.mu.Lock()
-	if l.maxconn == 0 {
-		l.mu.Unlock()
-		return
-	}
 	if l.cur > 0 {
 		l.cur--
 	}
@@ -179,12 +178,10 @@ func clientGone(c sockConn) (gone <-chan struct{}, stop func()) {
 func (l *srvLimit) setMax(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.maxconn == 0 && n > 0 {
-		l.cur = 0 // connections taken while unlimited were not counted
-	}
 	l.maxconn = n
 	if n == 0 {
 		for _, w := range l.waiters {
+			l.cur++ // each waiter now holds a connection
 			close(w)
 		}
 		l.waiters = nil

@@ -70,3 +70,31 @@ func TestDynamicLimit(t *testing.T) {
 		t.Errorf("without minconn the limit is maxconn, got %d", got)
 	}
 }
+
+// TestMaxconnSetWhileBusy: a connection taken while the server had no
+// limit still counts when `set maxconn server` adds one, and its end does
+// not free a slot it never took from the new limit twice.
+func TestMaxconnSetWhileBusy(t *testing.T) {
+	clk := &fakeClock{fire: make(chan chan time.Time, 4)}
+	l := &srvLimit{after: clk.after}
+	none := func() int { return 0 }
+	if err := l.acquire(none, 0, time.Minute, nil); err != nil { // A, unlimited
+		t.Fatal(err)
+	}
+	l.setMax(1)
+	got := make(chan error, 1)
+	go func() { got <- l.acquire(none, 0, time.Minute, nil) }() // B
+	<-clk.fire // B waits: A holds the only slot
+	select {
+	case err := <-got:
+		t.Fatalf("B got a slot while A holds the only one (%v)", err)
+	default:
+	}
+	l.release() // A ends: B gets its slot
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if cur, max := l.current(); cur != 1 || max != 1 {
+		t.Fatalf("cur %d max %d, want 1/1", cur, max)
+	}
+}
