@@ -80,6 +80,12 @@ func TestMasterCLISameAsHAProxy(t *testing.T) {
 		var got []string
 		for _, c := range cmds {
 			a := cliAsk(t, sock, c)
+			// right after start haproxy's master may close a CLI
+			// connection without an answer: ask again (bounded)
+			for i := 0; a == "" && c != "reload" && i < 40; i++ {
+				time.Sleep(50 * time.Millisecond)
+				a = cliAsk(t, sock, c)
+			}
 			if c == "reload" {
 				out.waitFor(t, "Loading success.", 2)
 				time.Sleep(300 * time.Millisecond)
