@@ -84,7 +84,7 @@ func TestMaxconnSetWhileBusy(t *testing.T) {
 	l.setMax(1)
 	got := make(chan error, 1)
 	go func() { got <- l.acquire(none, 0, time.Minute, nil) }() // B
-	<-clk.fire // B waits: A holds the only slot
+	<-clk.fire                                                  // B waits: A holds the only slot
 	select {
 	case err := <-got:
 		t.Fatalf("B got a slot while A holds the only one (%v)", err)
