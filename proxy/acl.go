@@ -122,10 +122,8 @@ type l4Cond struct {
 	terms  [][]l4Factor
 }
 
-type l4Factor struct {
-	not bool
-	ms  []*l4Matcher // an ACL name may have several lines: ORed
-}
+// l4Factor is one factor of a layer-4 condition.
+type l4Factor = condFactor[*l4Matcher]
 
 // compileCond compiles a parsed condition against a proxy's ACLs.
 func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
@@ -194,16 +192,26 @@ func splitFlags(ws []string) (flags, values []string) {
 
 // eval evaluates the condition; a nil condition is true.
 func (c *l4Cond) eval(ci connInfo) bool {
-	if c == nil {
-		return true
-	}
+	return c == nil || evalTerms(c.terms, c.unless, ci)
+}
+
+// condFactor is one factor of a compiled condition: a matcher per line of
+// the ACL it names (ORed), negated with '!'.
+type condFactor[M any] struct {
+	not bool
+	ms  []M
+}
+
+// evalTerms evaluates a compiled condition, tcp or http: terms ORed,
+// factors ANDed, `unless` inverting the result.
+func evalTerms[T any, M interface{ match(T) bool }](terms [][]condFactor[M], unless bool, x T) bool {
 	res := false
-	for _, t := range c.terms {
+	for _, t := range terms {
 		all := true
 		for _, f := range t {
 			any := false
 			for _, m := range f.ms {
-				if m.match(ci) {
+				if m.match(x) {
 					any = true
 					break
 				}
@@ -218,5 +226,5 @@ func (c *l4Cond) eval(ci connInfo) bool {
 			break
 		}
 	}
-	return res != c.unless
+	return res != unless
 }

@@ -597,10 +597,7 @@ type hcond struct {
 	terms  [][]hfactor
 }
 
-type hfactor struct {
-	not bool
-	ms  []*httpMatcher
-}
+type hfactor = condFactor[*httpMatcher]
 
 // compileHTTPCond compiles a condition of an http proxy.
 func (r *Runtime) compileHTTPCond(c *parser.Cond, acls []*parser.ACL) (*hcond, error) {
@@ -646,31 +643,7 @@ func (r *Runtime) compileHTTPCond(c *parser.Cond, acls []*parser.ACL) (*hcond, e
 
 // eval evaluates the condition; nil is true.
 func (c *hcond) eval(q *hreq) bool {
-	if c == nil {
-		return true
-	}
-	res := false
-	for _, t := range c.terms {
-		all := true
-		for _, f := range t {
-			any := false
-			for _, m := range f.ms {
-				if m.match(q) {
-					any = true
-					break
-				}
-			}
-			if any == f.not {
-				all = false
-				break
-			}
-		}
-		if all {
-			res = true
-			break
-		}
-	}
-	return res != c.unless
+	return c == nil || evalTerms(c.terms, c.unless, q)
 }
 
 // tlsVersionName is the version as haproxy (OpenSSL) names it.
