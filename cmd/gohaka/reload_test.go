@@ -20,28 +20,12 @@ import (
 // echoServer answers each connection's first line with the same line and
 // closes.
 func echoServer(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				l, err := bufio.NewReader(c).ReadString('\n')
-				if err == nil {
-					c.Write([]byte(l))
-				}
-			}()
+	return serveLocal(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if l, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+			c.Write([]byte(l))
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	})
 }
 
 // loadCounts is what the load generator saw.

@@ -59,6 +59,18 @@ func startGohaka(t *testing.T, bin string, backend int) (*exec.Cmd, int) {
 
 // slowServer sends "start\n", waits for "go\n", then sends "done\n".
 func slowServer(t *testing.T) int {
+	return serveLocal(t, func(c net.Conn) {
+		fmt.Fprint(c, "start\n")
+		r := bufio.NewReader(c)
+		if l, _ := r.ReadString('\n'); l == "go\n" {
+			fmt.Fprint(c, "done\n")
+		}
+	})
+}
+
+// serveLocal runs handle on each connection to a new loopback listener
+// (closed afterwards, and with the test) and returns its port.
+func serveLocal(t *testing.T, handle func(c net.Conn)) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +84,7 @@ func slowServer(t *testing.T) int {
 			}
 			go func() {
 				defer c.Close()
-				fmt.Fprint(c, "start\n")
-				r := bufio.NewReader(c)
-				if l, _ := r.ReadString('\n'); l == "go\n" {
-					fmt.Fprint(c, "done\n")
-				}
+				handle(c)
 			}()
 		}
 	}()

@@ -425,26 +425,11 @@ func TestDebianKeepalivedUnit(t *testing.T) {
 // greeter sends word and a newline to each connection, then waits for the
 // client to close.
 func greeter(t *testing.T, word string) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				fmt.Fprintf(c, "%s\n", word)
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return serveLocal(t, func(c net.Conn) {
+		fmt.Fprintf(c, "%s\n", word)
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.Copy(io.Discard, c)
+	})
 }
 
 // greeting returns the first line the proxy relays from its backend.

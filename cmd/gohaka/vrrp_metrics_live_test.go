@@ -7,47 +7,29 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 )
 
-// getInNS fetches an http URL from inside a network namespace: the
-// socket is made on a thread switched into it.
-func getInNS(ns, addr, path string) (string, error) {
-	type res struct {
-		body string
-		err  error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread() // this thread ends with the goroutine: never reused
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			ch <- res{"", err}
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			ch <- res{"", err}
-			return
-		}
-		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-		if err != nil {
-			ch <- res{"", err}
+// getInNS fetches an http path from inside a network namespace (the
+// socket is made on a thread switched into it, see inNS).
+func getInNS(t *testing.T, ns, addr, path string) (string, error) {
+	var body string
+	var err error
+	inNS(t, ns, func() {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
 			return
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
-		b, err := io.ReadAll(c)
-		ch <- res{string(b), err}
-	}()
-	r := <-ch
-	return r.body, r.err
+		var b []byte
+		b, err = io.ReadAll(c)
+		body = string(b)
+	})
+	return body, err
 }
 
 // TestVRRPMetricsLive: `gohaka run` with a running VRRP instance and the
@@ -64,7 +46,7 @@ func TestVRRPMetricsLive(t *testing.T) {
 	startInNS(t, ns, bin, "run", "-f", cfg, "-k", kaConf(t, "MASTER", 150))
 	waitVIP(t, ns, true, 15*time.Second)
 	time.Sleep(1500 * time.Millisecond) // an advert or two as master
-	body, err := getInNS(ns, "127.0.0.1:8405", "/metrics")
+	body, err := getInNS(t, ns, "127.0.0.1:8405", "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
