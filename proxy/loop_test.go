@@ -160,39 +160,7 @@ func TestTunnelDeadline(t *testing.T) {
 // session is established and has been idle a while, so the loop first
 // schedules the long `timeout client`; the half-close must bring the
 // `timeout client-fin` deadline forward.
-func TestFinTimeoutAfterLateHalfClose(t *testing.T) {
-	ln := listenLocal(t)
-	ended := make(chan struct{}, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		time.Sleep(300 * time.Millisecond)
-		c.Write([]byte("bye\n"))
-		c.(*net.TCPConn).CloseWrite()
-		io.Copy(io.Discard, c)
-		ended <- struct{}{}
-		c.Close()
-	}()
-	fp := freePort(t)
-	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 60s\n    timeout client-fin 200ms\n    timeout server 60s\n\nlisten l\n    bind 127.0.0.1:%d\n    server s1 127.0.0.1:%d\n", fp, port(ln.Addr()))
-	startRuntime(t, cfg)
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if b, err := io.ReadAll(c); string(b) != "bye\n" || err != nil {
-		t.Fatalf("read %q %v", b, err)
-	}
-	select {
-	case <-ended:
-	case <-time.After(20 * time.Second):
-		t.Fatal("half-closed session kept long after timeout client-fin")
-	}
-}
+func TestFinTimeoutAfterLateHalfClose(t *testing.T) { checkClientFin(t, 300*time.Millisecond) }
 
 // TestMarkedDownShutsLoopSessions: `on-marked-down shutdown-sessions`
 // ends the sessions an event loop holds for the server that went down.

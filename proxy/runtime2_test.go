@@ -261,7 +261,11 @@ func TestTransparentAndInterfaceBinds(t *testing.T) {
 // TestClientFinTimeout: once the server has closed its side, a client that
 // stays silent is dropped after `timeout client-fin`, well before the (long)
 // `timeout client`: the server sees its connection end.
-func TestClientFinTimeout(t *testing.T) {
+func TestClientFinTimeout(t *testing.T) { checkClientFin(t, 0) }
+
+// checkClientFin runs the client-fin case with a server that half-closes
+// after wait (a late half-close must bring the deadline forward).
+func checkClientFin(t *testing.T, wait time.Duration) {
 	ln := listenLocal(t)
 	ended := make(chan struct{}, 1)
 	go func() {
@@ -269,6 +273,7 @@ func TestClientFinTimeout(t *testing.T) {
 		if err != nil {
 			return
 		}
+		time.Sleep(wait)
 		c.Write([]byte("bye\n"))
 		c.(*net.TCPConn).CloseWrite()
 		io.Copy(io.Discard, c)
