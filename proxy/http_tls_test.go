@@ -22,16 +22,7 @@ func tlsEchoServer(t *testing.T, ca *testCA, cn string) int {
 // countingTLSEchoServer is tlsEchoServer counting its connections.
 func countingTLSEchoServer(t *testing.T, ca *testCA, cn string) (int, *atomic.Int64) {
 	var count atomic.Int64
-	pemData := ca.leaf(t, cn, cn)
-	cert, err := tls.X509KeyPair(pemData, pemData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := tlsListener(t, ca, cn)
 	go func() {
 		for {
 			c, err := ln.Accept()

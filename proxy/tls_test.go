@@ -161,16 +161,7 @@ func TestServerSideTLS(t *testing.T) {
 	tmp := t.TempDir()
 	caFile := filepath.Join(tmp, "ca.pem")
 	os.WriteFile(caFile, ca.pem, 0o644)
-	srvPEM := ca.leaf(t, "backend.example.com", "backend.example.com")
-	cert, err := tls.X509KeyPair(srvPEM, srvPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := tlsListener(t, ca, "backend.example.com")
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -211,4 +202,20 @@ func TestServerSideTLS(t *testing.T) {
 		}
 		r.Stop()
 	}
+}
+
+// tlsListener listens on loopback with a certificate for cn signed by ca;
+// closed with the test.
+func tlsListener(t *testing.T, ca *testCA, cn string) net.Listener {
+	pemData := ca.leaf(t, cn, cn)
+	cert, err := tls.X509KeyPair(pemData, pemData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
