@@ -135,7 +135,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 	header := func() {
 		if !headerDone {
 			exe, _ := os.Executable()
-			fmt.Fprintf(stderr, "[NOTICE]   (%d) : haproxy version is %s\n", pid, "2.6.12-1+deb12u4")
+			fmt.Fprintf(stderr, "[NOTICE]   (%d) : haproxy version is %s\n", pid, haproxyVersion)
 			fmt.Fprintf(stderr, "[NOTICE]   (%d) : path to executable is %s\n", pid, exe)
 			headerDone = true
 		}
