@@ -243,17 +243,23 @@ func TestBenchVsHAProxy(t *testing.T) {
 	if v, _ := strconv.Atoi(os.Getenv("GOHAKA_BENCH_ROUNDS")); v > 0 {
 		rounds = v
 	}
+	// GOHAKA_BENCH_PART=conn measures the connection rate alone
+	connOnly := os.Getenv("GOHAKA_BENCH_PART") == "conn"
 	var gb, hb, gc, hc, gr, hr, gk, hk []float64
 	for i := 0; i < rounds; i++ {
-		gb = append(gb, gbps(g.port, size))
-		hb = append(hb, gbps(h.port, size))
+		if connOnly {
+			gb, hb = append(gb, 0), append(hb, 0)
+		} else {
+			gb = append(gb, gbps(g.port, size))
+			hb = append(hb, gbps(h.port, size))
+		}
 		gc = append(gc, connRate(g.small, 3*time.Second))
 		hc = append(hc, connRate(h.small, 3*time.Second))
 		t.Logf("round %d: bulk gohaka %.2f Gbit/s haproxy %.2f; new conns/s gohaka %.0f haproxy %.0f", i+1, gb[i], hb[i], gc[i], hc[i])
 	}
 	// one idle round each: a second round would reuse memory the first
 	// one left in the allocator and measure nothing
-	for i := 0; i < 1; i++ {
+	for i := 0; i < 1 && !connOnly; i++ {
 		r, k := idleCost(t, g, 9000)
 		gr, gk = append(gr, r), append(gk, k)
 		r, k = idleCost(t, h, 9000)

@@ -40,13 +40,13 @@ func newLoop(pipes *pipePool) (*evLoop, error) {
 	}
 	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		unix.Close(epfd)
+		rawClose(epfd)
 		return nil, err
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wfd)
+	if err := rawEpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		rawClose(epfd)
+		rawClose(wfd)
 		return nil, err
 	}
 	unix.SetNonblock(epfd, true)
@@ -72,9 +72,9 @@ func (l *evLoop) add(t *tunnel) error {
 	}
 	for i, fd := range t.fd {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			if i == 1 {
-				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
+				rawEpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
 			}
 			return err
 		}
@@ -95,13 +95,13 @@ func (l *evLoop) stop() {
 
 func (l *evLoop) wake() {
 	one := [8]byte{1}
-	unix.Write(l.wakefd, one[:])
+	rawWrite(l.wakefd, one[:])
 }
 
 func (l *evLoop) run() {
 	defer close(l.done)
 	defer l.file.Close()
-	defer unix.Close(l.wakefd)
+	defer rawClose(l.wakefd)
 	rc, err := l.file.SyscallConn()
 	if err != nil {
 		return
@@ -125,7 +125,7 @@ func (l *evLoop) run() {
 // the netpoller wait (a stop request).
 func (l *evLoop) poll() bool {
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, 0)
+		n, err := rawEpollPoll(l.epfd, l.events)
 		if err == unix.EINTR {
 			continue
 		}
@@ -148,7 +148,7 @@ func (l *evLoop) poll() bool {
 			e := &l.events[i]
 			if int(e.Fd) == l.wakefd {
 				var b [8]byte
-				unix.Read(l.wakefd, b[:])
+				rawRead(l.wakefd, b[:])
 				continue
 			}
 			l.mu.Lock()
@@ -268,6 +268,12 @@ func (l *evLoop) expire(now time.Time) {
 // finish closes a tunnel's sockets and reports its end.
 func (l *evLoop) finish(t *tunnel, err error) {
 	t.closed = true
+	if t.inHeap {
+		// a closed tunnel must not wait in the heap for its timeout:
+		// with long timeouts and short sessions that holds every
+		// session of the last minutes (memory, and GC work)
+		l.timers.remove(t)
+	}
 	l.mu.Lock()
 	delete(l.tunnels, int32(t.fd[0]))
 	delete(l.tunnels, int32(t.fd[1]))
@@ -279,14 +285,14 @@ func (l *evLoop) finish(t *tunnel, err error) {
 				l.pipes.put(hf.pipe)
 			} else {
 				l.pipes.stats.PipesInUse.Add(-1)
-				unix.Close(hf.pipe[0])
-				unix.Close(hf.pipe[1])
+				rawClose(hf.pipe[0])
+				rawClose(hf.pipe[1])
 			}
 			hf.hasPipe = false
 		}
 	}
-	unix.Close(t.fd[0])
-	unix.Close(t.fd[1])
+	rawClose(t.fd[0])
+	rawClose(t.fd[1])
 	if t.end != nil {
 		t.end(t.half[0].n, t.half[1].n, err, t.errSide == 0)
 	}

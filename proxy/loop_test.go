@@ -208,3 +208,33 @@ func TestMarkedDownShutsLoopSessions(t *testing.T) {
 		t.Fatalf("session still open after its server was marked down: %v", err)
 	}
 }
+
+// TestEndedTunnelsLeaveTheHeap: a session that ends long before its
+// timeout must not stay in its loop's timer heap until then (at thousands
+// of short connections a second and a 10 s timeout, that held every
+// session of the last 10 s in memory).
+func TestEndedTunnelsLeaveTheHeap(t *testing.T) {
+	be := echoServer(t)
+	fp := freePort(t)
+	r := startRuntime(t, tcpConfig(fp, fmt.Sprintf("    server s1 127.0.0.1:%d\n", port(be.Addr())), ""))
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("x"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.sessions) == 0 }, "sessions to end")
+	for _, l := range r.loops {
+		// the loop is idle: nothing else touches its heap now
+		if n := len(l.timers); n != 0 {
+			t.Errorf("%d ended tunnels still in a loop's timer heap", n)
+		}
+	}
+}

@@ -106,8 +106,16 @@ type server struct {
 	tls     *tls.Config // `ssl` on the server line
 }
 
+// endpoint is what the session books need of either connection; once an
+// event loop owns the descriptors, closing is the loop's job.
+type endpoint interface {
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+	Close() error
+}
+
 type session struct {
-	client, server net.Conn
+	client, server endpoint
 	srv            *server
 	httpIdle       atomic.Bool // http mode: waiting for the next request
 	info           sessInfo
@@ -446,10 +454,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 // that never gets there ends on its way out. done releases the accept
 // slots.
 func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
-	s := &session{client: c, info: sessInfo{id: r.obs.nextSID.Add(1), fe: fe, start: time.Now()}}
-	fe.ctr.connTot.Add(1)
-	fe.ctr.connRate.add(s.info.start)
-	r.track(s, true)
+	s := r.openSession(fe, c)
 	handed, started := false, false
 	defer func() {
 		if !handed {
@@ -482,11 +487,43 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		c = tlsc
 		ci.ssl, ci.sni = true, tlsc.ConnectionState().ServerName
 	}
+	if !r.admit(fe, s, ci) {
+		return
+	}
+	started = true
+	if fe.http != nil {
+		r.serveHTTP(fe, s, c, ci)
+		return
+	}
+	be := fe.route(ci)
+	if be == nil {
+		return
+	}
+	handed = true
+	r.mu.Lock()
+	s.info.be = be // show sess reads it
+	r.mu.Unlock()
+	be.ctr.sessionStart(time.Now())
+	r.forward(s, fe, be, c, ci, done, 0, nil, nil)
+}
+
+// openSession books a new client connection.
+func (r *Runtime) openSession(fe *frontend, c endpoint) *session {
+	s := &session{client: c, info: sessInfo{id: r.obs.nextSID.Add(1), fe: fe, start: time.Now()}}
+	fe.ctr.connTot.Add(1)
+	fe.ctr.connRate.add(s.info.start)
+	r.track(s, true)
+	return s
+}
+
+// admit runs the tcp-request rules on a new session; admitted, the
+// session has started (counted, and logged where haproxy logs a connect).
+func (r *Runtime) admit(fe *frontend, s *session, ci connInfo) bool {
 	for _, rule := range fe.rules {
 		if rule.cond.eval(ci) {
 			if !rule.accept {
 				r.denied(fe, rule)
-				return
+				return false
 			}
 			break
 		}
@@ -494,28 +531,32 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	s.info.ci = ci
 	fe.ctr.sessionStart(s.info.start)
 	r.logConnect(s)
-	started = true
-	if fe.http != nil {
-		r.serveHTTP(fe, s, c, ci)
-		return
-	}
-	be := fe.defaultBE
+	return true
+}
+
+// route is the backend a tcp session goes to, nil if none.
+func (fe *frontend) route(ci connInfo) *backend {
 	for _, rt := range fe.routes {
 		if rt.cond.eval(ci) {
-			be = rt.be
-			break
+			return rt.be
 		}
 	}
-	if be == nil {
-		return
-	}
-	r.mu.Lock()
-	s.info.be = be // show sess reads it
-	r.mu.Unlock()
-	be.ctr.sessionStart(time.Now())
-	sc, sv, err := r.connect(be, ci, c, &s.info)
+	return fe.defaultBE
+}
+
+// forward connects an admitted session to a server of be, from the given
+// attempt on (tried and lastErr tell the attempts before it), and hands
+// it to an event loop, or to streamPump where TLS is on a side. When that
+// fails it closes the session's books itself; done releases the accept
+// slots.
+func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci connInfo, done func(), attempt int, tried []int, lastErr error) {
+	sc, sv, err := r.connectFrom(be, ci, c, &s.info, attempt, tried, lastErr)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		c.Close()
+		r.sessionDone(s)
+		r.track(s, false)
+		done()
 		return
 	}
 	rc := sc.(*releasingConn)
@@ -524,18 +565,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	r.mu.Lock()
 	s.server, s.srv = sc, sv
 	r.mu.Unlock()
-	end := func(up, down int64, err error, clientSide bool) {
-		s.info.bytesIn.Store(up)
-		s.info.bytesOut.Store(down)
-		s.info.noteErr(err, clientSide)
-		rc.once.Do(rc.release)
-		sv.limit.release()
-		be.sessions.Add(-1)
-		r.sessionDone(s)
-		r.track(s, false)
-		done()
-	}
-	handed = true
+	end := r.endFor(s, be, sv, rc.doRelease, done)
 	if tlsc, ok := c.(*tls.Conn); ok || sv.tls != nil {
 		r.pumpTLS(fe, be, sv, c, rc, ci, tlsc, end)
 		return
@@ -548,6 +578,22 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		return
 	}
 	r.pump(s, fe, be, sv, cs, rc, ci, end)
+}
+
+// endFor is the end of a session connected to sv: release gives the
+// balancer its connection back.
+func (r *Runtime) endFor(s *session, be *backend, sv *server, release, done func()) endFunc {
+	return func(up, down int64, err error, clientSide bool) {
+		s.info.bytesIn.Store(up)
+		s.info.bytesOut.Store(down)
+		s.info.noteErr(err, clientSide)
+		release()
+		sv.limit.release()
+		be.sessions.Add(-1)
+		r.sessionDone(s)
+		r.track(s, false)
+		done()
+	}
 }
 
 // endFunc ends a session: the bytes each way, and the error that ended
@@ -567,25 +613,18 @@ func (r *Runtime) track(s *session, add bool) {
 // connect picks a server and connects to it, retrying as `retries` and
 // `option redispatch` say.
 func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInfo) (net.Conn, *server, error) {
+	return r.connectFrom(be, ci, client, si, 0, nil, nil)
+}
+
+// connectFrom is connect from a given attempt on: tried holds the servers
+// of the failed attempts before it, lastErr the last failure.
+func (r *Runtime) connectFrom(be *backend, ci connInfo, client net.Conn, si *sessInfo, attempt int, tried []int, lastErr error) (net.Conn, *server, error) {
 	px := be.px
-	var tried []int
-	var lastErr error
-	for attempt := 0; attempt <= px.Retries; attempt++ {
+	for ; attempt <= px.Retries; attempt++ {
 		if attempt > 0 {
 			time.Sleep(turnAround(px))
 		}
-		be.mu.Lock()
-		idx := -1
-		lb := false
-		if attempt > 0 && len(tried) > 0 && !(px.OptionOn("redispatch") && attempt == px.Retries) {
-			idx = tried[len(tried)-1]
-		} else {
-			idx, lb = be.bal.Pick(&balance.Request{Src: ci.src.Addr()}), true
-		}
-		if idx >= 0 {
-			be.bal.Acquire(idx)
-		}
-		be.mu.Unlock()
+		idx, lb := r.pick(be, ci, attempt, tried)
 		if idx < 0 {
 			si.connErr = true
 			return nil, nil, fmt.Errorf("no server is available")
@@ -601,16 +640,44 @@ func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInf
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
-		r.noteConnError(be, sv, err)
 		lastErr = err
-		si.tried = sv
-		if clientClosed(client) { // haproxy stops trying once the client has left ("CC")
-			si.connErr, si.cliLeft, si.retries = true, true, attempt
+		if r.attemptFailed(be, sv, err, si, client, attempt) {
 			return nil, nil, err
 		}
 	}
 	si.connErr, si.retries = true, px.Retries
 	return nil, nil, lastErr
+}
+
+// pick chooses the server of a connection attempt and counts it in the
+// balancer (-1: none is available): a retry goes back to the server
+// tried last, unless `option redispatch` lets the last retry balance
+// again; lb tells a balanced pick.
+func (r *Runtime) pick(be *backend, ci connInfo, attempt int, tried []int) (idx int, lb bool) {
+	px := be.px
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if attempt > 0 && len(tried) > 0 && !(px.OptionOn("redispatch") && attempt == px.Retries) {
+		idx = tried[len(tried)-1]
+	} else {
+		idx, lb = be.bal.Pick(&balance.Request{Src: ci.src.Addr()}), true
+	}
+	if idx >= 0 {
+		be.bal.Acquire(idx)
+	}
+	return idx, lb
+}
+
+// attemptFailed books a failed connection attempt (its balancer count is
+// already given back); true means stop trying: the client has left.
+func (r *Runtime) attemptFailed(be *backend, sv *server, err error, si *sessInfo, client net.Conn, attempt int) bool {
+	r.noteConnError(be, sv, err)
+	si.tried = sv
+	if clientClosed(client) { // haproxy stops trying once the client has left ("CC")
+		si.connErr, si.cliLeft, si.retries = true, true, attempt
+		return true
+	}
+	return false
 }
 
 // dial waits for a server slot (maxconn queue with `timeout queue`) and
@@ -672,9 +739,12 @@ type releasingConn struct {
 }
 
 func (c *releasingConn) Close() error {
-	c.once.Do(c.release)
+	c.doRelease()
 	return c.TCPConn.Close()
 }
+
+// doRelease gives the connection count back, once.
+func (c *releasingConn) doRelease() { c.once.Do(c.release) }
 
 // pump sends the PROXY header a server asks for, then hands both sockets
 // to an event loop; end runs once the session is over.

@@ -109,7 +109,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			if !t.writable[dst] {
 				return nil
 			}
-			m, err := unix.Splice(hf.pipe[0], nil, t.fd[dst], nil, hf.inPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			m, err := rawSplice(hf.pipe[0], t.fd[dst], hf.inPipe)
 			if err == unix.EAGAIN {
 				t.writable[dst] = false
 				return nil
@@ -131,7 +131,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			if !t.writable[dst] {
 				return nil
 			}
-			m, err := unix.Write(t.fd[dst], hf.pend)
+			m, err := rawWrite(t.fd[dst], hf.pend)
 			if err == unix.EAGAIN {
 				t.writable[dst] = false
 				return nil
@@ -158,7 +158,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 		}
 		if hf.eof {
 			if !hf.shut {
-				unix.Shutdown(t.fd[dst], unix.SHUT_WR)
+				rawShutdownWrite(t.fd[dst])
 				hf.shut = true
 			}
 			return nil
@@ -175,7 +175,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				}
 				hf.pipe, hf.hasPipe = p, true
 			}
-			m, err := unix.Splice(t.fd[src], nil, hf.pipe[1], nil, pipeSize, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			m, err := rawSplice(t.fd[src], hf.pipe[1], pipeSize)
 			switch {
 			case err == unix.EAGAIN:
 				t.readable[src] = false
@@ -199,7 +199,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			}
 			continue
 		}
-		n, err := unix.Read(t.fd[src], l.buf)
+		n, err := rawRead(t.fd[src], l.buf)
 		switch {
 		case err == unix.EAGAIN:
 			t.readable[src] = false
@@ -216,7 +216,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 		t.last[src] = now
 		w := 0
 		if t.writable[dst] {
-			w, err = unix.Write(t.fd[dst], l.buf[:n])
+			w, err = rawWrite(t.fd[dst], l.buf[:n])
 			if err == unix.EAGAIN || err == unix.EINTR {
 				w, err = 0, nil
 			}
@@ -271,4 +271,9 @@ func (h *tunnelHeap) pop() *tunnel {
 	t := heap.Pop(h).(*tunnel)
 	t.inHeap = false
 	return t
+}
+
+func (h *tunnelHeap) remove(t *tunnel) {
+	heap.Remove(h, t.index)
+	t.inHeap = false
 }
