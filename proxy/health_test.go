@@ -93,7 +93,7 @@ func joined(mu *sync.Mutex, l *[]string) string {
 // TestAllDownClosesClients: with every server down and no backup, a tcp
 // client is closed at once.
 func TestAllDownClosesClients(t *testing.T) {
-	dead := freePort(t)
+	dead := deadPort(t)
 	fp := freePort(t)
 	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    server s1 127.0.0.1:%d check inter 100ms fall 1\n", dead), ""))
 	time.Sleep(400 * time.Millisecond)

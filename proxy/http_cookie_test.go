@@ -54,7 +54,7 @@ backend be_down
 // and the server each request sticks to must be the same.
 func TestHTTPCookiesSameAsHAProxy(t *testing.T) {
 	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
-	dead := freePort(t)
+	dead := deadPort(t)
 	hp, gp := freePort(t), freePort(t)
 	runHAProxy(t, fmt.Sprintf(httpCookieConfig, hp, a, b, dead), hp)
 	startRuntime(t, fmt.Sprintf(httpCookieConfig, gp, a, b, dead))

@@ -58,7 +58,7 @@ func TestDemoConfig(t *testing.T) {
 // gets no request once it is marked down; the other takes them all.
 func TestHTTPHealthCheckLeavesDownServerOut(t *testing.T) {
 	a := httpEchoServer(t, "A")
-	dead := freePort(t)
+	dead := deadPort(t)
 	fp := freePort(t)
 	r := startRuntime(t, fmt.Sprintf(`defaults
     mode http

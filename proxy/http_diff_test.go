@@ -238,7 +238,7 @@ var httpDiffCases = []diffCase{
 // the backend received, error pages) must be byte for byte the same.
 func TestHTTPSameAnswersAsHAProxy(t *testing.T) {
 	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
-	dead := freePort(t)
+	dead := deadPort(t)
 	hp, gp := freePort(t), freePort(t)
 	runHAProxy(t, fmt.Sprintf(httpDiffConfig, hp, a, b, dead), hp)
 	startRuntime(t, fmt.Sprintf(httpDiffConfig, gp, a, b, dead))

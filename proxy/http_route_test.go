@@ -100,7 +100,7 @@ backend be
 // in maintenance is passed over for the next one.
 func TestHTTPUseServerAsHAProxy(t *testing.T) {
 	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
-	dead := freePort(t)
+	dead := deadPort(t)
 	hp, gp := freePort(t), freePort(t)
 	runHAProxy(t, fmt.Sprintf(useServerConfig, hp, a, b, dead), hp)
 	startRuntime(t, fmt.Sprintf(useServerConfig, gp, a, b, dead))

@@ -88,6 +88,18 @@ func (l *srvLimit) acquire(beSessions func() int, fullconn int, timeout time.Dur
 	}
 }
 
+// tryAcquire takes a slot if one is free and nobody waits; it never
+// queues.
+func (l *srvLimit) tryAcquire(beSessions func() int, fullconn int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.maxconn == 0 || len(l.waiters) == 0 && l.cur < l.limit(beSessions(), fullconn) {
+		l.cur++
+		return true
+	}
+	return false
+}
+
 // realAfter is the real clock's timer.
 func realAfter(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTimer(d)

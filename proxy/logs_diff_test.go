@@ -141,7 +141,7 @@ func normLog(l string) string {
 // facilities and levels, `len`, and a unix datagram target.
 func TestLogLinesMatchHAProxy(t *testing.T) {
 	sp := replyServers(t, 1)
-	dead := freePort(t)
+	dead := deadPort(t)
 	run := func(start func(cfg string)) []string {
 		udp := newLogSink(t, "udp", "127.0.0.1:0")
 		unixPath := filepath.Join(t.TempDir(), "log.sock")

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"container/heap"
 	"errors"
 	"os"
 	"sync"
@@ -29,8 +30,12 @@ type evLoop struct {
 	quit     bool      // asked by stop: leave once tunnels are gone
 
 	timers tunnelHeap
-	armed  time.Time
-	done   chan struct{}
+	// pending are connecting tunnels added since the loop last took them
+	// into timers; armed is the netpoller deadline (both under mu: add
+	// brings the deadline forward for a connect timeout)
+	pending []*tunnel
+	armed   time.Time
+	done    chan struct{}
 }
 
 func newLoop(pipes *pipePool) (*evLoop, error) {
@@ -62,7 +67,7 @@ func (l *evLoop) add(t *tunnel) error {
 	now := time.Now()
 	t.last = [2]time.Time{now, now}
 	t.readable = [2]bool{true, true}
-	t.writable = [2]bool{true, true}
+	t.writable = [2]bool{true, !t.connecting}
 	// the loop looks tunnels up under mu: holding it across both
 	// registrations keeps it from serving half of one
 	l.mu.Lock()
@@ -70,8 +75,22 @@ func (l *evLoop) add(t *tunnel) error {
 	if l.quit {
 		return errStopped
 	}
+	if t.connecting && !t.connDue.IsZero() {
+		// the timers are the loop's: it takes the tunnel in when it next
+		// arms, and wakes by the connect timeout at the latest
+		l.pending = append(l.pending, t)
+		if l.armed.IsZero() || t.connDue.Before(l.armed) {
+			l.file.SetReadDeadline(t.connDue)
+			l.armed = t.connDue
+		}
+	}
 	for i, fd := range t.fd {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+		// EPOLLOUT only to hear of a connect (see blocked)
+		t.outArmed[i] = i == 1 && t.connecting
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+		if t.outArmed[i] {
+			ev.Events |= unix.EPOLLOUT
+		}
 		if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			if i == 1 {
 				rawEpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
@@ -109,6 +128,9 @@ func (l *evLoop) run() {
 	for {
 		err := rc.Read(func(uintptr) bool { return l.poll() })
 		l.expire(time.Now())
+		// a deadline that has passed makes the next Read fail at once,
+		// before it polls: set the next one now
+		l.arm()
 		l.mu.Lock()
 		leave := l.quit && len(l.tunnels) == 0
 		l.mu.Unlock()
@@ -160,6 +182,12 @@ func (l *evLoop) poll() bool {
 			side := 0
 			if int(e.Fd) == t.fd[1] {
 				side = 1
+			}
+			if t.connecting {
+				if side == 1 && e.Events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+					l.connectDone(t, now)
+				}
+				continue
 			}
 			if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				t.readable[side] = true
@@ -226,8 +254,21 @@ func (l *evLoop) endAll() {
 
 var errStopped = errors.New("stopped")
 
-// arm sets the netpoller deadline to the earliest tunnel timeout.
+// arm takes the pending connects into the timers and sets the netpoller
+// deadline to the earliest tunnel timeout.
 func (l *evLoop) arm() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, t := range l.pending {
+		if !t.closed && !t.inHeap {
+			if due, ok := t.deadline(); ok {
+				t.due = due
+				l.timers.push(t)
+			}
+		}
+		l.pending[i] = nil
+	}
+	l.pending = l.pending[:0]
 	var next time.Time
 	if len(l.timers) > 0 {
 		next = l.timers[0].due
@@ -252,6 +293,10 @@ func (l *evLoop) expire(now time.Time) {
 			continue
 		}
 		if !due.After(now) {
+			if t.connecting {
+				l.connFail(t, errConnTimeout)
+				continue
+			}
 			t.errSide = side
 			l.finish(t, errIdle)
 			continue
@@ -259,10 +304,51 @@ func (l *evLoop) expire(now time.Time) {
 		t.due = due
 		l.timers.push(t)
 	}
-	if len(l.timers) == 0 && !l.armed.IsZero() {
-		l.file.SetReadDeadline(time.Time{})
-		l.armed = time.Time{}
+}
+
+var errConnTimeout = errors.New("connection timed out")
+
+// connectDone completes a connect the loop was waiting for: the session
+// starts forwarding, or goes back to its owner to try again.
+func (l *evLoop) connectDone(t *tunnel, now time.Time) {
+	if err := rawSockError(t.fd[1]); err != nil {
+		l.connFail(t, err)
+		return
 	}
+	t.connecting = false
+	t.writable[1] = true
+	// connected: EPOLLOUT again only once a write would block
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(t.fd[1])}
+	rawEpollCtl(l.epfd, unix.EPOLL_CTL_MOD, t.fd[1], &ev)
+	t.outArmed[1] = false
+	t.last = [2]time.Time{now, now}
+	t.onConnect(nil, now)
+	if t.inHeap {
+		// the entry was for the connect timeout: an idle timeout shorter
+		// than what is left of it must not wait for it
+		if due, ok := t.deadline(); ok && due.Before(t.due) {
+			t.due = due
+			heap.Fix(&l.timers, t.index)
+		}
+	}
+	l.service(t, now)
+}
+
+// connFail ends a connecting tunnel without ending its session: the
+// server socket is closed and the client descriptor, out of the loop, is
+// handed to onConnect.
+func (l *evLoop) connFail(t *tunnel, err error) {
+	t.closed = true
+	if t.inHeap {
+		l.timers.remove(t)
+	}
+	l.mu.Lock()
+	delete(l.tunnels, int32(t.fd[0]))
+	delete(l.tunnels, int32(t.fd[1]))
+	l.mu.Unlock()
+	rawEpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
+	rawClose(t.fd[1])
+	t.onConnect(err, time.Now())
 }
 
 // finish closes a tunnel's sockets and reports its end.
@@ -291,9 +377,12 @@ func (l *evLoop) finish(t *tunnel, err error) {
 			hf.hasPipe = false
 		}
 	}
-	rawClose(t.fd[0])
-	rawClose(t.fd[1])
+	// the books close before the peers see the end (and connect again),
+	// as in haproxy's single event loop
 	if t.end != nil {
 		t.end(t.half[0].n, t.half[1].n, err, t.errSide == 0)
+		t.end = nil
 	}
+	rawClose(t.fd[0])
+	rawClose(t.fd[1])
 }

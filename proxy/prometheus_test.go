@@ -46,7 +46,7 @@ var promVolatile = regexp.MustCompile(`^haproxy_process_|_seconds|_rate|check_du
 // values for the frontend, backend and server counters.
 func TestPrometheusMatchesHAProxy(t *testing.T) {
 	sp := replyServers(t, 2)
-	dead := freePort(t)
+	dead := deadPort(t)
 	hfe, hprom, gfe, gprom := freePort(t), freePort(t), freePort(t), freePort(t)
 	startHAProxyCfg(t, promConfig(hfe, hprom, sp, dead))
 	startRuntime(t, promConfig(gfe, gprom, sp, dead))

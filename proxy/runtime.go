@@ -70,6 +70,7 @@ type frontend struct {
 	slots     *gate
 	lns       []net.Listener
 	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
+	rawLns    []*os.File    // listeners of the plain tcp path (fastpath.go)
 	http      *httpFE       // mode http
 	ctr       counters
 }
@@ -95,6 +96,7 @@ type backend struct {
 	http     *httpBE // mode http
 	ctr      counters
 	avail    beAvail
+	fast     bool // the event loop may connect to its servers (fastpath.go)
 }
 
 type server struct {
@@ -174,6 +176,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	}
 	for _, be := range r.backends {
 		be.fullconn = fullconn(cfg, be.px)
+		be.fast = be.fastConnect()
 	}
 	for _, px := range cfg.Proxies {
 		if px.Disabled || px.Cap&parser.CapFE == 0 || r.obs.isPage(px) {
@@ -304,6 +307,11 @@ func (r *Runtime) Start() error {
 	for _, fe := range r.frontends {
 		for i, ln := range fe.lns {
 			r.wg.Add(1)
+			if f := rawListener(fe, ln, fe.lnTLS[i]); f != nil {
+				fe.rawLns = append(fe.rawLns, f)
+				go r.acceptRaw(fe, f, ln.Addr())
+				continue
+			}
 			go r.acceptLoop(fe, ln, fe.lnTLS[i])
 		}
 	}
@@ -331,6 +339,9 @@ func (r *Runtime) closeListeners() {
 	for _, fe := range r.frontends {
 		for _, ln := range fe.lns {
 			ln.Close()
+		}
+		for _, f := range fe.rawLns {
+			f.Close()
 		}
 	}
 }
@@ -458,10 +469,12 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	handed, started := false, false
 	defer func() {
 		if !handed {
-			c.Close()
+			// the books close before the client can see the end (and
+			// connect again), as in haproxy's single event loop
 			if started {
 				r.sessionDone(s)
 			}
+			c.Close()
 			r.track(s, false)
 			done()
 		}
@@ -504,7 +517,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 	s.info.be = be // show sess reads it
 	r.mu.Unlock()
 	be.ctr.sessionStart(time.Now())
-	r.forward(s, fe, be, c, ci, done, 0, nil, nil)
+	r.forward(s, fe, be, c, ci, done, attemptsFrom{})
 }
 
 // openSession books a new client connection.
@@ -544,17 +557,16 @@ func (fe *frontend) route(ci connInfo) *backend {
 	return fe.defaultBE
 }
 
-// forward connects an admitted session to a server of be, from the given
-// attempt on (tried and lastErr tell the attempts before it), and hands
-// it to an event loop, or to streamPump where TLS is on a side. When that
-// fails it closes the session's books itself; done releases the accept
-// slots.
-func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci connInfo, done func(), attempt int, tried []int, lastErr error) {
-	sc, sv, err := r.connectFrom(be, ci, c, &s.info, attempt, tried, lastErr)
+// forward connects an admitted session to a server of be, from the
+// attempt `from` says, and hands it to an event loop, or to streamPump
+// where TLS is on a side. When that fails it closes the session's books
+// itself; done releases the accept slots.
+func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci connInfo, done func(), from attemptsFrom) {
+	sc, sv, err := r.connectFrom(be, ci, c, &s.info, from)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
-		c.Close()
 		r.sessionDone(s)
+		c.Close()
 		r.track(s, false)
 		done()
 		return
@@ -613,25 +625,42 @@ func (r *Runtime) track(s *session, add bool) {
 // connect picks a server and connects to it, retrying as `retries` and
 // `option redispatch` say.
 func (r *Runtime) connect(be *backend, ci connInfo, client net.Conn, si *sessInfo) (net.Conn, *server, error) {
-	return r.connectFrom(be, ci, client, si, 0, nil, nil)
+	return r.connectFrom(be, ci, client, si, attemptsFrom{})
 }
 
-// connectFrom is connect from a given attempt on: tried holds the servers
-// of the failed attempts before it, lastErr the last failure.
-func (r *Runtime) connectFrom(be *backend, ci connInfo, client net.Conn, si *sessInfo, attempt int, tried []int, lastErr error) (net.Conn, *server, error) {
+// attemptsFrom is where a connect goes on from (the zero value: the
+// start). The event loop's connect hands over with it when a server must
+// be waited for or its first attempt failed.
+type attemptsFrom struct {
+	attempt int   // the next attempt
+	tried   []int // the servers of the attempts before it
+	lastErr error // the last failure
+	picked  bool  // pick is the next attempt's server, already counted
+	pick    int
+}
+
+// connectFrom is connect from a given attempt on.
+func (r *Runtime) connectFrom(be *backend, ci connInfo, client net.Conn, si *sessInfo, from attemptsFrom) (net.Conn, *server, error) {
 	px := be.px
-	for ; attempt <= px.Retries; attempt++ {
-		if attempt > 0 {
-			time.Sleep(turnAround(px))
-		}
-		idx, lb := r.pick(be, ci, attempt, tried)
-		if idx < 0 {
-			si.connErr = true
-			return nil, nil, fmt.Errorf("no server is available")
+	tried, lastErr := from.tried, from.lastErr
+	for attempt := from.attempt; attempt <= px.Retries; attempt++ {
+		var idx int
+		lb := true
+		if from.picked && attempt == from.attempt {
+			idx = from.pick
+		} else {
+			if attempt > 0 {
+				time.Sleep(turnAround(px))
+			}
+			idx, lb = r.pick(be, ci, attempt, tried)
+			if idx < 0 {
+				si.connErr = true
+				return nil, nil, fmt.Errorf("no server is available")
+			}
+			r.noteAttempt(be, be.servers[idx], attempt, tried, idx, lb)
+			tried = append(tried, idx)
 		}
 		sv := be.servers[idx]
-		r.noteAttempt(be, sv, attempt, tried, idx, lb)
-		tried = append(tried, idx)
 		c, err := r.dial(be, sv, client, si)
 		if err == nil {
 			si.retries, si.redispatched = attempt, lb && attempt > 0
@@ -761,14 +790,7 @@ func (r *Runtime) pump(s *session, fe *frontend, be *backend, sv *server, cc soc
 			return
 		}
 	}
-	t := fe.px.Timeouts
-	bt := be.px.Timeouts
-	tn := &tunnel{end: end}
-	tn.to[0] = halfTimeouts{idle: t.Client, fin: t.ClientFin}
-	tn.to[1] = halfTimeouts{idle: bt.Server, fin: bt.ServerFin}
-	if bt.Tunnel > 0 {
-		tn.to[0].idle, tn.to[1].idle = bt.Tunnel, bt.Tunnel
-	}
+	tn := &tunnel{end: end, to: sessionTimeouts(fe, be)}
 	// the loop owns duplicates of the descriptors: the connections (and
 	// their netpoller state, a few hundred bytes each) go at once
 	cfd, err := detach(cc)

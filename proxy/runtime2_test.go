@@ -69,7 +69,7 @@ func TestSourceAddress(t *testing.T) {
 // retries and option redispatch every client still gets served.
 func TestRetriesRedispatch(t *testing.T) {
 	be := peerAddrServer(t)
-	dead := freePort(t) // nothing listens there
+	dead := deadPort(t) // nothing listens there
 	fp := freePort(t)
 	// a short connect timeout keeps the turn-around between retries short
 	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    option redispatch\n    server dead 127.0.0.1:%d\n    server live 127.0.0.1:%d\n", dead, be), "    timeout connect 200ms\n"))
@@ -303,7 +303,7 @@ func checkClientFin(t *testing.T, wait time.Duration) {
 // min(timeout connect, 1s): with `retries 2` and a refusing server the
 // client is closed after about 2s, never at once.
 func TestRetryTurnAround(t *testing.T) {
-	dead := freePort(t)
+	dead := deadPort(t)
 	fp := freePort(t)
 	startRuntime(t, tcpConfig(fp, fmt.Sprintf("    retries 2\n    server dead 127.0.0.1:%d\n", dead), ""))
 	start := time.Now()

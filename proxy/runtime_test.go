@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"net"
 	"net/netip"
@@ -78,6 +79,25 @@ func echoServer(t *testing.T) net.Listener {
 
 func tcpConfig(front int, servers string, extra string) string {
 	return fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n%s\nlisten l\n    bind 127.0.0.1:%d\n%s", extra, front, servers)
+}
+
+// deadPort is a loopback port that refuses connections for the whole
+// test: a socket is bound there but does not listen, so no later
+// freePort (a frontend of the test, say) can be given the same number.
+func deadPort(t *testing.T) int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*unix.SockaddrInet4).Port
 }
 
 func freePort(t *testing.T) int {

@@ -42,7 +42,7 @@ func chromium(t *testing.T, args ...string) string {
 // colours were painted (GOHAKA_KEEP_SCREENSHOT=1 keeps it in $TMPDIR).
 func TestStatsPageInBrowser(t *testing.T) {
 	sp := replyServers(t, 3)
-	dead := freePort(t)
+	dead := deadPort(t)
 	st, fe := freePort(t), freePort(t)
 	r := startRuntime(t, fmt.Sprintf(`defaults
     mode tcp

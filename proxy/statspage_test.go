@@ -69,7 +69,7 @@ func pageGet(t *testing.T, st int, path, user, pass string) (*http.Response, str
 // through `stats auth`.
 func TestStatsPageCSVMatchesHAProxy(t *testing.T) {
 	sp := replyServers(t, 2)
-	dead := freePort(t)
+	dead := deadPort(t)
 	hst, gst := freePort(t), freePort(t)
 	startHAProxyCfg(t, pageConfig(hst, freePort(t), sp, dead))
 	startRuntime(t, pageConfig(gst, freePort(t), sp, dead))

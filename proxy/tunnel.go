@@ -15,10 +15,18 @@ type tunnel struct {
 	half     [2]halfState
 	readable [2]bool // edge-triggered readiness, cleared on EAGAIN
 	writable [2]bool
+	outArmed [2]bool         // EPOLLOUT asked for (only once a write would block)
 	to       [2]halfTimeouts // per side: client, server
 	last     [2]time.Time    // last I/O per side
 	end      endFunc
 	errSide  int // the side (0 client, 1 server) whose error or timeout ended it
+
+	// connecting: the server socket's connect is under way (the plain
+	// path, fastpath.go); onConnect hears how it ended, and on failure
+	// owns the client descriptor from then on
+	connecting bool
+	connDue    time.Time // timeout connect
+	onConnect  func(err error, at time.Time)
 
 	closed  bool
 	inHeap  bool
@@ -48,6 +56,9 @@ func (t *tunnel) deadline() (time.Time, bool) {
 
 // deadlineSide is deadline with the side that comes due first.
 func (t *tunnel) deadlineSide() (time.Time, int, bool) {
+	if t.connecting {
+		return t.connDue, 1, !t.connDue.IsZero()
+	}
 	var due time.Time
 	side := 0
 	ok := false
@@ -111,7 +122,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			}
 			m, err := rawSplice(hf.pipe[0], t.fd[dst], hf.inPipe)
 			if err == unix.EAGAIN {
-				t.writable[dst] = false
+				l.blocked(t, dst)
 				return nil
 			}
 			if err == unix.EINTR {
@@ -133,7 +144,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			}
 			m, err := rawWrite(t.fd[dst], hf.pend)
 			if err == unix.EAGAIN {
-				t.writable[dst] = false
+				l.blocked(t, dst)
 				return nil
 			}
 			if err == unix.EINTR {
@@ -158,7 +169,11 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 		}
 		if hf.eof {
 			if !hf.shut {
-				rawShutdownWrite(t.fd[dst])
+				// with the other direction already over, the close that
+				// comes next sends the FIN
+				if !t.half[1-h].shut {
+					rawShutdownWrite(t.fd[dst])
+				}
 				hf.shut = true
 			}
 			return nil
@@ -231,7 +246,7 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			}
 		}
 		if w < n {
-			t.writable[dst] = false
+			l.blocked(t, dst)
 			hf.pend = append([]byte(nil), l.buf[w:n]...)
 		}
 		if n == len(l.buf) && l.pipes.max > 0 {
@@ -276,4 +291,17 @@ func (h *tunnelHeap) pop() *tunnel {
 func (h *tunnelHeap) remove(t *tunnel) {
 	heap.Remove(h, t.index)
 	t.inHeap = false
+}
+
+// blocked notes that a side's socket would block on write, and asks
+// epoll to say when it drains. Sockets are registered without EPOLLOUT:
+// with edge triggering every state change (the ACK of a FIN) would
+// otherwise wake the loop for nothing.
+func (l *evLoop) blocked(t *tunnel, side int) {
+	t.writable[side] = false
+	if !t.outArmed[side] {
+		t.outArmed[side] = true
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(t.fd[side])}
+		rawEpollCtl(l.epfd, unix.EPOLL_CTL_MOD, t.fd[side], &ev)
+	}
 }
