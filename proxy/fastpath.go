@@ -118,19 +118,28 @@ func (r *Runtime) acceptRaw(fe *frontend, ln *os.File, addr net.Addr) {
 }
 
 // fdEnd is a connection of the plain path, for the session books: its
-// descriptor belongs to an event loop.
+// descriptor belongs to an event loop. The net.Addr forms are only made
+// when asked for (show sess, a log line).
 type fdEnd struct {
-	local, remote net.Addr
+	local, remote netip.AddrPort
 }
 
-func (e *fdEnd) LocalAddr() net.Addr  { return e.local }
-func (e *fdEnd) RemoteAddr() net.Addr { return e.remote }
+func (e *fdEnd) LocalAddr() net.Addr  { return tcpAddr(e.local) }
+func (e *fdEnd) RemoteAddr() net.Addr { return tcpAddr(e.remote) }
 func (e *fdEnd) Close() error         { return nil }
+
+// tcpAddr is a net.Addr for ap, nil when unknown.
+func tcpAddr(ap netip.AddrPort) net.Addr {
+	if !ap.IsValid() {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
 
 // serveRaw sets an accepted client descriptor up: rules, routing, the
 // server pick, and a connect the event loop completes. It never blocks.
 func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
-	s := r.openSession(fe, &fdEnd{local: net.TCPAddrFromAddrPort(ci.dst), remote: net.TCPAddrFromAddrPort(ci.src)})
+	s := r.openSession(fe, &fdEnd{local: ci.dst, remote: ci.src})
 	if !r.admit(fe, s, ci) {
 		rawClose(fd)
 		r.track(s, false)
@@ -194,14 +203,14 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	if sv.srv.SendProxy || sv.srv.SendProxyV2 {
 		tn.half[0].pend = proxyHeader(sv.srv.SendProxyV2, ci.src, ci.dst)
 	}
-	srvEnd := &fdEnd{remote: net.TCPAddrFromAddrPort(addr)}
+	srvEnd := &fdEnd{remote: addr}
 	wantLocal := fe.logsBackendAddr()
 	tn.onConnect = func(err error, at time.Time) {
 		if err == nil {
 			s.info.connected = at
 			sv.st.ctr.sessionStart(at)
 			if wantLocal {
-				srvEnd.local = net.TCPAddrFromAddrPort(rawSockname(tn.fd[1]))
+				srvEnd.local = rawSockname(tn.fd[1])
 			}
 			return
 		}

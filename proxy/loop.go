@@ -22,6 +22,7 @@ type evLoop struct {
 	pipes  *pipePool
 	buf    []byte
 	events []unix.EpollEvent
+	batch  []*tunnel // the tunnels of events, looked up at once
 
 	mu       sync.Mutex
 	tunnels  map[int32]*tunnel
@@ -56,7 +57,7 @@ func newLoop(pipes *pipePool) (*evLoop, error) {
 	}
 	unix.SetNonblock(epfd, true)
 	l := &evLoop{epfd: epfd, wakefd: wfd, file: os.NewFile(uintptr(epfd), "epoll"), pipes: pipes,
-		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
+		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), batch: make([]*tunnel, 128), tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
 	go l.run()
 	return l, nil
 }
@@ -66,7 +67,8 @@ func newLoop(pipes *pipePool) (*evLoop, error) {
 func (l *evLoop) add(t *tunnel) error {
 	now := time.Now()
 	t.last = [2]time.Time{now, now}
-	t.readable = [2]bool{true, true}
+	// EPOLL_CTL_ADD reports what is already readable
+	t.readable = [2]bool{false, false}
 	t.writable = [2]bool{true, !t.connecting}
 	// the loop looks tunnels up under mu: holding it across both
 	// registrations keeps it from serving half of one
@@ -166,6 +168,13 @@ func (l *evLoop) poll() bool {
 			return false
 		}
 		now := time.Now()
+		// one lock for the batch's lookups (a tunnel ended meanwhile is
+		// marked closed and skipped)
+		l.mu.Lock()
+		for i := 0; i < n; i++ {
+			l.batch[i] = l.tunnels[l.events[i].Fd]
+		}
+		l.mu.Unlock()
 		for i := 0; i < n; i++ {
 			e := &l.events[i]
 			if int(e.Fd) == l.wakefd {
@@ -173,9 +182,8 @@ func (l *evLoop) poll() bool {
 				rawRead(l.wakefd, b[:])
 				continue
 			}
-			l.mu.Lock()
-			t := l.tunnels[e.Fd]
-			l.mu.Unlock()
+			t := l.batch[i]
+			l.batch[i] = nil
 			if t == nil || t.closed {
 				continue
 			}
@@ -183,14 +191,17 @@ func (l *evLoop) poll() bool {
 			if int(e.Fd) == t.fd[1] {
 				side = 1
 			}
-			if t.connecting {
-				if side == 1 && e.Events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-					l.connectDone(t, now)
-				}
-				continue
-			}
 			if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				t.readable[side] = true
+			}
+			if e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				t.ended[side] = true
+			}
+			if t.connecting {
+				if side == 1 && e.Events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+					l.connectDone(t, now, e.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0)
+				}
+				continue
 			}
 			if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				t.writable[side] = true
@@ -310,8 +321,14 @@ var errConnTimeout = errors.New("connection timed out")
 
 // connectDone completes a connect the loop was waiting for: the session
 // starts forwarding, or goes back to its owner to try again.
-func (l *evLoop) connectDone(t *tunnel, now time.Time) {
-	if err := rawSockError(t.fd[1]); err != nil {
+func (l *evLoop) connectDone(t *tunnel, now time.Time, failed bool) {
+	// writable without an error or hang-up is connected; only then is
+	// SO_ERROR worth a system call
+	if failed {
+		err := rawSockError(t.fd[1])
+		if err == nil {
+			err = unix.ECONNREFUSED
+		}
 		l.connFail(t, err)
 		return
 	}

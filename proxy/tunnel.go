@@ -16,6 +16,7 @@ type tunnel struct {
 	readable [2]bool // edge-triggered readiness, cleared on EAGAIN
 	writable [2]bool
 	outArmed [2]bool         // EPOLLOUT asked for (only once a write would block)
+	ended    [2]bool         // an end (RDHUP, HUP, ERR) was signalled on the side
 	to       [2]halfTimeouts // per side: client, server
 	last     [2]time.Time    // last I/O per side
 	end      endFunc
@@ -229,6 +230,12 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 			continue
 		}
 		t.last[src] = now
+		if n < len(l.buf) && !t.ended[src] {
+			// a short read emptied the socket: more data brings a new
+			// edge, so no read to hear EAGAIN (an end signalled already
+			// is read to its 0 below)
+			t.readable[src] = false
+		}
 		w := 0
 		if t.writable[dst] {
 			w, err = rawWrite(t.fd[dst], l.buf[:n])
