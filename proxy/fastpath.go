@@ -148,10 +148,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	}
 	be := fe.route(ci)
 	if be == nil {
-		r.sessionDone(s)
-		rawClose(fd)
-		r.track(s, false)
-		done()
+		r.endSession(s, fdCloser(fd), done)
 		return
 	}
 	r.mu.Lock()
@@ -166,10 +163,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	if idx < 0 {
 		s.info.connErr = true
 		r.opts.Logf("backend '%s': no server is available", be.px.Name)
-		r.sessionDone(s)
-		rawClose(fd)
-		r.track(s, false)
-		done()
+		r.endSession(s, fdCloser(fd), done)
 		return
 	}
 	sv := be.servers[idx]
@@ -242,9 +236,7 @@ func (r *Runtime) connectFailed(s *session, fe *frontend, be *backend, sv *serve
 	c, cerr := fdConn(fd)
 	if cerr != nil {
 		s.info.connErr = true
-		r.sessionDone(s)
-		r.track(s, false)
-		done()
+		r.endSession(s, nil, done)
 		return
 	}
 	r.mu.Lock()
@@ -252,10 +244,7 @@ func (r *Runtime) connectFailed(s *session, fe *frontend, be *backend, sv *serve
 	r.mu.Unlock()
 	if r.attemptFailed(be, sv, err, &s.info, c, from.attempt) {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
-		r.sessionDone(s)
-		c.Close()
-		r.track(s, false)
-		done()
+		r.endSession(s, c, done)
 		return
 	}
 	r.forward(s, fe, be, c, ci, done, attemptsFrom{attempt: from.attempt + 1, tried: from.tried, lastErr: err})
@@ -270,9 +259,7 @@ func (r *Runtime) forwardFD(s *session, fe *frontend, be *backend, fd int, ci co
 			be.bal.Release(from.pick)
 			be.mu.Unlock()
 		}
-		r.sessionDone(s)
-		r.track(s, false)
-		done()
+		r.endSession(s, nil, done)
 		return
 	}
 	r.mu.Lock()
@@ -280,6 +267,11 @@ func (r *Runtime) forwardFD(s *session, fe *frontend, be *backend, fd int, ci co
 	r.mu.Unlock()
 	r.forward(s, fe, be, c, ci, done, from)
 }
+
+// fdCloser closes a bare descriptor.
+type fdCloser int
+
+func (fd fdCloser) Close() error { return rawClose(int(fd)) }
 
 // fdConn turns a descriptor into a net.Conn (which owns it from then on).
 func fdConn(fd int) (net.Conn, error) {

@@ -16,19 +16,10 @@ import (
 // backlog filled: the SYN of any further connection is dropped, so a
 // connect to it neither succeeds nor fails until someone gives up.
 func silentServer(t *testing.T) int {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
+	fd, p := boundSocket(t)
 	if err := unix.Listen(fd, 0); err != nil {
 		t.Fatal(err)
 	}
-	sa, _ := unix.Getsockname(fd)
-	p := sa.(*unix.SockaddrInet4).Port
 	// a backlog of 0 holds one connection; two make sure it is full
 	for i := 0; i < 2; i++ {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
@@ -96,16 +87,7 @@ func TestPlainPathAddresses(t *testing.T) {
 		t.Skip("no IPv6 loopback")
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
-			c.Close()
-		}
-	}()
+	go answerPeerAddr(ln)
 	fp := freePort(t)
 	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\nlisten l\n    bind :%d\n"+
 		"    acl local dst 127.0.0.1\n    tcp-request connection reject if !local\n    server s1 [::1]:%d\n", fp, port(ln.Addr()))

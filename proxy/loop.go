@@ -355,32 +355,30 @@ func (l *evLoop) connectDone(t *tunnel, now time.Time, failed bool) {
 // server socket is closed and the client descriptor, out of the loop, is
 // handed to onConnect.
 func (l *evLoop) connFail(t *tunnel, err error) {
-	t.closed = true
-	if t.inHeap {
-		l.timers.remove(t)
-	}
-	l.mu.Lock()
-	delete(l.tunnels, int32(t.fd[0]))
-	delete(l.tunnels, int32(t.fd[1]))
-	l.mu.Unlock()
+	l.drop(t)
 	rawEpollCtl(l.epfd, unix.EPOLL_CTL_DEL, t.fd[0], nil)
 	rawClose(t.fd[1])
 	t.onConnect(err, time.Now())
 }
 
-// finish closes a tunnel's sockets and reports its end.
-func (l *evLoop) finish(t *tunnel, err error) {
+// drop takes a tunnel out of the loop's books: its descriptors and its
+// timer (a closed tunnel must not wait in the heap for its timeout: with
+// long timeouts and short sessions that held every session of the last
+// minutes, in memory and in GC work).
+func (l *evLoop) drop(t *tunnel) {
 	t.closed = true
 	if t.inHeap {
-		// a closed tunnel must not wait in the heap for its timeout:
-		// with long timeouts and short sessions that holds every
-		// session of the last minutes (memory, and GC work)
 		l.timers.remove(t)
 	}
 	l.mu.Lock()
 	delete(l.tunnels, int32(t.fd[0]))
 	delete(l.tunnels, int32(t.fd[1]))
 	l.mu.Unlock()
+}
+
+// finish closes a tunnel's sockets and reports its end.
+func (l *evLoop) finish(t *tunnel, err error) {
+	l.drop(t)
 	for h := range t.half {
 		hf := &t.half[h]
 		if hf.hasPipe {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -565,10 +566,7 @@ func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci 
 	sc, sv, err := r.connectFrom(be, ci, c, &s.info, from)
 	if err != nil {
 		r.opts.Logf("backend '%s': %v", be.px.Name, err)
-		r.sessionDone(s)
-		c.Close()
-		r.track(s, false)
-		done()
+		r.endSession(s, c, done)
 		return
 	}
 	rc := sc.(*releasingConn)
@@ -590,6 +588,17 @@ func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci 
 		return
 	}
 	r.pump(s, fe, be, sv, cs, rc, ci, end)
+}
+
+// endSession closes the books of a session that reaches no server, then
+// lets its client go (client may be nil: already closed).
+func (r *Runtime) endSession(s *session, client io.Closer, done func()) {
+	r.sessionDone(s)
+	if client != nil {
+		client.Close()
+	}
+	r.track(s, false)
+	done()
 }
 
 // endFor is the end of a session connected to sv: release gives the

@@ -17,17 +17,20 @@ import (
 // peerAddrServer answers with the address the connection came from.
 func peerAddrServer(t *testing.T) int {
 	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
-			c.Close()
-		}
-	}()
+	go answerPeerAddr(ln)
 	return port(ln.Addr())
+}
+
+// answerPeerAddr tells every client of ln its address, then closes.
+func answerPeerAddr(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		fmt.Fprintln(c, c.RemoteAddr().(*net.TCPAddr).IP)
+		c.Close()
+	}
 }
 
 func readLine(t *testing.T, network, addr string) string {

@@ -85,6 +85,13 @@ func tcpConfig(front int, servers string, extra string) string {
 // test: a socket is bound there but does not listen, so no later
 // freePort (a frontend of the test, say) can be given the same number.
 func deadPort(t *testing.T) int {
+	_, p := boundSocket(t)
+	return p
+}
+
+// boundSocket is a tcp socket bound to a loopback port for the test's
+// duration, and its port.
+func boundSocket(t *testing.T) (fd, port int) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -97,15 +104,31 @@ func deadPort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sa.(*unix.SockaddrInet4).Port
+	return fd, sa.(*unix.SockaddrInet4).Port
 }
 
+// freePort is a loopback port free at the time of the call, never one
+// this test process has been given before: both proxies listen with
+// SO_REUSEPORT, so a number handed out twice would let haproxy and gohaka
+// share a listening port and split its connections.
 func freePort(t *testing.T) int {
-	ln := listenLocal(t)
-	p := port(ln.Addr())
-	ln.Close()
-	return p
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	for {
+		ln := listenLocal(t)
+		p := port(ln.Addr())
+		ln.Close()
+		if !givenPorts.m[p] {
+			givenPorts.m[p] = true
+			return p
+		}
+	}
 }
+
+var givenPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
 
 func TestForwardEchoAndHalfClose(t *testing.T) {
 	be := echoServer(t)
