@@ -167,7 +167,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 		return
 	}
 	sv := be.servers[idx]
-	r.noteAttempt(be, sv, 0, nil, idx, true)
+	r.noteAttempt(be, sv, 0, true)
 	from := attemptsFrom{tried: []int{idx}, picked: true, pick: idx}
 	addr, perr := netip.ParseAddrPort(sv.address())
 	aok := perr == nil && addr.Addr().Zone() == ""

@@ -228,19 +228,7 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 // failed (hook in connectServer, after the dial).
 func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, err error) {
 	sv := be.servers[idx]
-	if picked {
-		be.ctr.lbtot.Add(1)
-		sv.st.ctr.lbtot.Add(1)
-	}
-	if attempt > 0 {
-		if picked {
-			be.ctr.wredis.Add(1)
-			sv.st.ctr.wredis.Add(1)
-		} else {
-			be.ctr.wretr.Add(1)
-			sv.st.ctr.wretr.Add(1)
-		}
-	}
+	countPick(be, sv, attempt, picked)
 	if reused {
 		be.ctr.http.reuse.Add(1)
 		sv.st.ctr.http.reuse.Add(1)

@@ -666,7 +666,7 @@ func (r *Runtime) connectFrom(be *backend, ci connInfo, client net.Conn, si *ses
 				si.connErr = true
 				return nil, nil, fmt.Errorf("no server is available")
 			}
-			r.noteAttempt(be, be.servers[idx], attempt, tried, idx, lb)
+			r.noteAttempt(be, be.servers[idx], attempt, lb)
 			tried = append(tried, idx)
 		}
 		sv := be.servers[idx]

@@ -83,9 +83,15 @@ func (r *Runtime) denied(fe *frontend, rule tcpRule) {
 
 // noteAttempt counts a connection attempt: load-balanced picks, retries
 // and redispatches.
-func (r *Runtime) noteAttempt(be *backend, sv *server, attempt int, tried []int, idx int, picked bool) {
+func (r *Runtime) noteAttempt(be *backend, sv *server, attempt int, picked bool) {
 	be.ctr.connects.Add(1)
 	sv.st.ctr.connects.Add(1)
+	countPick(be, sv, attempt, picked)
+}
+
+// countPick counts a server chosen for an attempt: a load-balanced pick
+// (lbtot), and for a retry, a redispatch or a retry on the same server.
+func countPick(be *backend, sv *server, attempt int, picked bool) {
 	if attempt > 0 {
 		if picked {
 			be.ctr.wredis.Add(1)

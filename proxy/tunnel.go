@@ -122,16 +122,11 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				return nil
 			}
 			m, err := rawSplice(hf.pipe[0], t.fd[dst], hf.inPipe)
-			if err == unix.EAGAIN {
-				l.blocked(t, dst)
-				return nil
-			}
 			if err == unix.EINTR {
 				continue
 			}
 			if err != nil {
-				t.errSide = dst
-				return err
+				return l.writeFailed(t, dst, err)
 			}
 			hf.inPipe -= int(m)
 			hf.n += m
@@ -144,16 +139,11 @@ func (l *evLoop) move(t *tunnel, h int, now time.Time) error {
 				return nil
 			}
 			m, err := rawWrite(t.fd[dst], hf.pend)
-			if err == unix.EAGAIN {
-				l.blocked(t, dst)
-				return nil
-			}
 			if err == unix.EINTR {
 				continue
 			}
 			if err != nil {
-				t.errSide = dst
-				return err
+				return l.writeFailed(t, dst, err)
 			}
 			hf.pend = hf.pend[m:]
 			hf.n += int64(m)
@@ -298,6 +288,17 @@ func (h *tunnelHeap) pop() *tunnel {
 func (h *tunnelHeap) remove(t *tunnel) {
 	heap.Remove(h, t.index)
 	t.inHeap = false
+}
+
+// writeFailed handles a write to side dst that did not go through: a
+// full socket waits for EPOLLOUT (nil), anything else ends the tunnel.
+func (l *evLoop) writeFailed(t *tunnel, dst int, err error) error {
+	if err == unix.EAGAIN {
+		l.blocked(t, dst)
+		return nil
+	}
+	t.errSide = dst
+	return err
 }
 
 // blocked notes that a side's socket would block on write, and asks

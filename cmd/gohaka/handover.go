@@ -25,9 +25,19 @@ func handoverName(pid int) string { return fmt.Sprintf("@gohaka-listeners-%d", p
 // serveHandover answers requests for the listening sockets of the runtime
 // current returns until the returned stop function is called.
 func serveHandover(current func() *proxy.Runtime, logf func(string, ...any)) (stop func()) {
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: handoverName(os.Getpid()), Net: "unixpacket"})
+	return serveAbstract("unixpacket", handoverName(os.Getpid()), func(c *net.UnixConn) {
+		sendListeners(c, current(), logf)
+		c.Close()
+	}, func(err error) { logf("listener handover socket: %v (a reload will bind new sockets)", err) })
+}
+
+// serveAbstract accepts on an abstract unix socket and gives each
+// connection to handle (which owns it), until stop is called; a socket
+// that cannot be opened is told to failed and nothing is served.
+func serveAbstract(network, name string, handle func(*net.UnixConn), failed func(error)) (stop func()) {
+	ln, err := net.ListenUnix(network, &net.UnixAddr{Name: name, Net: network})
 	if err != nil {
-		logf("listener handover socket: %v (a reload will bind new sockets)", err)
+		failed(err)
 		return func() {}
 	}
 	go func() {
@@ -36,8 +46,7 @@ func serveHandover(current func() *proxy.Runtime, logf func(string, ...any)) (st
 			if err != nil {
 				return
 			}
-			sendListeners(c, current(), logf)
-			c.Close()
+			handle(c)
 		}
 	}()
 	return func() { ln.Close() }

@@ -12,25 +12,13 @@ import (
 // worker: the runtime API at admin level on an abstract unix socket that
 // only the master (this process's parent) may use.
 func serveWorkerCLI(current func() *proxy.Runtime, logf func(string, ...any)) (stop func()) {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: workerCLIAddr(os.Getpid()), Net: "unix"})
-	if err != nil {
-		logf("worker CLI socket: %v (the master CLI cannot reach this worker)", err)
-		return func() {}
-	}
-	go func() {
-		for {
-			c, err := ln.AcceptUnix()
-			if err != nil {
-				return
-			}
-			if !fromMaster(c) {
-				c.Close()
-				continue
-			}
-			go current().ServeCLIConn(c)
+	return serveAbstract("unix", workerCLIAddr(os.Getpid()), func(c *net.UnixConn) {
+		if !fromMaster(c) {
+			c.Close()
+			return
 		}
-	}()
-	return func() { ln.Close() }
+		go current().ServeCLIConn(c)
+	}, func(err error) { logf("worker CLI socket: %v (the master CLI cannot reach this worker)", err) })
 }
 
 // fromMaster reports whether the peer of c is this worker's master.
