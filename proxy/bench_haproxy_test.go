@@ -80,22 +80,14 @@ func bulkBackend(t *testing.T, size int64) int {
 
 // smallBackend answers "ok\n" and closes; held connections stay idle.
 func smallBackend(t *testing.T) int {
-	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Write([]byte("ok\n"))
-				b := make([]byte, 1)
-				c.Read(b) // wait for the client to go
-				c.Close()
-			}()
-		}
-	}()
-	return port(ln.Addr())
+	return serveEach(t, func(c net.Conn) {
+		go func() {
+			c.Write([]byte("ok\n"))
+			b := make([]byte, 1)
+			c.Read(b) // wait for the client to go
+			c.Close()
+		}()
+	})
 }
 
 func gbps(fp int, size int64) float64 {

@@ -112,32 +112,16 @@ func TestAllDownClosesClients(t *testing.T) {
 // its server; one answering "50%" halves its weight.
 func TestAgentDrainAndWeight(t *testing.T) {
 	agentReply := func(reply string) int {
-		ln := listenLocal(t)
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				fmt.Fprintf(c, "%s\n", reply)
-				c.Close()
-			}
-		}()
-		return port(ln.Addr())
+		return serveEach(t, func(c net.Conn) {
+			fmt.Fprintf(c, "%s\n", reply)
+			c.Close()
+		})
 	}
 	serve := func(name string) int {
-		ln := listenLocal(t)
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				fmt.Fprintln(c, name)
-				c.Close()
-			}
-		}()
-		return port(ln.Addr())
+		return serveEach(t, func(c net.Conn) {
+			fmt.Fprintln(c, name)
+			c.Close()
+		})
 	}
 	s1, s2 := serve("s1"), serve("s2")
 	drainAgent, halfAgent := agentReply("drain"), agentReply("50%")

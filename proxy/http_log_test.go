@@ -49,18 +49,7 @@ frontend fe3
     http-request deny if { path_beg /deny }
     use_backend be3 if { path_beg /nosrv }
     default_backend be1
-backend be1
-    balance uri
-    server s1 127.0.0.1:%d
-    server s2 127.0.0.1:%d weight 4
-backend be2
-    http-request deny if { path_beg /b2deny }
-    balance uri
-    server s3 127.0.0.1:%d
-    server s4 127.0.0.1:%d weight 3
-backend be3
-    server s5 127.0.0.1:%d disabled
-`, udp, fe[0], fe[1], fe[2], sp[0], sp[1], sp[2], sp[3], sp[0])
+`, udp, fe[0], fe[1], fe[2]) + httpTestBackends(sp)
 }
 
 // timerRe finds the timer fields of the three formats: httplog's

@@ -17,39 +17,31 @@ import (
 // /500... 500, /badresp an invalid status line, anything else 200 with
 // a body naming the server.
 func statusServer(t *testing.T, name string) int {
-	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					c.SetDeadline(time.Now().Add(10 * time.Second))
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					code, body := 200, "server "+name+"\n"
-					switch {
-					case strings.HasPrefix(req.URL.Path, "/404"):
-						code, body = 404, "not here\n"
-					case strings.HasPrefix(req.URL.Path, "/500"):
-						code, body = 500, "broken\n"
-					case strings.HasPrefix(req.URL.Path, "/badresp"):
-						io.WriteString(c, "HTTP/1.1 abc\r\n\r\n")
-						return
-					}
-					fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", code, len(body), body)
+	return serveEach(t, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
 				}
-			}()
-		}
-	}()
-	return port(ln.Addr())
+				io.Copy(io.Discard, req.Body)
+				code, body := 200, "server "+name+"\n"
+				switch {
+				case strings.HasPrefix(req.URL.Path, "/404"):
+					code, body = 404, "not here\n"
+				case strings.HasPrefix(req.URL.Path, "/500"):
+					code, body = 500, "broken\n"
+				case strings.HasPrefix(req.URL.Path, "/badresp"):
+					io.WriteString(c, "HTTP/1.1 abc\r\n\r\n")
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", code, len(body), body)
+			}
+		}()
+	})
 }
 
 // httpStatsConfig is the http differential config: 2 frontends, 3
@@ -78,7 +70,14 @@ frontend fe2
     bind 127.0.0.1:%d
     http-request deny deny_status 429 if { path_beg /slowdown }
     default_backend be2
-backend be1
+`, sock, extra, fe1, fe2) + httpTestBackends(sp)
+}
+
+// httpTestBackends are the three backends of the http stats and log
+// tests: be1 and be2 hash the uri over servers of sp, be3's only server
+// is disabled.
+func httpTestBackends(sp []int) string {
+	return fmt.Sprintf(`backend be1
     balance uri
     server s1 127.0.0.1:%d
     server s2 127.0.0.1:%d weight 4
@@ -89,7 +88,7 @@ backend be2
     server s4 127.0.0.1:%d weight 3
 backend be3
     server s5 127.0.0.1:%d disabled
-`, sock, extra, fe1, fe2, sp[0], sp[1], sp[2], sp[3], sp[0])
+`, sp[0], sp[1], sp[2], sp[3], sp[0])
 }
 
 // httpTraffic is the fixed request sequence sent to each frontend.

@@ -18,17 +18,9 @@ import (
 // other answers: /close (no length, then close), /chunked (a chunked
 // answer), /204, /ws (101 Switching Protocols then echo).
 func httpEchoServer(t *testing.T, name string) int {
-	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go echoHTTPConn(c, name)
-		}
-	}()
-	return port(ln.Addr())
+	return serveEach(t, func(c net.Conn) {
+		go echoHTTPConn(c, name)
+	})
 }
 
 func echoHTTPConn(c net.Conn, name string) {

@@ -85,18 +85,9 @@ func TestRetriesRedispatch(t *testing.T) {
 
 // TestClientTimeout: an idle client is closed after `timeout client`.
 func TestClientTimeout(t *testing.T) {
-	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
+	be := serveEach(t, func(c net.Conn) { go func() { io.Copy(io.Discard, c); c.Close() }() })
 	fp := freePort(t)
-	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 200ms\n    timeout server 30s\n\nlisten l\n    bind 127.0.0.1:%d\n    server s1 127.0.0.1:%d\n", fp, port(ln.Addr()))
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 200ms\n    timeout server 30s\n\nlisten l\n    bind 127.0.0.1:%d\n    server s1 127.0.0.1:%d\n", fp, be)
 	startRuntime(t, cfg)
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
 	if err != nil {
@@ -112,28 +103,21 @@ func TestClientTimeout(t *testing.T) {
 // TestFrontendMaxconn: with maxconn 1 a second client waits until the
 // first one leaves.
 func TestFrontendMaxconn(t *testing.T) {
-	ln := listenLocal(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				r := bufio.NewReader(c)
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						break
-					}
-					c.Write([]byte(l))
+	be := serveEach(t, func(c net.Conn) {
+		go func() {
+			r := bufio.NewReader(c)
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					break
 				}
-				c.Close()
-			}()
-		}
-	}()
+				c.Write([]byte(l))
+			}
+			c.Close()
+		}()
+	})
 	fp := freePort(t)
-	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\nfrontend f\n    bind 127.0.0.1:%d\n    maxconn 1\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:%d\n", fp, port(ln.Addr()))
+	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\nfrontend f\n    bind 127.0.0.1:%d\n    maxconn 1\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:%d\n", fp, be)
 	startRuntime(t, cfg)
 	first, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
 	first.SetDeadline(time.Now().Add(5 * time.Second))

@@ -36,6 +36,23 @@ func startRuntime(t *testing.T, cfgText string) *Runtime {
 	return r
 }
 
+// serveEach is a loopback server that gives every connection to handle
+// (in the accept loop: a handler that takes long starts a goroutine); it
+// returns the port.
+func serveEach(t *testing.T, handle func(c net.Conn)) int {
+	ln := listenLocal(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+		}
+	}()
+	return port(ln.Addr())
+}
+
 func listenLocal(t *testing.T) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
