@@ -272,6 +272,20 @@ func (g *gate) enter() {
 	g.mu.Unlock()
 }
 
+// tryEnter takes a free slot without waiting; false if none is free.
+func (g *gate) tryEnter() bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.max > 0 && g.cur >= g.max {
+		return false
+	}
+	g.cur++
+	return true
+}
+
 // leave frees a slot.
 func (g *gate) leave() {
 	if g == nil {

@@ -1,8 +1,8 @@
 package proxy
 
 import (
+	"sync"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -24,32 +24,29 @@ import (
 // general path, which carries on from where this one stopped.
 
 // rawListener returns, for a listener of fe that can use the plain tcp
-// path, a duplicate of its socket that accept(2) can wait on in Go's
-// netpoller (a net.TCPListener's raw connection cannot wait); nil if the
-// general path serves it.
-func rawListener(fe *frontend, ln net.Listener, tc *tls.Config) *os.File {
+// path, a duplicate of its socket for an event loop to accept on; -1 if
+// the general path serves it.
+func rawListener(fe *frontend, ln net.Listener, tc *tls.Config) int {
 	if tc != nil || fe.http != nil {
-		return nil
+		return -1
 	}
 	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {
-		return nil
+		return -1
 	}
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
-		return nil
+		return -1
 	}
 	var fd int
 	var derr error
 	rc, err := tl.SyscallConn()
 	if err != nil {
-		return nil
+		return -1
 	}
 	if err := rc.Control(func(lfd uintptr) { fd, derr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
-		return nil
+		return -1
 	}
-	// the descriptor is non-blocking (Go made the listener so): os.NewFile
-	// registers it with the netpoller
-	return os.NewFile(uintptr(fd), "listener")
+	return fd // non-blocking, as Go made the listener
 }
 
 // fastConnect tells whether connections to be can be made by the loop:
@@ -66,47 +63,84 @@ func (be *backend) fastConnect() bool {
 	return true
 }
 
-// acceptRaw is acceptLoop for the plain tcp path.
-func (r *Runtime) acceptRaw(fe *frontend, ln *os.File, addr net.Addr) {
-	defer r.wg.Done()
-	rc, err := ln.SyscallConn()
-	if err != nil {
+// rawLn is a listener of the plain tcp path: an event loop accepts on
+// it when it is readable, so a connection costs no goroutine wake-up.
+// Full maxconn gates pause it (out of the loop's epoll) until a slot is
+// free, as haproxy stops polling a full listener.
+type rawLn struct {
+	mu        sync.Mutex // held around accept(2) and close: the descriptor stays valid
+	fd        int
+	fe        *frontend
+	l         *evLoop
+	local     netip.AddrPort
+	wildcard  bool
+	keepAlive bool
+	closed    bool
+	paused    bool
+}
+
+// startRaw hands a plain-path listener to an event loop.
+func (r *Runtime) startRaw(fe *frontend, fd int, addr net.Addr, l *evLoop) (*rawLn, error) {
+	ln := &rawLn{fd: fd, fe: fe, l: l, local: addrPort(addr), keepAlive: fe.px.OptionOn("clitcpka") || fe.px.OptionOn("tcpka")}
+	ln.wildcard = ln.local.Addr().IsUnspecified()
+	if err := l.addListener(fd, func() { r.acceptBatch(ln) }); err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// close stops accepting and closes the descriptor.
+func (ln *rawLn) close() {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed {
 		return
 	}
-	local := addrPort(addr)
-	wildcard := local.Addr().IsUnspecified()
-	keepAlive := fe.px.OptionOn("clitcpka") || fe.px.OptionOn("tcpka")
+	ln.closed = true
+	ln.l.removeListener(ln.fd)
+	rawClose(ln.fd)
+}
+
+// acceptBatch accepts until the listener is drained (it is registered
+// edge-triggered) or a gate is full; it runs in the event loop.
+func (r *Runtime) acceptBatch(ln *rawLn) {
+	fe := ln.fe
 	for {
-		fe.slots.enter()
-		r.global.enter()
-		var fd int
-		var src netip.AddrPort
-		var aerr error
-		err := rc.Read(func(lfd uintptr) bool {
-			fd, src, aerr = rawAccept(int(lfd))
-			return aerr != unix.EAGAIN
-		})
-		if err == nil && aerr != nil {
-			err = aerr
+		if !fe.slots.tryEnter() {
+			r.pause(ln, fe.slots)
+			return
 		}
+		if !r.global.tryEnter() {
+			fe.slots.leave()
+			r.pause(ln, r.global)
+			return
+		}
+		ln.mu.Lock()
+		if ln.closed || ln.paused {
+			ln.mu.Unlock()
+			r.release(fe)
+			return
+		}
+		fd, src, err := rawAccept(ln.fd)
+		ln.mu.Unlock()
 		if err != nil {
 			r.release(fe)
-			if r.stopping.Load() || errors.Is(err, os.ErrClosed) || strings.Contains(err.Error(), "use of closed") {
+			switch err {
+			case unix.EAGAIN:
 				return
-			}
-			if err == unix.ECONNABORTED || err == unix.EINTR {
+			case unix.ECONNABORTED, unix.EINTR:
 				continue
 			}
 			r.opts.Logf("%s '%s': accept: %v", fe.px.Kind, fe.px.Name, err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			r.pause(ln, nil) // out of descriptors, say: try again shortly
+			return
 		}
 		rawSetInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		if keepAlive {
+		if ln.keepAlive {
 			rawSetInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 		}
-		dst := local
-		if wildcard {
+		dst := ln.local
+		if ln.wildcard {
 			dst = rawSockname(fd)
 		}
 		r.wg.Add(1)
@@ -115,6 +149,33 @@ func (r *Runtime) acceptRaw(fe *frontend, ln *os.File, addr net.Addr) {
 			r.wg.Done()
 		})
 	}
+}
+
+// pause takes a listener out of its loop until gate g has a free slot
+// (nil: for 10 ms).
+func (r *Runtime) pause(ln *rawLn, g *gate) {
+	ln.mu.Lock()
+	if ln.closed || ln.paused {
+		ln.mu.Unlock()
+		return
+	}
+	ln.paused = true
+	ln.l.pauseListener(ln.fd)
+	ln.mu.Unlock()
+	go func() {
+		if g != nil {
+			g.enter()
+			g.leave()
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+		ln.mu.Lock()
+		defer ln.mu.Unlock()
+		if !ln.closed {
+			ln.paused = false
+			ln.l.resumeListener(ln.fd) // EPOLL_CTL_ADD reports what is pending
+		}
+	}()
 }
 
 // fdEnd is a connection of the plain path, for the session books: its

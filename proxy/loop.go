@@ -16,19 +16,22 @@ import (
 // struct and its descriptors. The loop's own epoll descriptor is parked in
 // Go's netpoller, so the loop goroutine holds no thread while idle.
 type evLoop struct {
-	epfd   int
-	wakefd int
-	file   *os.File // epfd, registered with Go's netpoller
-	pipes  *pipePool
-	buf    []byte
-	events []unix.EpollEvent
-	batch  []*tunnel // the tunnels of events, looked up at once
+	epfd    int
+	wakefd  int
+	file    *os.File // epfd, registered with Go's netpoller
+	pipes   *pipePool
+	buf     []byte
+	events  []unix.EpollEvent
+	batch   []*tunnel // the tunnels of events, looked up at once
+	lnReady []func()  // the listeners of events (plain tcp path)
 
-	mu       sync.Mutex
-	tunnels  map[int32]*tunnel
-	closeAll bool      // asked by stop: end every tunnel
-	kills    []*tunnel // asked by kill: end these
-	quit     bool      // asked by stop: leave once tunnels are gone
+	mu      sync.Mutex
+	tunnels map[int32]*tunnel
+	// listeners maps a plain-path listener to what accepts on it
+	listeners map[int32]func()
+	closeAll  bool      // asked by stop: end every tunnel
+	kills     []*tunnel // asked by kill: end these
+	quit      bool      // asked by stop: leave once tunnels are gone
 
 	timers tunnelHeap
 	// pending are connecting tunnels added since the loop last took them
@@ -57,7 +60,7 @@ func newLoop(pipes *pipePool) (*evLoop, error) {
 	}
 	unix.SetNonblock(epfd, true)
 	l := &evLoop{epfd: epfd, wakefd: wfd, file: os.NewFile(uintptr(epfd), "epoll"), pipes: pipes,
-		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), batch: make([]*tunnel, 128), tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
+		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), batch: make([]*tunnel, 128), lnReady: make([]func(), 128), listeners: map[int32]func(){}, tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
 	go l.run()
 	return l, nil
 }
@@ -172,7 +175,10 @@ func (l *evLoop) poll() bool {
 		// marked closed and skipped)
 		l.mu.Lock()
 		for i := 0; i < n; i++ {
-			l.batch[i] = l.tunnels[l.events[i].Fd]
+			fd := l.events[i].Fd
+			if l.batch[i] = l.tunnels[fd]; l.batch[i] == nil {
+				l.lnReady[i] = l.listeners[fd]
+			}
 		}
 		l.mu.Unlock()
 		for i := 0; i < n; i++ {
@@ -184,6 +190,11 @@ func (l *evLoop) poll() bool {
 			}
 			t := l.batch[i]
 			l.batch[i] = nil
+			if ready := l.lnReady[i]; ready != nil {
+				l.lnReady[i] = nil
+				ready()
+				continue
+			}
 			if t == nil || t.closed {
 				continue
 			}
@@ -400,4 +411,32 @@ func (l *evLoop) finish(t *tunnel, err error) {
 	}
 	rawClose(t.fd[0])
 	rawClose(t.fd[1])
+}
+
+// addListener has the loop call ready whenever a listening socket has
+// connections waiting (edge-triggered: ready accepts until EAGAIN).
+func (l *evLoop) addListener(fd int, ready func()) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.listeners[int32(fd)] = ready
+	return l.resumeListener(fd)
+}
+
+// pauseListener stops watching a listener; resumeListener watches it
+// again (and hears of the connections that waited meanwhile).
+func (l *evLoop) pauseListener(fd int) {
+	rawEpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+func (l *evLoop) resumeListener(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(fd)}
+	return rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
+// removeListener forgets a listener (before its descriptor is closed).
+func (l *evLoop) removeListener(fd int) {
+	l.mu.Lock()
+	delete(l.listeners, int32(fd))
+	l.mu.Unlock()
+	l.pauseListener(fd)
 }

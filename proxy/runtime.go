@@ -71,7 +71,7 @@ type frontend struct {
 	slots     *gate
 	lns       []net.Listener
 	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
-	rawLns    []*os.File    // listeners of the plain tcp path (fastpath.go)
+	rawLns    []*rawLn      // listeners of the plain tcp path (fastpath.go)
 	http      *httpFE       // mode http
 	ctr       counters
 }
@@ -305,14 +305,19 @@ func (r *Runtime) Start() error {
 		r.stopLoops()
 		return err
 	}
+	nraw := 0
 	for _, fe := range r.frontends {
 		for i, ln := range fe.lns {
-			r.wg.Add(1)
-			if f := rawListener(fe, ln, fe.lnTLS[i]); f != nil {
-				fe.rawLns = append(fe.rawLns, f)
-				go r.acceptRaw(fe, f, ln.Addr())
-				continue
+			if fd := rawListener(fe, ln, fe.lnTLS[i]); fd >= 0 {
+				rl, err := r.startRaw(fe, fd, ln.Addr(), r.loops[nraw%len(r.loops)])
+				if err == nil {
+					nraw++
+					fe.rawLns = append(fe.rawLns, rl)
+					continue
+				}
+				unix.Close(fd)
 			}
+			r.wg.Add(1)
 			go r.acceptLoop(fe, ln, fe.lnTLS[i])
 		}
 	}
@@ -341,8 +346,8 @@ func (r *Runtime) closeListeners() {
 		for _, ln := range fe.lns {
 			ln.Close()
 		}
-		for _, f := range fe.rawLns {
-			f.Close()
+		for _, rl := range fe.rawLns {
+			rl.close()
 		}
 	}
 }
