@@ -103,6 +103,18 @@ func TestClientTimeout(t *testing.T) {
 // TestFrontendMaxconn: with maxconn 1 a second client waits until the
 // first one leaves.
 func TestFrontendMaxconn(t *testing.T) {
+	checkOneSlot(t, "", "    maxconn 1\n")
+}
+
+// TestGlobalMaxconn: the same with the global maxconn (the listener is
+// taken out of its event loop until the slot frees).
+func TestGlobalMaxconn(t *testing.T) {
+	checkOneSlot(t, "global\n    maxconn 1\n", "")
+}
+
+// checkOneSlot runs two clients through a config allowing one connection
+// (global and frontend settings given): the second waits for the first.
+func checkOneSlot(t *testing.T, global, feLimit string) {
 	be := serveEach(t, func(c net.Conn) {
 		go func() {
 			r := bufio.NewReader(c)
@@ -117,7 +129,7 @@ func TestFrontendMaxconn(t *testing.T) {
 		}()
 	})
 	fp := freePort(t)
-	cfg := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\nfrontend f\n    bind 127.0.0.1:%d\n    maxconn 1\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:%d\n", fp, be)
+	cfg := fmt.Sprintf("%sdefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\nfrontend f\n    bind 127.0.0.1:%d\n%s    default_backend b\n\nbackend b\n    server s1 127.0.0.1:%d\n", global, fp, feLimit, be)
 	startRuntime(t, cfg)
 	first, _ := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
 	first.SetDeadline(time.Now().Add(5 * time.Second))
