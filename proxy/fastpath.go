@@ -1,13 +1,13 @@
 package proxy
 
 import (
-	"sync"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -48,6 +49,8 @@ type hconn struct {
 	cp          *peeker // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
 	arena       []byte  // values made by rules, reused request after request
 	appendFirst func([]byte) bool
+	readFn      func(fd uintptr) bool // firstRead's attempt, made once
+	cdl, sdl    connDeadlines         // of c and sc
 	sbufp       *[]byte
 	sbuf        []byte
 	sn          int
@@ -125,6 +128,7 @@ func (h *hconn) dropServer() {
 		h.s.server, h.s.srv = nil, nil
 		h.r.mu.Unlock()
 		h.sc, h.sv, h.be, h.rc, h.srvIdle = nil, nil, nil, nil, false
+		h.sdl.forget()
 	}
 }
 
@@ -144,7 +148,7 @@ func (h *hconn) readHead(first bool) bool {
 		}
 		h.putBuf()
 		if idle > 0 {
-			h.c.SetReadDeadline(time.Now().Add(idle))
+			h.cdl.read(h.c, h.since(h.ob.end), idle)
 		}
 		// a soft stop closes connections waiting here (closeIdleHTTP)
 		h.s.httpIdle.Store(true)
@@ -153,7 +157,7 @@ func (h *hconn) readHead(first bool) bool {
 		}
 		var err error
 		if h.cp != nil {
-			err = h.cp.waitReadable()
+			err = h.firstRead()
 		} else { // TLS: read the first bytes into a buffer
 			h.getBuf()
 			var m int
@@ -172,11 +176,7 @@ func (h *hconn) readHead(first bool) bool {
 		}
 	}
 	h.getBuf()
-	if reqTO > 0 {
-		h.c.SetReadDeadline(time.Now().Add(reqTO))
-	} else {
-		h.c.SetReadDeadline(time.Time{})
-	}
+	h.cdl.read(h.c, h.since(h.ob.cc.first), reqTO)
 	for {
 		if h.n > 0 {
 			err := h1.ParseRequest(h.buf[:h.n], &h.req, h.fe.http.limit)
@@ -555,6 +555,15 @@ func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), l
 // serverTimeout is the backend's timeout server.
 func (h *hconn) serverTimeout() time.Duration { return h.be.px.Timeouts.Server }
 
+// since is t when set (a moment of this request already read from the
+// clock), else now.
+func (h *hconn) since(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
 func deadline(d time.Duration) time.Time {
 	if d <= 0 {
 		return time.Time{}
@@ -575,30 +584,59 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	if idx := pickUseServer(be, &h.q); idx >= 0 {
 		h.forceIdx = idx
 	}
-	if h.sc != nil && !h.sp.idleOpen() {
-		h.srvIdle = false
-		h.dropServer() // the server closed the idle connection
-	}
-	reused, err := h.connectServer(be)
-	if err != nil {
-		h.r.opts.Logf("backend '%s': %v", be.px.Name, err)
-		return h.answerError(503, be, keepAlive)
-	}
-	head := h.writeRequestHead(be, srvClose)
-	h.srvIdle = false // busy until its response has ended cleanly
-	h.sc.SetWriteDeadline(deadline(h.serverTimeout()))
-	if _, err := h.sc.Write(head); err != nil {
-		if reused { // the server closed its idle connection: once more on a new one
-			h.dropServer()
-			return h.forward(be, keepAlive)
+	bodiless := !h.req.Chunked && h.req.ContentLength <= 0
+	// A server connection that served this client's previous request a
+	// moment ago is trusted without a look (a system call per request);
+	// should the server have closed it meanwhile, the bodiless request is
+	// sent again on a new connection.
+	trusted := bodiless && h.sc != nil && h.ob.start.Sub(h.ob.end) < trustIdle
+	for {
+		if h.sc != nil && !trusted && !h.sp.idleOpen() {
+			h.srvIdle = false
+			h.dropServer() // the server closed the idle connection
 		}
-		return h.answerError(502, be, keepAlive)
+		reused, err := h.connectServer(be)
+		if err != nil {
+			h.r.opts.Logf("backend '%s': %v", be.px.Name, err)
+			return h.answerError(503, be, keepAlive)
+		}
+		head := h.writeRequestHead(be, srvClose)
+		h.srvIdle = false // busy until its response has ended cleanly
+		h.sdl.write(h.sc, h.since(h.ob.start), h.serverTimeout())
+		if _, err := h.sc.Write(head); err != nil {
+			if reused { // the server closed its idle connection: once more on a new one
+				h.dropServer()
+				trusted = false
+				continue
+			}
+			return h.answerError(502, be, keepAlive)
+		}
+		if h.sbufp == nil {
+			h.sbufp = bufPool.Get().(*[]byte)
+			h.sbuf = *h.sbufp
+			h.sn = 0
+		}
+		if !trusted || !reused {
+			return h.sendBody(keepAlive, srvClose)
+		}
+		// the request is still whole in buf: it can go again
+		if err := h.readResponseHead(); err != nil {
+			if err == errServerClosed {
+				h.dropServer() // not idle: closed
+				trusted = false
+				continue
+			}
+			h.sendServerError(err)
+			return false
+		}
+		h.consume(h.req.HeadLen)
+		return h.finishResponse(keepAlive, srvClose, false)
 	}
-	if h.sbufp == nil {
-		h.sbufp = bufPool.Get().(*[]byte)
-		h.sbuf = *h.sbufp
-		h.sn = 0
-	}
+}
+
+// sendBody sends the request body, if any, to the server and relays the
+// response.
+func (h *hconn) sendBody(keepAlive, srvClose bool) bool {
 	bodyStart := h.req.HeadLen
 	hasBody := h.req.Chunked || h.req.ContentLength > 0
 	if hasBody && h.req.Expect100 {
@@ -614,6 +652,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	}
 	if hasBody {
 		end, n, err := forwardBody(h.sc, h.c, h.buf, bodyStart, h.n, &h.req, &h.ck, h.fe.px.Timeouts.Client)
+		h.cdl.forget()
 		if err != nil {
 			return false
 		}
@@ -622,8 +661,35 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	} else {
 		h.consume(bodyStart)
 	}
-	if h.req.Expect100 && hasBody {
-		return h.finishResponse(keepAlive, srvClose, true)
-	}
 	return h.finishResponse(keepAlive, srvClose, true)
+}
+
+// trustIdle is how long after its last response a held server connection
+// is used without first looking whether the server closed it.
+const trustIdle = 100 * time.Millisecond
+
+// firstRead waits for the first bytes of the next request and reads them
+// straight from the socket (cp's), taking a buffer only when bytes are
+// there: an idle keep-alive connection holds none, and no separate wait
+// costs a system call.
+func (h *hconn) firstRead() error {
+	if h.readFn == nil {
+		h.readFn = func(fd uintptr) bool {
+			h.getBuf()
+			m, err := rawRead(int(fd), h.buf[h.n:])
+			if err == syscall.EAGAIN {
+				if h.n == 0 {
+					bufPool.Put(h.bufp)
+					h.bufp, h.buf = nil, nil
+				}
+				return false
+			}
+			if err == nil && m > 0 {
+				h.n += m
+				h.ob.cc.counted(m)
+			}
+			return true // an end or error: the read that follows sees it again
+		}
+	}
+	return h.cp.rc.Read(h.readFn)
 }

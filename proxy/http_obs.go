@@ -65,11 +65,16 @@ type countConn struct {
 
 func (c *countConn) Read(b []byte) (int, error) {
 	n, err := c.halfCloser.Read(b)
+	c.counted(n)
+	return n, err
+}
+
+// counted books n bytes read from the client by whatever means.
+func (c *countConn) counted(n int) {
 	c.in += int64(n)
 	if n > 0 && c.first.IsZero() {
 		c.first = time.Now()
 	}
-	return n, err
 }
 
 func (c *countConn) Write(b []byte) (int, error) {
@@ -142,6 +147,7 @@ type httpObs struct {
 	redispatched  bool
 	reused        bool
 	sent          time.Time // the request went to the server
+	end           time.Time // the books of the previous request closed
 	streamStart   time.Time // accept, then the end of the previous request
 	nreq          int       // requests on this connection
 	line          []byte    // method, uri and version, for the log
@@ -282,7 +288,9 @@ func (h *hconn) obsEnd() {
 	if ob.denied {
 		fe.dreq.Add(1)
 	}
-	tt := time.Since(ob.start)
+	now := time.Now()
+	ob.end = now
+	tt := now.Sub(ob.start)
 	if be := ob.be; be != nil {
 		be.ctr.sessionEnd(in, out, ob.tw, ob.tc, tt)
 		if status > 0 {

@@ -37,7 +37,7 @@ func (h *hconn) sconsume(k int) {
 
 // readResponseHead reads one response head from the server.
 func (h *hconn) readResponseHead() error {
-	h.sc.SetReadDeadline(deadline(h.serverTimeout()))
+	h.sdl.read(h.sc, h.since(h.ob.sent), h.serverTimeout())
 	for {
 		if h.sn > 0 {
 			err := h1.ParseResponse(h.sbuf[:h.sn], &h.resp, h.fe.http.limit)
@@ -54,10 +54,17 @@ func (h *hconn) readResponseHead() error {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return err
 			}
+			if h.sn == 0 {
+				return errServerClosed
+			}
 			return h1.ErrBad
 		}
 	}
 }
+
+// errServerClosed: the server closed or reset the connection before
+// sending a byte of its response.
+var errServerClosed = errors.New("server closed the connection before responding")
 
 func (h *hconn) sendServerError(err error) {
 	code := 502
@@ -102,7 +109,7 @@ func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	b = append(b, "\r\n"...)
 	b = append(b, body...)
 	h.out = b
-	h.c.SetWriteDeadline(deadline(h.fe.px.Timeouts.Client))
+	h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
 	_, err := h.c.Write(b)
 	return err
 }
@@ -166,6 +173,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			h.sconsume(rs.HeadLen + len(inline))
 		} else {
 			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout())
+			h.sdl.forget()
 			if err != nil && !(untilClose && err == io.EOF) {
 				return false
 			}

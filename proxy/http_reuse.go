@@ -144,6 +144,7 @@ func (h *hconn) parkServer() bool {
 	h.s.server, h.s.srv = nil, nil
 	h.r.mu.Unlock()
 	h.sc, h.sv, h.be, h.rc, h.srvIdle = nil, nil, nil, nil, false
+	h.sdl.forget()
 	return true
 }
 

@@ -85,3 +85,55 @@ func TestHTTPReuseAsHAProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPServerClosesAfterResponse: a server that answers keep-alive
+// style but closes right after each response. The next request of the
+// same client, a moment later, is trusted to the held connection without
+// a look; it finds the connection closed before any response byte and is
+// sent again on a new one: every request is answered 200, as through
+// haproxy (whose poller sees the close of the idle connection).
+func TestHTTPServerClosesAfterResponse(t *testing.T) {
+	var conns atomic.Int64
+	sp := serveEach(t, func(c net.Conn) {
+		conns.Add(1)
+		defer c.Close()
+		buf := make([]byte, 4096)
+		got := ""
+		for !strings.Contains(got, "\r\n\r\n") {
+			k, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			got += string(buf[:k])
+		}
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	})
+	fp := freePort(t)
+	startRuntime(t, fmt.Sprintf("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n"+
+		"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n\nbackend be\n    server s 127.0.0.1:%d\n", fp, sp))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		got := ""
+		for !strings.HasSuffix(got, "\r\n\r\nok") {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("request %d: %v (%q)", i, err, got)
+			}
+			got += string(buf[:k])
+			if strings.HasPrefix(got, "HTTP/1.1 5") {
+				t.Fatalf("request %d: %q", i, got)
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the server's close reaches gohaka first
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("server connections: %d, want 3", n)
+	}
+}
