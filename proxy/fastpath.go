@@ -245,7 +245,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	if err != nil {
 		sv.limit.release()
 		release()
-		r.connectFailed(s, fe, be, sv, fd, ci, done, from, fmt.Errorf("server '%s' (%s): connect: %v", sv.srv.Name, addr, err))
+		r.connectFailed(s, fe, be, sv, fd, ci, done, from, fmt.Errorf("server '%s' (%s): connect: %w", sv.srv.Name, addr, err))
 		return
 	}
 	be.sessions.Add(1)
@@ -276,7 +276,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 		r.mu.Lock()
 		s.server, s.srv, s.kill = nil, nil, nil
 		r.mu.Unlock()
-		go r.connectFailed(s, fe, be, sv, fd, ci, done, from, fmt.Errorf("server '%s' (%s): connect: %v", sv.srv.Name, addr, err))
+		go r.connectFailed(s, fe, be, sv, fd, ci, done, from, fmt.Errorf("server '%s' (%s): connect: %w", sv.srv.Name, addr, err))
 	}
 	tn.fd = [2]int{fd, sfd}
 	l := r.loopFor(fd)

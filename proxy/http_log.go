@@ -44,6 +44,7 @@ type httpTx struct {
 	end              time.Time
 	tw, tc, tr       time.Duration
 	server           bool // a server connection was used (Tw/Tc valid)
+	connFailed       bool // a server was picked but the connection failed (Tw valid)
 	gotResp          bool // Tr valid
 	status           int
 	in, out          int64
@@ -119,7 +120,7 @@ func (tx *httpTx) value(name string) (string, int, bool) {
 	case "Th":
 		return "0", lvNum, true
 	case "Tw":
-		return msOr(tx.tw, tx.server), lvNum, true
+		return msOr(tx.tw, tx.server || tx.connFailed), lvNum, true
 	case "Tc":
 		return msOr(tx.tc, tx.server), lvNum, true
 	case "Tr":

@@ -142,6 +142,8 @@ type httpObs struct {
 	denied        bool
 	intercepted   bool
 	noServer      bool // no server available, or the connection failed
+	connFailed    bool // noServer because the connection to the server picked failed
+	connTimeout   bool // the last connection attempt ran out of timeout connect
 	srvErr        int  // 502: the server's response was invalid; 504: it did not come in time
 	retries       int
 	redispatched  bool
@@ -175,6 +177,7 @@ func (h *hconn) obsBegin() {
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
+	ob.connFailed, ob.connTimeout = false, false
 	ob.srvErr = 0
 	ob.cc.status = 0
 	if ob.nreq == 0 {
@@ -249,6 +252,7 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 	}
 	ob := &h.ob
 	ob.noServer, ob.reused, ob.retries, ob.redispatched = err != nil, reused, attempt, picked && attempt > 0
+	ob.connFailed, ob.connTimeout = err != nil, timedOut(err)
 	ob.sent = time.Now()
 	if reused {
 		ob.tw, ob.tc = 0, 0
@@ -269,7 +273,7 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 // obsNoServer counts a request for which the backend had no server.
 func (h *hconn) obsNoServer(be *backend) {
 	be.ctr.econ.Add(1)
-	h.ob.noServer = true
+	h.ob.noServer, h.ob.connFailed = true, false
 }
 
 // obsEnd closes the books of a request (deferred at the top of
@@ -324,7 +328,7 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		first = ob.start // pipelined: read with the previous request
 	}
 	*tx = httpTx{id: id, accept: ob.streamStart, first: first, headDone: ob.start, end: now, tw: ob.tw, tc: ob.tc,
-		server: ob.svStarted != nil && !ob.noServer, status: status, in: in, out: out, sv: ob.svStarted,
+		server: ob.svStarted != nil && !ob.noServer, connFailed: ob.connFailed, status: status, in: in, out: out, sv: ob.svStarted,
 		retries: ob.retries, redispatched: ob.redispatched, beName: h.fe.px.Name, term: "----",
 		method: ob.line[:ob.nm], uri: ob.line[ob.nm : ob.nm+ob.nu], ver: ob.line[ob.nm+ob.nu:]}
 	if ob.be != nil {
@@ -351,6 +355,8 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		tx.term = "PR--"
 	case ob.intercepted:
 		tx.term = "LR--"
+	case ob.noServer && ob.connTimeout:
+		tx.term = "sC--"
 	case ob.noServer:
 		tx.term = "SC--"
 	case ob.srvErr == 502:
@@ -358,7 +364,7 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	case ob.srvErr == 504:
 		tx.term, tx.gotResp = "sH--", false
 	}
-	if ob.noServer {
+	if ob.noServer && !ob.connFailed { // a failed connection keeps its server's name, as in haproxy
 		tx.sv = nil
 	}
 	h.logRequest(tx)

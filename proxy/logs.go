@@ -403,6 +403,9 @@ func termState(si *sessInfo) string {
 		return "CC"
 	}
 	if si.connErr {
+		if si.connTimeout {
+			return "sC"
+		}
 		return "SC"
 	}
 	switch si.cliErr.Load() {

@@ -194,3 +194,54 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 	}
 	t.Logf("%d datagrams equal:\n%s", len(gh), strings.Join(gh, ""))
 }
+
+// TestConnectTimeoutLogsAsHAProxy: a server that never answers the SYN
+// ends the session at `timeout connect`; haproxy logs it "sC" (the
+// server side's timeout, connect phase), not "SC" (refused), and gohaka's
+// tcplog line says the same; in http mode the httplog line says "sC--"
+// after the 503.
+func TestConnectTimeoutLogsAsHAProxy(t *testing.T) {
+	connectTimeoutLogs(t, "tcp", "option tcplog", "", " sC ")
+	connectTimeoutLogs(t, "http", "option httplog", "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", " sC-- ")
+}
+
+func connectTimeoutLogs(t *testing.T, mode, logOpt, req, want string) {
+	run := func(start func(cfg string)) string {
+		silent := silentServer(t)
+		udp := newLogSink(t, "udp", "127.0.0.1:0")
+		fp := freePort(t)
+		start(fmt.Sprintf("global\n    log %s local0\ndefaults\n    mode %s\n    log global\n    %s\n    timeout connect 200ms\n    timeout client 5s\n    timeout server 5s\n"+
+			"listen fe\n    bind 127.0.0.1:%d\n    retries 0\n    server silent 127.0.0.1:%d\n", udp.pc.LocalAddr(), mode, logOpt, fp, silent))
+		waitFor(t, func() bool {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}, "listener")
+		udp.collect(500 * time.Millisecond) // the probe above
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte(req))
+		io.ReadAll(c) // closed once the connect timed out
+		c.Close()
+		var out []string
+		for _, l := range udp.collect(500 * time.Millisecond) {
+			l = regexp.MustCompile(` \d+/-1/\d+ `).ReplaceAllString(normLog(l), " Tw/-1/Tt ") // tcplog: Tw/Tc/Tt
+			l = regexp.MustCompile(`(/-1/-1/)\d+ `).ReplaceAllString(l, "${1}Ta ")            // httplog: TR/Tw/Tc/Tr/Ta
+			out = append(out, l)
+		}
+		return strings.Join(out, "")
+	}
+	ha := run(func(cfg string) { startHAProxyCfg(t, cfg) })
+	gh := run(func(cfg string) { startRuntime(t, cfg) })
+	if !strings.Contains(ha, want) {
+		t.Fatalf("haproxy's %s line has no %q: %q", mode, want, ha)
+	}
+	if ha != gh {
+		t.Errorf("log lines differ:\nhaproxy: %q\ngohaka:  %q", ha, gh)
+	}
+}

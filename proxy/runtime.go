@@ -688,7 +688,7 @@ func (r *Runtime) connectFrom(be *backend, ci connInfo, client net.Conn, si *ses
 			return nil, nil, err
 		}
 	}
-	si.connErr, si.retries = true, px.Retries
+	si.connErr, si.connTimeout, si.retries = true, timedOut(lastErr), px.Retries
 	return nil, nil, lastErr
 }
 
@@ -768,7 +768,7 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn, si *sessInfo) (
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		sv.limit.release()
-		return nil, fmt.Errorf("server '%s' (%s): %v", sv.srv.Name, addr, err)
+		return nil, fmt.Errorf("server '%s' (%s): %w", sv.srv.Name, addr, err)
 	}
 	si.connected = time.Now()
 	return c, nil

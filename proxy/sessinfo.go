@@ -29,10 +29,18 @@ type sessInfo struct {
 	cliErr       atomic.Int32 // 1 reset/error, 2 timeout
 	srvErr       atomic.Int32
 	connErr      bool
+	connTimeout  bool    // the last connection attempt ran out of timeout connect
 	cliLeft      bool    // the client closed while the server connection failed
 	tried        *server // the last server a failed connection went to
 	denied       bool
 	redispatched bool
+}
+
+// timedOut tells a connection attempt that ran out of `timeout connect`
+// (the event loop's own, or the dialer's).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, errConnTimeout) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // noteErr records how one direction ended: fromClient is the direction
