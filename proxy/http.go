@@ -45,9 +45,10 @@ type hconn struct {
 	breq      balance.Request
 	// forceIdx is the server a persistence cookie named (-1: none)
 	forceIdx    int
-	sp          *peeker // on sc
-	cp          *peeker // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
-	arena       []byte  // values made by rules, reused request after request
+	ckd         cookieDates // of the persistence cookie (maxidle, maxlife)
+	sp          *peeker     // on sc
+	cp          *peeker     // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
+	arena       []byte      // values made by rules, reused request after request
 	appendFirst func([]byte) bool
 	readFn      func(fd uintptr) bool // firstRead's attempt, made once
 	cdl, sdl    connDeadlines         // of c and sc

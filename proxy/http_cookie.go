@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -14,6 +15,10 @@ import (
 func (h *hconn) cookieRequest(be *backend) {
 	ck := be.px.Cookie
 	h.forceIdx = -1
+	dated := ck.Mode == "insert" && (ck.MaxIdle > 0 || ck.MaxLife > 0)
+	if dated {
+		h.ckd = cookieDates{now: time.Now().Unix(), last: -1, first: -1}
+	}
 	for i := range h.q.hdrs {
 		hd := &h.q.hdrs[i]
 		if !h1.EqualFold(hd.Name, "cookie") {
@@ -45,7 +50,11 @@ func (h *hconn) cookieRequest(be *backend) {
 						sval = nil
 					}
 				}
-				if idx := h.cookieServer(be, sval); idx >= 0 && h.forceIdx < 0 {
+				var expired bool
+				if dated {
+					sval, expired = h.ckd.read(val, ck.MaxIdle, ck.MaxLife)
+				}
+				if idx := h.cookieServer(be, sval); idx >= 0 && h.forceIdx < 0 && !expired {
 					h.forceIdx = idx
 				}
 				if ck.Mode == "insert" && ck.Indirect {
@@ -103,14 +112,22 @@ func (h *hconn) cookieResponse(be *backend) {
 	}
 	switch ck.Mode {
 	case "insert":
+		if ck.PostOnly && string(h.q.method) != "POST" {
+			return
+		}
 		chosen := h.forceIdx >= 0 && be.servers[h.forceIdx] == h.sv
-		if chosen {
-			return // the client's cookie already names this server
+		dated := ck.MaxIdle > 0 || ck.MaxLife > 0
+		if chosen && (!dated || !h.ckd.stale(ck.MaxLife > 0)) {
+			return // the client's cookie already names this server (and is fresh)
 		}
 		if ck.Preserve && h.respSetsCookie(ck.Name) {
 			return
 		}
-		b := []byte(ck.Name + "=" + val + "; path=/")
+		b := []byte(ck.Name + "=" + val)
+		if dated {
+			b = h.ckd.appendDates(b, chosen, ck.MaxLife > 0)
+		}
+		b = append(b, "; path=/"...)
 		for _, d := range ck.Domains {
 			b = append(append(b, "; domain="...), d...)
 		}
@@ -119,6 +136,9 @@ func (h *hconn) cookieResponse(be *backend) {
 		}
 		if ck.Secure {
 			b = append(b, "; Secure"...)
+		}
+		for _, a := range ck.Attrs {
+			b = append(append(b, "; "...), a...)
 		}
 		h.hdrs = append(h.hdrs, h1.Header{Name: []byte("set-cookie"), Value: b})
 	case "prefix", "rewrite":

@@ -20,6 +20,7 @@ frontend fe
     use_backend be_rewrite if { path_beg /rewrite }
     use_backend be_plain if { path_beg /plain }
     use_backend be_down if { path_beg /down }
+    use_backend be_post if { path_beg /post }
     default_backend be_insert
 
 backend be_insert
@@ -42,6 +43,11 @@ backend be_rewrite
     server s1 127.0.0.1:%[2]d cookie c1
     server s2 127.0.0.1:%[3]d cookie c2
 
+backend be_post
+    cookie SRV insert postonly secure attr "SameSite=Lax" attr Partitioned
+    server s1 127.0.0.1:%[2]d cookie c1
+    server s2 127.0.0.1:%[3]d cookie c2
+
 backend be_down
     cookie SERVERID insert indirect
     server s1 127.0.0.1:%[2]d cookie c1 check inter 100ms fall 1
@@ -49,7 +55,7 @@ backend be_down
 `
 
 // TestHTTPCookiesSameAsHAProxy runs cookie insert (indirect, nocache,
-// httponly, secure, domain), plain insert, prefix and rewrite through real
+// httponly, secure, domain, postonly, attr), plain insert, prefix and rewrite through real
 // haproxy and gohaka: the Set-Cookie headers, the cookies the servers get
 // and the server each request sticks to must be the same.
 func TestHTTPCookiesSameAsHAProxy(t *testing.T) {
@@ -74,6 +80,9 @@ func TestHTTPCookiesSameAsHAProxy(t *testing.T) {
 		"GET /rewrite/setcookie HTTP/1.1\r\n" + h + "\r\n",
 		"GET /rewrite HTTP/1.1\r\n" + h + "Cookie: JSESSIONID=c2\r\n\r\n",
 		"GET /down HTTP/1.1\r\n" + h + "Cookie: SERVERID=c2\r\n\r\n",
+		"GET /post HTTP/1.1\r\n" + h + "\r\n",
+		"POST /post HTTP/1.1\r\n" + h + "Content-Length: 2\r\n\r\nok",
+		"POST /post HTTP/1.1\r\n" + h + "Cookie: SRV=c1\r\nContent-Length: 2\r\n\r\nok",
 	}
 	for _, rq := range reqs {
 		for i := 0; i < 2; i++ { // twice: the round robin moves on
