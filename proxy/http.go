@@ -627,8 +627,8 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 				trusted = false
 				continue
 			}
-			h.sendServerError(err)
-			return false
+			h.consume(h.req.HeadLen)
+			return h.serverFailed(err, keepAlive)
 		}
 		h.consume(h.req.HeadLen)
 		return h.finishResponse(keepAlive, srvClose, false)

@@ -1,9 +1,14 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +129,69 @@ func TestHTTPReturnNeedsContentType(t *testing.T) {
 		if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "content type must be defined") {
 			t.Errorf("%s: got %v", rule, err)
 		}
+	}
+}
+
+// TestHTTPClientStaysAfter502And504: a server that answers with an
+// invalid status line (502) or not in time (504) loses its connection,
+// the client keeps its own: the next request on it is answered, through
+// haproxy 2.6 as through gohaka.
+func TestHTTPClientStaysAfter502And504(t *testing.T) {
+	sp := serveEach(t, func(c net.Conn) { go badServerConn(c) })
+	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 300ms\n\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n\nbackend be\n    server s 127.0.0.1:%d\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp, sp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp, sp))
+	// one request after the other on one connection, each answer read
+	// whole (by its content-length) before the next request goes
+	twoRequests := func(port int, first string) string {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var got []string
+		for _, path := range []string{first, "/ok"} {
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path)
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				got = append(got, "closed")
+				break
+			}
+			io.Copy(io.Discard, resp.Body)
+			got = append(got, strconv.Itoa(resp.StatusCode))
+		}
+		return strings.Join(got, " ")
+	}
+	for _, first := range []string{"/bad", "/slow"} {
+		ha, gh := twoRequests(hp, first), twoRequests(gp, first)
+		if ha != gh || !strings.HasSuffix(ha, " 200") {
+			t.Errorf("%s then /ok: haproxy %q, gohaka %q", first, ha, gh)
+		}
+	}
+}
+
+// badServerConn answers /bad with an invalid status line, /slow not at
+// all, anything else 200.
+func badServerConn(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 4096)
+	got := ""
+	for !strings.Contains(got, "\r\n\r\n") {
+		k, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		got += string(buf[:k])
+	}
+	switch {
+	case strings.HasPrefix(got, "GET /bad "):
+		c.Write([]byte("HTTP/1.1 2x0 Nope\r\n\r\n"))
+	case strings.HasPrefix(got, "GET /slow "):
+		time.Sleep(time.Second)
+	default:
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 	}
 }

@@ -66,6 +66,17 @@ func (h *hconn) readResponseHead() error {
 // sending a byte of its response.
 var errServerClosed = errors.New("server closed the connection before responding")
 
+// serverFailed answers a request whose response did not come or was
+// invalid (502/504) and closes the server connection; the client's stays
+// open for its next request, as in haproxy, unless keepAlive is false.
+func (h *hconn) serverFailed(err error, keepAlive bool) bool {
+	h.sendServerError(err)
+	h.srvIdle = false
+	h.dropServer()
+	h.sn = 0
+	return keepAlive && h.req.KeepAlive()
+}
+
 func (h *hconn) sendServerError(err error) {
 	code := 502
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -120,8 +131,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 	for {
 		if read {
 			if err := h.readResponseHead(); err != nil {
-				h.sendServerError(err)
-				return false
+				return h.serverFailed(err, keepAlive)
 			}
 		}
 		read = true
