@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -377,6 +378,7 @@ type httpMatcher struct {
 	strs   [][]byte
 	res    []*regexp.Regexp
 	ints   [][2]int64
+	nets   []netip.Prefix // -m ip
 }
 
 // patternFiles adds the patterns of `-f file` flags to values: one a line,
@@ -475,11 +477,66 @@ func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runti
 				return nil, fmt.Errorf("%s: '%s' is not an integer or range", pos, v)
 			}
 			m.ints = append(m.ints, r)
+		case "ip":
+			p, err := ipPattern(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: '%s' is not a valid IPv4 or IPv6 address", pos, v)
+			}
+			m.nets = append(m.nets, p)
 		default:
 			m.strs = append(m.strs, []byte(v))
 		}
 	}
 	return m, nil
+}
+
+// sampleIP reads a fetched value as an address, as haproxy converts a
+// string: an IPv6 address whole, an IPv4 address also when something not
+// part of it follows ("192.0.2.7:80" is 192.0.2.7).
+func sampleIP(v []byte) (netip.Addr, bool) {
+	s := strings.TrimSpace(string(v))
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	k := 0
+	for k < len(s) && (s[k] == '.' || s[k] >= '0' && s[k] <= '9') {
+		k++
+	}
+	if a, err := netip.ParseAddr(s[:k]); err == nil && a.Is4() {
+		return a, true
+	}
+	return netip.Addr{}, false
+}
+
+// ipPattern reads an address or network pattern: 10.0.0.1, 10.0.0.0/8,
+// 10.0.0.0/255.0.0.0, 2001:db8::/32.
+func ipPattern(v string) (netip.Prefix, error) {
+	addr, bits, ok := strings.Cut(v, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	if !ok {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	if n, err := strconv.Atoi(bits); err == nil {
+		return a.Prefix(n)
+	}
+	mask, err := netip.ParseAddr(bits)
+	if err != nil || !mask.Is4() || !a.Is4() {
+		return netip.Prefix{}, fmt.Errorf("bad mask")
+	}
+	m := mask.As4()
+	n := 0
+	for _, b := range m {
+		for i := 7; i >= 0; i-- {
+			if b>>i&1 == 1 {
+				n++
+			}
+		}
+	}
+	return a.Prefix(n)
 }
 
 // intRange reads an integer pattern: N, A:B, :B, A:, or eq/ge/gt/le/lt N.
@@ -523,6 +580,17 @@ func (m *httpMatcher) matchOne(v []byte) bool {
 	switch m.method {
 	case "found":
 		return true
+	case "ip":
+		a, ok := sampleIP(v)
+		if !ok {
+			return false
+		}
+		for _, p := range m.nets {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
 	case "bool":
 		return len(v) > 0 && v[0] != '0'
 	case "int", "len":

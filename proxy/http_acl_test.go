@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -11,7 +13,9 @@ import (
 // (the differential test checks the common ones against haproxy).
 func TestHTTPMatchers(t *testing.T) {
 	q := &hreq{method: []byte("GET"), uri: []byte("http://h.example/a/b/c.php?x=1&id=42"), major: 1, minor: 1,
-		hdrs: []h1.Header{{Name: []byte("Host"), Value: []byte("www.Example.com")}, {Name: []byte("X-L"), Value: []byte("a, b")}}}
+		hdrs: []h1.Header{{Name: []byte("Host"), Value: []byte("www.Example.com")}, {Name: []byte("X-L"), Value: []byte("a, b")},
+			{Name: []byte("X-F"), Value: []byte("192.0.2.7")}, {Name: []byte("X-6"), Value: []byte("2001:db8::1")},
+			{Name: []byte("X-P"), Value: []byte("192.0.2.7:80")}, {Name: []byte("X-B"), Value: []byte("[2001:db8::1]:80")}}}
 	cases := []struct {
 		fetch  string
 		flags  []string
@@ -45,6 +49,15 @@ func TestHTTPMatchers(t *testing.T) {
 		{"base", []string{"-m", "beg", "-i"}, []string{"www.example.com/a"}, true},
 		{"url", []string{"-m", "end"}, []string{"id=42"}, true},
 		{"always_false", nil, nil, false},
+		{"hdr(x-f)", []string{"-m", "ip"}, []string{"192.0.2.0/24"}, true},
+		{"hdr(x-f)", []string{"-m", "ip"}, []string{"192.0.2.0/255.255.255.0"}, true},
+		{"hdr(x-f)", []string{"-m", "ip"}, []string{"192.0.2.7"}, true},
+		{"hdr(x-f)", []string{"-m", "ip"}, []string{"192.0.3.0/24", "10.0.0.0/8"}, false},
+		{"hdr(x-6)", []string{"-m", "ip"}, []string{"2001:db8::/32"}, true},
+		{"hdr(x-6)", []string{"-m", "ip"}, []string{"192.0.2.0/24"}, false},
+		{"hdr(host)", []string{"-m", "ip"}, []string{"0.0.0.0/0"}, false},
+		{"hdr(x-p)", []string{"-m", "ip"}, []string{"192.0.2.0/24"}, true},   // 192.0.2.7:80 (haproxy reads the address)
+		{"hdr(x-b)", []string{"-m", "ip"}, []string{"2001:db8::/32"}, false}, // [2001:db8::1]:80 is not one
 		{"HTTP_1.1", nil, nil, true},
 	}
 	for _, c := range cases {
@@ -55,6 +68,28 @@ func TestHTTPMatchers(t *testing.T) {
 		}
 		if got := m.match(q); got != c.want {
 			t.Errorf("%s %v %v: %v, want %v", c.fetch, c.flags, c.values, got, c.want)
+		}
+	}
+}
+
+// TestHTTPMatchIPAsHAProxy: `-m ip` on a header gives the same verdicts
+// as haproxy 2.6 for networks, masks, IPv6, mapped addresses, lists and
+// values with something after the address.
+func TestHTTPMatchIPAsHAProxy(t *testing.T) {
+	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n" +
+		"    http-request return status 200 content-type text/plain string in if { req.hdr(x-f) -m ip 192.0.2.0/24 2001:db8::/32 10.1.0.0/255.255.0.0 }\n" +
+		"    http-request return status 403 content-type text/plain string out\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp))
+	for _, v := range []string{"192.0.2.7", "192.0.3.7", "2001:db8::5", "::ffff:192.0.2.9", "10.1.2.3",
+		"192.0.2.7, 10.9.9.9", "10.9.9.9, 192.0.2.7", "junk", "192.0.2.7:80", "192.0.2.7x", "[2001:db8::1]:80",
+		"192.0.2", "2001:db8::1%eth0", "192.0.2.7/32"} {
+		req := "GET / HTTP/1.1\r\nHost: h\r\nX-F: " + v + "\r\nConnection: close\r\n\r\n"
+		ha, gh := statuses(rawExchange(t, hp, req, 2*time.Second)), statuses(rawExchange(t, gp, req, 2*time.Second))
+		if ha != gh {
+			t.Errorf("X-F: %s: haproxy %s, gohaka %s", v, ha, gh)
 		}
 	}
 }
