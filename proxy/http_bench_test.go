@@ -185,3 +185,18 @@ func wrkDuration(s string) float64 {
 	}
 	return 0
 }
+
+// TestHTTPKeepAliveAllocatesNothing: the keep-alive request path (both
+// frontends of BenchmarkHTTPKeepAlive) allocates nothing per request.
+func TestHTTPKeepAliveAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a benchmark")
+	}
+	r := testing.Benchmark(BenchmarkHTTPKeepAlive)
+	if r.N == 0 {
+		t.Fatal("the benchmark did not run")
+	}
+	if a := r.AllocsPerOp(); a != 0 {
+		t.Errorf("%d allocations per request (%d B), want 0", a, r.AllocedBytesPerOp())
+	}
+}

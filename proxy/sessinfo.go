@@ -39,6 +39,9 @@ type sessInfo struct {
 // timedOut tells a connection attempt that ran out of `timeout connect`
 // (the event loop's own, or the dialer's).
 func timedOut(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ne net.Error
 	return errors.Is(err, errConnTimeout) || errors.As(err, &ne) && ne.Timeout()
 }
