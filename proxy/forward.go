@@ -28,8 +28,6 @@ type Stats struct {
 	PipesMade   atomic.Int64
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
-
 // pipePool holds idle pipes, at most maxPipes of them.
 type pipePool struct {
 	mu    sync.Mutex
@@ -132,7 +130,7 @@ func forwardHalf(src, dst sockConn, pipes *pipePool, to halfTimeouts, otherDone 
 			}
 			return total, err
 		}
-		bp := bufPool.Get().(*[]byte)
+		bp := bufPool.Get()
 		buf := *bp
 		n, err := src.Read(buf)
 		if n > 0 {

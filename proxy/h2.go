@@ -271,7 +271,7 @@ func sendStream(sc *h2srv, body io.Reader, length int64, idle time.Duration) err
 	} else {
 		body = io.LimitReader(body, length)
 	}
-	buf := bufPool.Get().(*[]byte)
+	buf := bufPool.Get()
 	defer bufPool.Put(buf)
 	var sent int64
 	for {
@@ -488,7 +488,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 	}
 	w.WriteHeader(resp.StatusCode)
 	fl, _ := w.(http.Flusher)
-	buf := bufPool.Get().(*[]byte)
+	buf := bufPool.Get()
 	defer bufPool.Put(buf)
 	for {
 		n, rerr := resp.Body.Read(*buf)

@@ -104,7 +104,7 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 
 func (h *hconn) getBuf() {
 	if h.bufp == nil {
-		h.bufp = bufPool.Get().(*[]byte)
+		h.bufp = bufPool.Get()
 		h.buf = *h.bufp
 	}
 }
@@ -613,7 +613,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 			return h.answerError(502, be, keepAlive)
 		}
 		if h.sbufp == nil {
-			h.sbufp = bufPool.Get().(*[]byte)
+			h.sbufp = bufPool.Get()
 			h.sbuf = *h.sbufp
 			h.sn = 0
 		}

@@ -112,7 +112,7 @@ func streamPump(a, b halfCloser, to [2]halfTimeouts, end endFunc) {
 	}
 	up := make(chan result, 1)
 	copyHalf := func(src, dst halfCloser, idle time.Duration) (int64, error) {
-		bp := bufPool.Get().(*[]byte)
+		bp := bufPool.Get()
 		defer bufPool.Put(bp)
 		var n int64
 		for {
