@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -52,6 +53,7 @@ type hconn struct {
 	appendFirst func([]byte) bool
 	readFn      func(fd uintptr) bool // firstRead's attempt, made once
 	cdl, sdl    connDeadlines         // of c and sc
+	clientEOF   bool                  // the client's end was read: nothing to linger for
 	sbufp       *[]byte
 	sbuf        []byte
 	sn          int
@@ -86,7 +88,11 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 	h.obsStart()
 	defer h.dropServer()
 	defer h.putBuf()
-	defer lingerClose(cc)
+	defer func() {
+		if !h.clientEOF { // the client may still be sending: do not reset it
+			lingerClose(cc)
+		}
+	}()
 	first := true
 	for !r.stopping.Load() {
 		if !h.readHead(first) {
@@ -200,6 +206,7 @@ func (h *hconn) readHead(first bool) bool {
 		m, err := h.c.Read(h.buf[h.n:])
 		h.n += m
 		if err != nil {
+			h.clientEOF = err == io.EOF
 			if errors.Is(err, os.ErrDeadlineExceeded) && h.n > 0 {
 				h.c.Write(rawErrorPage(408))
 			}
@@ -689,6 +696,7 @@ func (h *hconn) firstRead() error {
 				h.n += m
 				h.ob.cc.counted(m)
 			}
+			h.clientEOF = err == nil && m == 0
 			return true // an end or error: the read that follows sees it again
 		}
 	}
