@@ -106,6 +106,13 @@ func buildKwState() *kwState {
 	k.conv = set(haConverterList, []string{"set-var", "unset-var", "debug", "add_item", "be2dec", "be2hex",
 		"concat", "strcmp", "secure_memcmp", "word", "field", "regsub", "sub", "mul", "div", "mod", "neg", "and", "or", "xor", "cpl",
 		"length", "lower", "upper", "ltime", "utime", "json", "base64", "b64dec", "ub64enc", "ub64dec", "url_dec", "url_enc"})
+	// the map family: map_<match>[_<output>]
+	for _, m := range []string{"str", "beg", "sub", "dir", "dom", "end", "reg", "regm", "int", "ip"} {
+		k.conv["map_"+m] = true
+		for _, o := range []string{"str", "int", "ip"} {
+			k.conv["map_"+m+"_"+o] = true
+		}
+	}
 	k.actions = map[string]map[string]bool{
 		"http-request":        set(haHTTPRequestActionList, []string{"lua", "use-service", "set-bandwidth-limit"}),
 		"http-response":       set(haHTTPResponseActionList, []string{"lua", "set-bandwidth-limit"}),

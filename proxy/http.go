@@ -50,6 +50,7 @@ type hconn struct {
 	sp          *peeker     // on sc
 	cp          *peeker     // on c; nil when c is TLS (its records may hold bytes the socket no longer shows)
 	arena       []byte      // values made by rules, reused request after request
+	conv        []byte      // the same for converted values
 	appendFirst func([]byte) bool
 	readFn      func(fd uintptr) bool // firstRead's attempt, made once
 	cdl, sdl    connDeadlines         // of c and sc
@@ -232,10 +233,10 @@ func (h *hconn) transaction() bool {
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, tls: h.tls, rt: h.r, fe: fe,
-		userlists: fe.http.userlists, arena: h.arena[:0], appendFirst: h.appendFirst}
+		userlists: fe.http.userlists, arena: h.arena[:0], conv: h.conv[:0], appendFirst: h.appendFirst}
 	defer func() {
 		// keep what grew for the next request
-		h.arena = q.arena[:0]
+		h.arena, h.conv = q.arena[:0], q.conv[:0]
 		if cap(q.hdrs) > cap(h.hdrs) {
 			h.hdrs = q.hdrs[:0]
 		}

@@ -30,6 +30,7 @@ type hreq struct {
 	be          *backend
 	userlists   []*parser.Userlist
 	arena       []byte // where rules write the values they make
+	conv        []byte // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
@@ -174,6 +175,21 @@ type fetchFn func(q *hreq, f func([]byte) bool)
 // httpFetch compiles a fetch name with its argument; the second result is
 // the default match method for ACLs using the short forms (path_beg, ...).
 func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error) {
+	if chain := splitTop(expr); len(chain) > 1 {
+		fn, method, err := httpFetch(chain[0], pos, rt)
+		if err != nil {
+			return nil, "", err
+		}
+		convs := make([]convFn, 0, len(chain)-1)
+		for _, c := range chain[1:] {
+			cf, err := compileConv(c, pos)
+			if err != nil {
+				return nil, "", err
+			}
+			convs = append(convs, cf)
+		}
+		return withConvs(fn, convs), method, nil
+	}
 	name, arg := expr, ""
 	if i := strings.IndexByte(expr, '('); i > 0 && strings.HasSuffix(expr, ")") {
 		name, arg = expr[:i], expr[i+1:len(expr)-1]

@@ -20,8 +20,7 @@ type logFmt struct {
 
 type fmtPart struct {
 	lit   string
-	fetch fetchFn
-	conv  string // lower, upper
+	fetch fetchFn // with its converters
 }
 
 // compileFmt compiles the %[fetch] and %ci-style parts gohaka knows.
@@ -42,16 +41,15 @@ func compileFmt(s string, pos parser.Pos, rt *Runtime) (logFmt, error) {
 			f.parts = append(f.parts, fmtPart{lit: "%"})
 			s = s[1:]
 		case s[0] == '[':
-			j := strings.IndexByte(s, ']')
+			j := sampleEnd(s)
 			if j < 0 {
 				return f, fmt.Errorf("%s: unterminated %%[ in '%s'", pos, s)
 			}
-			expr, conv, _ := strings.Cut(s[1:j], ",")
-			fn, _, err := httpFetch(expr, pos, rt)
+			fn, _, err := httpFetch(s[1:j], pos, rt)
 			if err != nil {
 				return f, err
 			}
-			f.parts = append(f.parts, fmtPart{fetch: fn, conv: conv})
+			f.parts = append(f.parts, fmtPart{fetch: fn})
 			s = s[j+1:]
 		case strings.HasPrefix(s, "ci"):
 			fn, _, _ := httpFetch("src", pos, rt)
@@ -64,6 +62,28 @@ func compileFmt(s string, pos parser.Pos, rt *Runtime) (logFmt, error) {
 	return f, nil
 }
 
+// sampleEnd finds the ']' closing the %[ that s starts with: the first
+// one outside a converter's or fetch's parentheses; -1 when there is
+// none.
+func sampleEnd(s string) int {
+	depth := 0
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ']':
+			if depth <= 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // eval appends the value to q.arena.
 func (f *logFmt) eval(q *hreq) {
 	for _, p := range f.parts {
@@ -71,14 +91,7 @@ func (f *logFmt) eval(q *hreq) {
 			q.arena = append(q.arena, p.lit...)
 			continue
 		}
-		start := len(q.arena)
 		p.fetch(q, q.appendFirst)
-		switch p.conv {
-		case "lower":
-			copy(q.arena[start:], bytes.ToLower(q.arena[start:]))
-		case "upper":
-			copy(q.arena[start:], bytes.ToUpper(q.arena[start:]))
-		}
 	}
 }
 

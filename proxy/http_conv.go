@@ -1,0 +1,299 @@
+package proxy
+
+// This file holds the sample converters of http mode: `fetch,conv(args),...`
+// in ACLs, log formats, header values and dynamic backend names.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gohaka/gohaka/parser"
+)
+
+// convFn appends the converted value of in to out; false when the sample
+// fails (a map without a match and no default, a field that is not
+// there).
+type convFn func(out, in []byte) ([]byte, bool)
+
+// splitTop splits s at the commas outside parentheses and quotes.
+func splitTop(s string) []string {
+	var parts []string
+	depth, quote, start := 0, byte(0), 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// convArgs reads a converter's arguments: name(a,b,"c,d").
+func convArgs(s string) (name string, args []string) {
+	i := strings.IndexByte(s, '(')
+	if i < 0 || !strings.HasSuffix(s, ")") {
+		return strings.TrimSpace(s), nil
+	}
+	for _, a := range splitTop(s[i+1 : len(s)-1]) {
+		a = strings.TrimSpace(a)
+		if len(a) >= 2 && (a[0] == '"' || a[0] == '\'') && a[len(a)-1] == a[0] {
+			a = a[1 : len(a)-1]
+		}
+		args = append(args, a)
+	}
+	return strings.TrimSpace(s[:i]), args
+}
+
+// compileConv compiles one converter.
+func compileConv(s string, pos parser.Pos) (convFn, error) {
+	name, args := convArgs(s)
+	bad := func(why string) error {
+		return fmt.Errorf("%s: converter '%s': %s", pos, name, why)
+	}
+	switch name {
+	case "lower":
+		return func(out, in []byte) ([]byte, bool) {
+			for _, c := range in {
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				out = append(out, c)
+			}
+			return out, true
+		}, nil
+	case "upper":
+		return func(out, in []byte) ([]byte, bool) {
+			for _, c := range in {
+				if c >= 'a' && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				out = append(out, c)
+			}
+			return out, true
+		}, nil
+	case "field", "word":
+		if len(args) < 2 || len(args) > 3 {
+			return nil, bad("expects an index, delimiters and an optional count")
+		}
+		idx, err := strconv.Atoi(args[0])
+		if err != nil || idx == 0 {
+			return nil, bad("the index must be a non-zero integer")
+		}
+		count := 1
+		if len(args) == 3 {
+			if count, err = strconv.Atoi(args[2]); err != nil || count < 0 {
+				return nil, bad("the count must be a positive integer or 0")
+			}
+		}
+		delims, words := args[1], name == "word"
+		return func(out, in []byte) ([]byte, bool) {
+			return appendFields(out, in, idx, count, delims, words)
+		}, nil
+	case "regsub":
+		if len(args) < 2 || len(args) > 3 {
+			return nil, bad("expects a regex, a replacement and optional flags")
+		}
+		expr, global := args[0], false
+		if len(args) == 3 {
+			if strings.Contains(args[2], "i") {
+				expr = "(?i)" + expr
+			}
+			global = strings.Contains(args[2], "g")
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		repl := []byte(backrefs.ReplaceAllString(args[1], "$${$1}"))
+		return func(out, in []byte) ([]byte, bool) {
+			if global {
+				return append(out, re.ReplaceAll(in, repl)...), true
+			}
+			loc := re.FindSubmatchIndex(in)
+			if loc == nil {
+				return append(out, in...), true
+			}
+			out = append(out, in[:loc[0]]...)
+			out = re.Expand(out, repl, in, loc)
+			return append(out, in[loc[1]:]...), true
+		}, nil
+	case "map", "map_str", "map_beg", "map_end", "map_sub", "map_reg", "map_dir", "map_dom":
+		if len(args) < 1 || len(args) > 2 {
+			return nil, bad("expects a file and an optional default value")
+		}
+		m, err := loadMap(args[0], strings.TrimPrefix(strings.TrimPrefix(name, "map"), "_"))
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		def, hasDef := "", len(args) == 2
+		if hasDef {
+			def = args[1]
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			if v, ok := m.lookup(in); ok {
+				return append(out, v...), true
+			}
+			return append(out, def...), hasDef
+		}, nil
+	}
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
+}
+
+// appendFields is haproxy's field (empty fields count) and word (runs of
+// delimiters are one, empty words do not count): fields idx (1-based, or
+// from the end when negative) to idx+count-1, all the rest for count 0.
+func appendFields(out, in []byte, idx, count int, delims string, words bool) ([]byte, bool) {
+	isDelim := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
+	type span struct{ a, b int }
+	var fs []span
+	start := 0
+	for i := 0; i <= len(in); i++ {
+		if i == len(in) || isDelim(in[i]) {
+			if !words || i > start {
+				fs = append(fs, span{start, i})
+			}
+			start = i + 1
+		}
+	}
+	// count 0, or more fields than there are, runs to the input's end
+	// (its start, counting from the end), delimiters included
+	if idx > 0 {
+		first := idx - 1
+		if first >= len(fs) {
+			return out, false
+		}
+		end := len(in)
+		if last := first + count - 1; count > 0 && last < len(fs) {
+			end = fs[last].b
+		}
+		return append(out, in[fs[first].a:end]...), true
+	}
+	last := len(fs) + idx
+	if last < 0 {
+		return out, false
+	}
+	from := 0
+	if first := last - count + 1; count > 0 && first >= 0 {
+		from = fs[first].a
+	}
+	return append(out, in[from:fs[last].b]...), true
+}
+
+// valueMap is a map file: "key value" per line, # comments, blank
+// lines skipped; looked up in the file's order.
+type valueMap struct {
+	method string // "", "str", "beg", "end", "sub", "reg", "dir", "dom"
+	keys   [][]byte
+	vals   [][]byte
+	exact  map[string]int
+	res    []*regexp.Regexp
+}
+
+func loadMap(path, method string) (*valueMap, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := &valueMap{method: method, exact: map[string]int{}}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		k, v, _ := strings.Cut(line, " ")
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			k, v = line[:i], strings.TrimSpace(line[i:])
+		}
+		if method == "reg" {
+			re, err := regexp.Compile(k)
+			if err != nil {
+				return nil, fmt.Errorf("bad regex '%s': %v", k, err)
+			}
+			m.res = append(m.res, re)
+		}
+		if _, dup := m.exact[k]; !dup {
+			m.exact[k] = len(m.keys)
+		}
+		m.keys = append(m.keys, []byte(k))
+		m.vals = append(m.vals, []byte(v))
+	}
+	return m, sc.Err()
+}
+
+func (m *valueMap) lookup(in []byte) ([]byte, bool) {
+	switch m.method {
+	case "", "str":
+		if i, ok := m.exact[string(in)]; ok {
+			return m.vals[i], true
+		}
+		return nil, false
+	case "reg":
+		for i, re := range m.res {
+			if re.Match(in) {
+				return m.vals[i], true
+			}
+		}
+		return nil, false
+	}
+	for i, k := range m.keys {
+		var hit bool
+		switch m.method {
+		case "beg":
+			hit = bytes.HasPrefix(in, k)
+		case "end":
+			hit = bytes.HasSuffix(in, k)
+		case "sub":
+			hit = bytes.Contains(in, k)
+		default: // dir, dom
+			hit = matchStr(m.method, in, k, false)
+		}
+		if hit {
+			return m.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// withConvs applies converters to every value of a fetch; the converted
+// values live in q.conv while f looks at them.
+func withConvs(fetch fetchFn, convs []convFn) fetchFn {
+	return func(q *hreq, f func([]byte) bool) {
+		fetch(q, func(v []byte) bool {
+			base := len(q.conv)
+			cur := v
+			for _, c := range convs {
+				at := len(q.conv)
+				var ok bool
+				if q.conv, ok = c(q.conv, cur); !ok {
+					q.conv = q.conv[:base]
+					return true // no value: the next one, if any
+				}
+				cur = q.conv[at:]
+			}
+			more := f(cur)
+			q.conv = q.conv[:base]
+			return more
+		})
+	}
+}

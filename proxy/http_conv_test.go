@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohaka/gohaka/parser"
+)
+
+// TestConvertersAsHAProxy: each converter chain, applied to a header
+// through `http-request return ... lf-string`, gives the same body
+// through haproxy 2.6 and gohaka; an ACL on a converted header gives the
+// same verdicts, and a map routes to the same backend.
+func TestConvertersAsHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	mp := filepath.Join(dir, "hosts.map")
+	os.WriteFile(mp, []byte("# host to backend\nwww.example.com be_a\napi.example.com\tbe_b\n\n"), 0o644)
+	bp := filepath.Join(dir, "beg.map")
+	os.WriteFile(bp, []byte("/api/v1 v1\n/api v0\n/static st\n"), 0o644)
+	rp := filepath.Join(dir, "reg.map")
+	os.WriteFile(rp, []byte(`^/u/[0-9]+$ user
+\.php$ php
+`), 0o644)
+	chains := []string{
+		"lower", "upper", "lower,upper",
+		"field(2,/)", "field(1,/)", "field(-1,/)", "field(3,/)", "field(5,/)", "field(2,/,0)", "field(-2,/,2)", "field(2,/.)",
+		"word(1,/)", "word(2,/)", "word(-1,/)", "word(1,/,0)", "word(9,/)", "word(-2,/,0)", "field(-2,/,0)", "word(2,/,2)",
+		`regsub(/+,/,g)`, `regsub(^/api,/v2)`, `regsub([a-z]+\.php,page.html)`, `regsub(A,x,gi)`,
+		"map(" + mp + ")", "map(" + mp + ",be_default)", "lower,map_str(" + mp + ",none)",
+		"map_beg(" + bp + ",no)", "map_reg(" + rp + ",no)",
+	}
+	values := []string{"/api/v1/Users", "//a//b/", "www.example.com", "WWW.Example.COM", "/u/42", "/x/index.php", "/static/a.css", "plain", ""}
+	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n"
+	for i, c := range chains {
+		cfg += fmt.Sprintf("    http-request return status 200 content-type text/plain lf-string \"[%%%%[req.hdr(x-v),%s]]\" if { path /c%d }\n", c, i)
+	}
+	cfg += "    http-request return status 200 content-type text/plain string yes if { path /acl } { req.hdr(x-v),lower,field(1,.) -m str www }\n" +
+		"    http-request return status 200 content-type text/plain string no if { path /acl }\n" +
+		"    use_backend %%[req.hdr(host),lower,map(" + mp + ",be_c)]\n" +
+		"backend be_a\n    http-request return status 200 content-type text/plain string a\n" +
+		"backend be_b\n    http-request return status 200 content-type text/plain string b\n" +
+		"backend be_c\n    http-request return status 200 content-type text/plain string c\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp))
+	body := func(port int, req string) string {
+		out := rawExchange(t, port, req, 2*time.Second)
+		if _, b, ok := strings.Cut(out, "\r\n\r\n"); ok {
+			return b
+		}
+		return "no answer: " + out
+	}
+	for i, c := range chains {
+		for _, v := range values {
+			req := fmt.Sprintf("GET /c%d HTTP/1.1\r\nHost: h\r\nX-V: %s\r\nConnection: close\r\n\r\n", i, v)
+			if ha, gh := body(hp, req), body(gp, req); ha != gh {
+				t.Errorf("%%[req.hdr(x-v),%s] of %q: haproxy %q, gohaka %q", c, v, ha, gh)
+			}
+		}
+	}
+	for _, v := range values {
+		req := "GET /acl HTTP/1.1\r\nHost: h\r\nX-V: " + v + "\r\nConnection: close\r\n\r\n"
+		if ha, gh := body(hp, req), body(gp, req); ha != gh {
+			t.Errorf("ACL with converters on %q: haproxy %q, gohaka %q", v, ha, gh)
+		}
+	}
+	for _, host := range []string{"www.example.com", "API.example.com", "other.example.com"} {
+		req := "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
+		if ha, gh := body(hp, req), body(gp, req); ha != gh {
+			t.Errorf("use_backend by map for %s: haproxy %q, gohaka %q", host, ha, gh)
+		}
+	}
+}
+
+// TestUnknownConverterRefused: a converter gohaka does not have is a
+// config error naming it, not a silently different value.
+func TestUnknownConverterRefused(t *testing.T) {
+	cfg, ds := parser.LoadHAProxyBytes("u.cfg", []byte("defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:1\n    http-request set-header X %[path,sha2(256)]\n"), parser.Options{Offline: true})
+	if ds.HasErrors() {
+		t.Fatalf("config: %s", ds)
+	}
+	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "converter 'sha2'") || !strings.Contains(err.Error(), "u.cfg:5") {
+		t.Errorf("New: %v, want an error naming converter 'sha2' at u.cfg:5", err)
+	}
+}
