@@ -592,6 +592,9 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	}
 	if idx := pickUseServer(be, &h.q); idx >= 0 {
 		h.forceIdx = idx
+		if h.ob.ckReq == 'V' || h.ob.ckReq == 'D' {
+			h.ob.ckReq = 'U' // a rule chose, not the cookie
+		}
 	}
 	bodiless := !h.req.Chunked && h.req.ContentLength <= 0
 	// A server connection that served this client's previous request a

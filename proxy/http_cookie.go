@@ -19,6 +19,8 @@ func (h *hconn) cookieRequest(be *backend) {
 	if dated {
 		h.ckd = cookieDates{now: time.Now().Unix(), last: -1, first: -1}
 	}
+	h.ob.ckReq = 'N'
+	seen := false
 	for i := range h.q.hdrs {
 		hd := &h.q.hdrs[i]
 		if !h1.EqualFold(hd.Name, "cookie") {
@@ -50,11 +52,15 @@ func (h *hconn) cookieRequest(be *backend) {
 						sval = nil
 					}
 				}
-				var expired bool
+				var expired byte
 				if dated {
 					sval, expired = h.ckd.read(val, ck.MaxIdle, ck.MaxLife)
 				}
-				if idx := h.cookieServer(be, sval); idx >= 0 && h.forceIdx < 0 && !expired {
+				if !seen { // the first one counts, as for the server it names
+					seen = true
+					h.ob.ckReq = cookieState(be, sval, expired)
+				}
+				if idx := h.cookieServer(be, sval); idx >= 0 && h.forceIdx < 0 && expired == 0 {
 					h.forceIdx = idx
 				}
 				if ck.Mode == "insert" && ck.Indirect {
@@ -80,6 +86,27 @@ func (h *hconn) cookieRequest(be *backend) {
 		}
 		h.q.hdrs = out
 	}
+}
+
+// cookieState is the request's cookie letter in haproxy's logs: V a
+// valid cookie, D one naming a server that is down, I one naming no
+// server, E/O one too long idle or too old.
+func cookieState(be *backend, v []byte, expired byte) byte {
+	if expired != 0 {
+		return expired
+	}
+	for i, sv := range be.servers {
+		if len(v) > 0 && sv.srv.Cookie == string(v) {
+			be.mu.Lock()
+			s := be.bal.Servers()[i]
+			be.mu.Unlock()
+			if s.State == balance.Up && s.Weight > 0 {
+				return 'V'
+			}
+			return 'D'
+		}
+	}
+	return 'I'
 }
 
 // cookieServer returns the index of the server whose cookie value is v,
@@ -110,18 +137,27 @@ func (h *hconn) cookieResponse(be *backend) {
 	if ck == nil || val == "" {
 		return
 	}
+	h.ob.ckResp = 'N'
 	switch ck.Mode {
 	case "insert":
 		if ck.PostOnly && string(h.q.method) != "POST" {
 			return
 		}
+		if ck.Preserve && h.respSetsCookie(ck.Name) {
+			h.ob.ckResp = 'P' // the server's own, as it is
+			return
+		}
 		chosen := h.forceIdx >= 0 && be.servers[h.forceIdx] == h.sv
 		dated := ck.MaxIdle > 0 || ck.MaxLife > 0
+		if h.dropSetCookie(ck.Name) { // the server's cookie of that name never reaches the client
+			h.ob.ckResp = 'D'
+		}
 		if chosen && (!dated || !h.ckd.stale(ck.MaxLife > 0)) {
 			return // the client's cookie already names this server (and is fresh)
 		}
-		if ck.Preserve && h.respSetsCookie(ck.Name) {
-			return
+		h.ob.ckResp = 'I'
+		if chosen {
+			h.ob.ckResp = 'U' // only its dates changed
 		}
 		b := []byte(ck.Name + "=" + val)
 		if dated {
@@ -156,6 +192,7 @@ func (h *hconn) cookieResponse(be *backend) {
 				rest, attrs = rest[:k], rest[k:]
 			}
 			nv := append(append([]byte{}, name...), '=')
+			h.ob.ckResp = 'R'
 			if ck.Mode == "prefix" {
 				nv = append(append(append(nv, val...), '~'), rest...)
 			} else {
@@ -164,6 +201,21 @@ func (h *hconn) cookieResponse(be *backend) {
 			hd.Value = append(nv, attrs...)
 		}
 	}
+}
+
+// dropSetCookie removes the response's Set-Cookie headers for name;
+// true when there was one.
+func (h *hconn) dropSetCookie(name string) bool {
+	out, dropped := h.hdrs[:0], false
+	for _, hd := range h.hdrs {
+		if h1.EqualFold(hd.Name, "set-cookie") && bytes.HasPrefix(bytes.TrimSpace(hd.Value), []byte(name+"=")) {
+			dropped = true
+			continue
+		}
+		out = append(out, hd)
+	}
+	h.hdrs = out
+	return dropped
 }
 
 func (h *hconn) respSetsCookie(name string) bool {

@@ -22,23 +22,23 @@ type cookieDates struct {
 const date64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 // read splits a cookie value into the server's value and its dates;
-// expired is true when the last-seen date is more than maxidle, or the
-// first-seen date more than maxlife, before now. Unreadable dates count
+// expired is 'E' when the last-seen date is more than maxidle before
+// now, 'O' when the first-seen date is more than maxlife before it. Unreadable dates count
 // as absent; dates in the future are taken as they are (as haproxy does).
-func (d *cookieDates) read(val []byte, maxIdle, maxLife time.Duration) (srv []byte, expired bool) {
+func (d *cookieDates) read(val []byte, maxIdle, maxLife time.Duration) (srv []byte, expired byte) {
 	srv, rest, ok := bytes.Cut(val, []byte("|"))
 	if !ok {
-		return srv, false
+		return srv, 0
 	}
 	lastPart, firstPart, _ := bytes.Cut(rest, []byte("|"))
 	d.last, d.first = decodeDate(lastPart), decodeDate(firstPart)
 	if maxIdle > 0 && d.last >= 0 && d.last*4+int64(maxIdle/time.Second) < d.now {
-		return srv, true
+		return srv, 'E'
 	}
 	if maxLife > 0 && d.first >= 0 && d.first*4+int64(maxLife/time.Second) < d.now {
-		return srv, true
+		return srv, 'O'
 	}
-	return srv, false
+	return srv, 0
 }
 
 // stale tells a valid cookie that must be sent again: its last-seen

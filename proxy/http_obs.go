@@ -143,6 +143,7 @@ type httpObs struct {
 	intercepted   bool
 	noServer      bool // no server available, or the connection failed
 	connFailed    bool // noServer because the connection to the server picked failed
+	ckReq, ckResp byte // persistence cookie letters of the log's termination state (0: -)
 	connTimeout   bool // the last connection attempt ran out of timeout connect
 	srvErr        int  // 502: the server's response was invalid; 504: it did not come in time
 	retries       int
@@ -178,6 +179,7 @@ func (h *hconn) obsBegin() {
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout = false, false
+	ob.ckReq, ob.ckResp = 0, 0
 	ob.srvErr = 0
 	ob.cc.status = 0
 	if ob.nreq == 0 {
@@ -364,12 +366,23 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	case ob.srvErr == 504:
 		tx.term, tx.gotResp = "sH--", false
 	}
+	if ob.ckReq != 0 {
+		tx.term = cookieTerm(tx.term, ob.ckReq, ob.ckResp)
+	}
 	if ob.noServer && !ob.connFailed { // a failed connection keeps its server's name, as in haproxy
 		tx.sv = nil
 	}
 	h.logRequest(tx)
 	ob.streamStart = now
 	ob.cc.first, ob.cc.status = time.Time{}, 0
+}
+
+// cookieTerm puts the persistence cookie letters in a termination state.
+func cookieTerm(term string, req, resp byte) string {
+	if resp == 0 {
+		resp = '-'
+	}
+	return term[:2] + string([]byte{req, resp})
 }
 
 // obsNoRequest counts and logs a connection that ended without a
