@@ -464,7 +464,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 			rh = append(rh, h1.Header{Name: []byte(strings.ToLower(k)), Value: []byte(v)})
 		}
 	}
-	rh, denied := responseRules(hc.fe, be, q, rh)
+	rh, denied := responseRules(hc.fe, be, q, resp.StatusCode, rh)
 	if ck != nil && resp.StatusCode >= 200 {
 		ck.hdrs, ck.sv = rh, be.servers[idx]
 		ck.cookieResponse(be)

@@ -30,7 +30,11 @@ type hreq struct {
 	be          *backend
 	userlists   []*parser.Userlist
 	arena       []byte // where rules write the values they make
-	conv        []byte // converted values while they are looked at (http_conv.go)
+	// resp: http-response rules run, hdrs are the response's and status
+	// its code; request-only fetches then have no value (requestOnly)
+	resp   bool
+	status int
+	conv   []byte // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
@@ -172,6 +176,35 @@ func (q *hreq) balanceRequest() *balance.Request {
 // fetchFn calls f with each sample of a fetch until f returns false.
 type fetchFn func(q *hreq, f func([]byte) bool)
 
+// requestOnly tells a fetch that reads the request line or request
+// headers: haproxy has them only while the request is processed, so in
+// http-response rules such an ACL never matches (haproxy -c warns). The
+// sample fetch hdr() (not its ACL) reads the response's headers there.
+func requestOnly(expr string, acl bool) bool {
+	name := splitTop(expr)[0]
+	if i := strings.IndexByte(name, '('); i >= 0 {
+		name = name[:i]
+	}
+	base, _, _ := strings.Cut(name, "_")
+	switch base {
+	case "path", "url", "base", "query", "urlp", "req.hdr", "req.fhdr", "req.hdr_cnt", "req.cook", "cook":
+		return true
+	case "hdr":
+		return acl
+	}
+	return name == "url_param"
+}
+
+// noResponseValue makes a request-only fetch give nothing in
+// http-response rules.
+func noResponseValue(fn fetchFn) fetchFn {
+	return func(q *hreq, f func([]byte) bool) {
+		if !q.resp {
+			fn(q, f)
+		}
+	}
+}
+
 // httpFetch compiles a fetch name with its argument; the second result is
 // the default match method for ACLs using the short forms (path_beg, ...).
 func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error) {
@@ -210,7 +243,8 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	default:
 		base, method = name, ""
 	}
-	if name == "url_param" || name == "req.hdr" || name == "req.fhdr" || name == "hdr_cnt" || name == "req.hdr_cnt" {
+	if name == "url_param" || name == "req.hdr" || name == "req.fhdr" || name == "hdr_cnt" || name == "req.hdr_cnt" ||
+		name == "res.hdr" || name == "res.fhdr" || name == "res.hdr_cnt" {
 		base, method = name, ""
 	}
 	var fn fetchFn
@@ -244,6 +278,30 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "req.fhdr":
 		h := arg
 		fn = func(q *hreq, f func([]byte) bool) { q.header(h, false, f) }
+	case "res.hdr", "res.fhdr", "res.hdr_cnt": // response headers: in http-response rules only
+		h, split := arg, name != "res.fhdr"
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.resp {
+				q.header(h, split, f)
+			}
+		}
+		if name == "res.hdr_cnt" {
+			fn = func(q *hreq, f func([]byte) bool) {
+				if q.resp {
+					n := 0
+					q.header(h, true, func([]byte) bool { n++; return true })
+					f(strconv.AppendInt(nil, int64(n), 10))
+				}
+			}
+			method = "int"
+		}
+	case "status": // the response's status: in http-response rules only
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.resp {
+				f(strconv.AppendInt(nil, int64(q.status), 10))
+			}
+		}
+		method = "int"
 	case "hdr_cnt", "req.hdr_cnt":
 		h := arg
 		fn = func(q *hreq, f func([]byte) bool) {
@@ -442,6 +500,9 @@ func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runti
 	fn, method, err := httpFetch(fetch, pos, rt)
 	if err != nil {
 		return nil, err
+	}
+	if requestOnly(fetch, true) {
+		fn = noResponseValue(fn)
 	}
 	m := &httpMatcher{fetch: fn, method: method}
 	if fetch == "method" {

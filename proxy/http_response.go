@@ -203,20 +203,20 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 // true means the response is denied.
 func (h *hconn) responseRules() bool {
 	var denied bool
-	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.hdrs)
+	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
 	return denied
 }
 
 // responseRules applies the http-response rules of be, then fe, to the
 // response headers hdrs; denied means the response is refused.
-func responseRules(fe *frontend, be *backend, q *hreq, hdrs []h1.Header) (_ []h1.Header, denied bool) {
+func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Header) (_ []h1.Header, denied bool) {
 	lists := [][]*httpRule{nil, fe.http.respRules}
 	if be != nil && be.http != nil {
 		lists[0] = be.http.respRules
 	}
 	saved := q.hdrs
-	q.hdrs = hdrs
-	defer func() { q.hdrs = saved }()
+	q.hdrs, q.resp, q.status = hdrs, true, status
+	defer func() { q.hdrs, q.resp = saved, false }()
 	for _, rules := range lists {
 		for _, hr := range rules {
 			if !hr.cond.eval(q) {

@@ -49,6 +49,9 @@ func compileFmt(s string, pos parser.Pos, rt *Runtime) (logFmt, error) {
 			if err != nil {
 				return f, err
 			}
+			if requestOnly(s[1:j], false) {
+				fn = noResponseValue(fn)
+			}
 			f.parts = append(f.parts, fmtPart{fetch: fn})
 			s = s[j+1:]
 		case strings.HasPrefix(s, "ci"):
