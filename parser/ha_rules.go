@@ -181,6 +181,7 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 		if w == "if" || w == "unless" {
 			rule.Args = body[:i]
 			rule.Cond = r.parseCond(px, body[i:], bpos[i:], key+" "+rule.Action)
+			r.warnNeverMatch(px, rule)
 			break
 		}
 	}

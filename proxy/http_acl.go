@@ -180,20 +180,7 @@ type fetchFn func(q *hreq, f func([]byte) bool)
 // headers: haproxy has them only while the request is processed, so in
 // http-response rules such an ACL never matches (haproxy -c warns). The
 // sample fetch hdr() (not its ACL) reads the response's headers there.
-func requestOnly(expr string, acl bool) bool {
-	name := splitTop(expr)[0]
-	if i := strings.IndexByte(name, '('); i >= 0 {
-		name = name[:i]
-	}
-	base, _, _ := strings.Cut(name, "_")
-	switch base {
-	case "path", "url", "base", "query", "urlp", "req.hdr", "req.fhdr", "req.hdr_cnt", "req.cook", "cook":
-		return true
-	case "hdr":
-		return acl
-	}
-	return name == "url_param"
-}
+func requestOnly(expr string, acl bool) bool { return parser.FetchSide(expr, acl) == 'q' }
 
 // noResponseValue makes a request-only fetch give nothing in
 // http-response rules.
