@@ -71,18 +71,13 @@ func cookieSetServer(t *testing.T) int {
 	return serveEach(t, func(c net.Conn) {
 		go func() {
 			defer c.Close()
-			buf := make([]byte, 4096)
 			got := ""
 			for {
-				for !strings.Contains(got, "\r\n\r\n") {
-					k, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					got += string(buf[:k])
+				head, rest, ok := readHead(c, got)
+				if !ok {
+					return
 				}
-				head := got[:strings.Index(got, "\r\n\r\n")]
-				got = got[len(head)+4:]
+				got = rest
 				extra := ""
 				if strings.Contains(head, "/setjs") {
 					extra = "Set-Cookie: JS=xyz; path=/\r\n"

@@ -177,14 +177,9 @@ func TestHTTPClientStaysAfter502And504(t *testing.T) {
 // all, anything else 200.
 func badServerConn(c net.Conn) {
 	defer c.Close()
-	buf := make([]byte, 4096)
-	got := ""
-	for !strings.Contains(got, "\r\n\r\n") {
-		k, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		got += string(buf[:k])
+	got, _, ok := readHead(c, "")
+	if !ok {
+		return
 	}
 	switch {
 	case strings.HasPrefix(got, "GET /bad "):

@@ -19,14 +19,8 @@ func TestResponseContextAsHAProxy(t *testing.T) {
 	sp := serveEach(t, func(c net.Conn) {
 		go func() {
 			defer c.Close()
-			buf := make([]byte, 4096)
-			got := ""
-			for !strings.Contains(got, "\r\n\r\n") {
-				k, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				got += string(buf[:k])
+			if _, _, ok := readHead(c, ""); !ok {
+				return
 			}
 			c.Write([]byte("HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Pad: aaaaaaaaaa\r\nX-Two: a, b\r\n\r\nok"))
 		}()

@@ -157,3 +157,18 @@ func statuses(out string) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// readHead reads from c, after the bytes already got, until a request
+// head is complete: the head, what came after it, false when c ended.
+func readHead(c net.Conn, got string) (head, rest string, ok bool) {
+	buf := make([]byte, 4096)
+	for !strings.Contains(got, "\r\n\r\n") {
+		k, err := c.Read(buf)
+		if err != nil {
+			return "", "", false
+		}
+		got += string(buf[:k])
+	}
+	i := strings.Index(got, "\r\n\r\n")
+	return got[:i+4], got[i+4:], true
+}
