@@ -663,7 +663,8 @@ func (h *hconn) sendBody(keepAlive, srvClose bool) bool {
 		}
 	}
 	if hasBody {
-		end, n, err := forwardBody(h.sc, h.c, h.buf, bodyStart, h.n, &h.req, &h.ck, h.fe.px.Timeouts.Client)
+		var moved int64 // the client's bytes are counted as they are read
+		end, n, err := forwardBody(h.sc, h.c, h.buf, bodyStart, h.n, &h.req, &h.ck, h.fe.px.Timeouts.Client, &moved)
 		h.cdl.forget()
 		if err != nil {
 			return false

@@ -144,20 +144,23 @@ type httpObs struct {
 	noServer      bool // no server available, or the connection failed
 	connFailed    bool // noServer because the connection to the server picked failed
 	ckReq, ckResp byte // persistence cookie letters of the log's termination state (0: -)
-	connTimeout   bool // the last connection attempt ran out of timeout connect
-	srvErr        int  // 502: the server's response was invalid; 504: it did not come in time
-	retries       int
-	redispatched  bool
-	reused        bool
-	sent          time.Time // the request went to the server
-	end           time.Time // the books of the previous request closed
-	streamStart   time.Time // accept, then the end of the previous request
-	nreq          int       // requests on this connection
-	line          []byte    // method, uri and version, for the log
-	nm, nu        int
-	tx            httpTx
-	caps          *captureSpec
-	reqVals       []string
+	// srvOut: the bytes of the server's response as haproxy counts them
+	// (before rewrites; 0: no server response was relayed)
+	srvOut       int64
+	connTimeout  bool // the last connection attempt ran out of timeout connect
+	srvErr       int  // 502: the server's response was invalid; 504: it did not come in time
+	retries      int
+	redispatched bool
+	reused       bool
+	sent         time.Time // the request went to the server
+	end          time.Time // the books of the previous request closed
+	streamStart  time.Time // accept, then the end of the previous request
+	nreq         int       // requests on this connection
+	line         []byte    // method, uri and version, for the log
+	nm, nu       int
+	tx           httpTx
+	caps         *captureSpec
+	reqVals      []string
 }
 
 // obsStart wraps the client connection to count its bytes (hook in
@@ -180,6 +183,7 @@ func (h *hconn) obsBegin() {
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout = false, false
 	ob.ckReq, ob.ckResp = 0, 0
+	ob.srvOut = 0
 	ob.srvErr = 0
 	ob.cc.status = 0
 	if ob.nreq == 0 {
@@ -284,6 +288,9 @@ func (h *hconn) obsEnd() {
 	ob := &h.ob
 	in, out := ob.cc.in-ob.lastIn, ob.cc.out-ob.lastOut
 	ob.lastIn, ob.lastOut = ob.cc.in, ob.cc.out
+	if ob.srvOut > 0 { // a server's response went out: haproxy counts it as it came
+		out = ob.srvOut
+	}
 	status := ob.cc.status
 	fe := &h.fe.ctr
 	fe.bin.Add(in)

@@ -22,6 +22,7 @@ func (h *hconn) relayInterim() (final, ok bool) {
 		return false, false
 	}
 	if h.resp.Status == 100 {
+		h.ob.srvOut += int64(h.resp.HeadLen) + headAdjust(h.sbuf[:h.resp.HeadLen])
 		h.hdrs = append(h.hdrs[:0], h.resp.Headers...)
 		h.writeResponseHead(true, nil)
 		h.sconsume(h.resp.HeadLen)
@@ -146,6 +147,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 				h.cookieResponse(h.be)
 			}
 		}
+		h.ob.srvOut += int64(rs.HeadLen) + headAdjust(h.sbuf[:rs.HeadLen]) // haproxy counts what the server sent, before rewrites
 		if rs.Status == 101 {
 			if h.writeResponseHead(true, nil) != nil {
 				return false
@@ -180,9 +182,10 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		if noBody {
 			h.sconsume(rs.HeadLen)
 		} else if inline != nil {
+			h.ob.srvOut += int64(len(inline))
 			h.sconsume(rs.HeadLen + len(inline))
 		} else {
-			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout())
+			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout(), &h.ob.srvOut)
 			h.sdl.forget()
 			if err != nil && !(untilClose && err == io.EOF) {
 				return false
@@ -239,8 +242,10 @@ func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Hea
 
 // forwardBody copies a message body whose first bytes are buf[start:n]
 // from src to dst, following m's framing. It returns where the body ended
-// in buf and how much of buf is in use then (bytes of the next message).
-func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration) (int, int, error) {
+// in buf and how much of buf is in use then (bytes of the next message);
+// moved grows by the body's bytes as haproxy counts them (the data, and
+// for chunks the trailers' names and values and one for the end).
+func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration, moved *int64) (int, int, error) {
 	switch {
 	case m.Chunked:
 		// as haproxy: the chunks are decoded and sent again, one chunk per
@@ -253,6 +258,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 			if err != nil {
 				return 0, 0, err
 			}
+			*moved += int64(len(out))
 			if len(out) > 0 {
 				sz := append(appendHexUpper(size[:0], uint64(len(out))), '\r', '\n')
 				bufs := net.Buffers{sz, out, crlf}
@@ -261,6 +267,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 				}
 			}
 			if ck.Done() {
+				*moved += 1 + trailerCount(ck.Trailer) // haproxy counts the end and the trailers' names and values
 				if _, err := dst.Write(lastChunk(ck.Trailer)); err != nil {
 					return 0, 0, err
 				}
@@ -280,6 +287,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 			if _, err := dst.Write(buf[start : start+int(k)]); err != nil {
 				return 0, 0, err
 			}
+			*moved += k
 			left -= k
 			if left == 0 {
 				return start + int(k), n, nil
@@ -295,6 +303,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 		if _, err := dst.Write(buf[start:n]); err != nil {
 			return 0, 0, err
 		}
+		*moved += int64(n - start)
 		for {
 			src.SetReadDeadline(deadline(to))
 			r, err := src.Read(buf)
@@ -302,6 +311,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 				if _, werr := dst.Write(buf[:r]); werr != nil {
 					return 0, 0, werr
 				}
+				*moved += int64(r)
 			}
 			if err != nil {
 				return 0, 0, io.EOF
@@ -325,6 +335,18 @@ func appendHexUpper(b []byte, v uint64) []byte {
 		}
 	}
 	return append(b, tmp[i:]...)
+}
+
+// trailerCount is what haproxy counts of trailer lines: names and
+// values without separators.
+func trailerCount(trailer []byte) int64 {
+	var n int64
+	for _, l := range bytes.Split(bytes.TrimSuffix(trailer, []byte("\n")), []byte("\n")) {
+		if name, val, ok := bytes.Cut(l, []byte(":")); ok {
+			n += int64(len(bytes.TrimSpace(name)) + len(bytes.TrimSpace(val)))
+		}
+	}
+	return n
 }
 
 // lastChunk is the final chunk with the trailers, names in lower case.
