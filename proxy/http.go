@@ -663,8 +663,11 @@ func (h *hconn) sendBody(keepAlive, srvClose bool) bool {
 		}
 	}
 	if hasBody {
-		var moved int64 // the client's bytes are counted as they are read
-		end, n, err := forwardBody(h.sc, h.c, h.buf, bodyStart, h.n, &h.req, &h.ck, h.fe.px.Timeouts.Client, &moved)
+		var cnt bodyCount
+		end, n, err := forwardBody(h.sc, h.c, h.buf, bodyStart, h.n, &h.req, &h.ck, h.fe.px.Timeouts.Client, &cnt)
+		if h.req.Chunked { // counted as read: haproxy counts chunks by their data
+			h.ob.cc.in += cnt.msg - cnt.wire
+		}
 		h.cdl.forget()
 		if err != nil {
 			return false

@@ -66,3 +66,40 @@ func TestResponseBytesAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestBytesAsHAProxy: %U counts a chunked request body as haproxy
+// 2.6 does, by its data, trailers and end, not by its chunk sizes.
+func TestRequestBytesAsHAProxy(t *testing.T) {
+	reqs := map[string]string{
+		"/cl": "POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+		"/ch": "POST /ch HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n",
+		"/ct": "POST /ct HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+		"/c0": "POST /c0 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+	}
+	cfg := "global\n    log %s local0\ndefaults\n    mode http\n    log global\n    log-format \"%%f %%U %%r\"\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n    server s 127.0.0.1:%d\n" +
+		"frontend srv\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string ok\n"
+	line := regexp.MustCompile(`fe (\d+) POST (\S+)`)
+	run := func(start func(cfg string, ports ...int)) map[string]string {
+		udp := newLogSink(t, "udp", "127.0.0.1:0")
+		p, sp := freePort(t), freePort(t)
+		start(fmt.Sprintf(cfg, udp.pc.LocalAddr(), p, sp, sp), p, sp)
+		for _, r := range reqs {
+			rawExchange(t, p, r, 2*time.Second)
+		}
+		got := map[string]string{}
+		for _, l := range udp.collect(300 * time.Millisecond) {
+			if m := line.FindStringSubmatch(l); m != nil {
+				got[m[2]] = m[1]
+			}
+		}
+		return got
+	}
+	ha := run(func(cfg string, ports ...int) { runHAProxy(t, cfg, ports[0]) })
+	gh := run(func(cfg string, ports ...int) { startRuntime(t, cfg) })
+	for path := range reqs {
+		if ha[path] == "" || ha[path] != gh[path] {
+			t.Errorf("%s: %%U haproxy %q, gohaka %q", path, ha[path], gh[path])
+		}
+	}
+}

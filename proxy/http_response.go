@@ -185,7 +185,9 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			h.ob.srvOut += int64(len(inline))
 			h.sconsume(rs.HeadLen + len(inline))
 		} else {
-			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout(), &h.ob.srvOut)
+			var cnt bodyCount
+			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout(), &cnt)
+			h.ob.srvOut += cnt.msg
 			h.sdl.forget()
 			if err != nil && !(untilClose && err == io.EOF) {
 				return false
@@ -243,9 +245,10 @@ func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Hea
 // forwardBody copies a message body whose first bytes are buf[start:n]
 // from src to dst, following m's framing. It returns where the body ended
 // in buf and how much of buf is in use then (bytes of the next message);
-// moved grows by the body's bytes as haproxy counts them (the data, and
-// for chunks the trailers' names and values and one for the end).
-func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration, moved *int64) (int, int, error) {
+// cnt grows by the body's bytes as haproxy counts them and, for chunks,
+// by the bytes they took on the wire.
+func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration, cnt *bodyCount) (int, int, error) {
+	moved := &cnt.msg
 	switch {
 	case m.Chunked:
 		// as haproxy: the chunks are decoded and sent again, one chunk per
@@ -258,6 +261,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 			if err != nil {
 				return 0, 0, err
 			}
+			cnt.wire += int64(k)
 			*moved += int64(len(out))
 			if len(out) > 0 {
 				sz := append(appendHexUpper(size[:0], uint64(len(out))), '\r', '\n')
@@ -319,6 +323,11 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 		}
 	}
 }
+
+// bodyCount is what forwardBody moved: msg as haproxy counts a body (the
+// data; for chunks also the trailers' names and values and one for the
+// end), wire the chunked body's bytes as they came.
+type bodyCount struct{ msg, wire int64 }
 
 var crlf = []byte("\r\n")
 
