@@ -34,6 +34,7 @@ type hreq struct {
 	// its code; request-only fetches then have no value (requestOnly)
 	resp   bool
 	status int
+	silent bool   // set-log-level silent: no log line
 	conv   []byte // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
@@ -359,6 +360,42 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		}
 	case "src":
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.src.Addr().Unmap().String())) }
+	case "dst":
+		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.dst.Addr().Unmap().String())) }
+	case "fe_name":
+		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.fe.px.Name)) }
+	case "be_name":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.be != nil {
+				f([]byte(q.be.px.Name))
+			}
+		}
+	case "hostname":
+		host, _ := os.Hostname()
+		fn = func(q *hreq, f func([]byte) bool) { f([]byte(host)) }
+	case "req.ver":
+		fn = func(q *hreq, f func([]byte) bool) {
+			f([]byte{byte('0' + q.major), '.', byte('0' + q.minor)})
+		}
+	case "req.cook", "cook": // the cookies of that name, the last first (a sample's value)
+		ck := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			var found [8][]byte
+			vals := found[:0]
+			q.header("cookie", false, func(v []byte) bool {
+				for len(v) > 0 {
+					var pair []byte
+					pair, v, _ = bytes.Cut(v, []byte(";"))
+					name, val, ok := bytes.Cut(bytes.TrimSpace(pair), []byte("="))
+					if ok && string(name) == ck {
+						vals = append(vals, val)
+					}
+				}
+				return true
+			})
+			for i := len(vals) - 1; i >= 0 && f(vals[i]); i-- {
+			}
+		}
 	case "dst_port":
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.dst.Port()), 10)) }
 		method = "int"

@@ -6,6 +6,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"regexp"
@@ -90,6 +91,15 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			}
 			return out, true
 		}, nil
+	case "base64":
+		return func(out, in []byte) ([]byte, bool) { return base64.StdEncoding.AppendEncode(out, in), true }, nil
+	case "hex":
+		return func(out, in []byte) ([]byte, bool) {
+			for _, c := range in {
+				out = append(out, "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+			}
+			return out, true
+		}, nil
 	case "field", "word":
 		if len(args) < 2 || len(args) > 3 {
 			return nil, bad("expects an index, delimiters and an optional count")
@@ -155,7 +165,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of

@@ -31,7 +31,7 @@ func TestConvertersAsHAProxy(t *testing.T) {
 		"word(1,/)", "word(2,/)", "word(-1,/)", "word(1,/,0)", "word(9,/)", "word(-2,/,0)", "field(-2,/,0)", "word(2,/,2)",
 		`regsub(/+,/,g)`, `regsub(^/api,/v2)`, `regsub([a-z]+\.php,page.html)`, `regsub(A,x,gi)`,
 		"map(" + mp + ")", "map(" + mp + ",be_default)", "lower,map_str(" + mp + ",none)",
-		"map_beg(" + bp + ",no)", "map_reg(" + rp + ",no)",
+		"map_beg(" + bp + ",no)", "map_reg(" + rp + ",no)", "base64", "hex", "lower,base64",
 	}
 	values := []string{"/api/v1/Users", "//a//b/", "www.example.com", "WWW.Example.COM", "/u/42", "/x/index.php", "/static/a.css", "plain", ""}
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +

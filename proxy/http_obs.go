@@ -379,7 +379,9 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	if ob.noServer && !ob.connFailed { // a failed connection keeps its server's name, as in haproxy
 		tx.sv = nil
 	}
-	h.logRequest(tx)
+	if !h.q.silent { // http-request set-log-level silent
+		h.logRequest(tx)
+	}
 	ob.streamStart = now
 	ob.cc.first, ob.cc.status = time.Time{}, 0
 }

@@ -211,6 +211,21 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, err
 		}
 		hr.value, err = compileFmt(a[0], pr.Pos, r)
+	case "replace-path", "replace-uri":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		if hr.re, err = regexp.Compile(a[0]); err != nil {
+			return nil, fmt.Errorf("%s: bad regex '%s': %v", pr.Pos, a[0], err)
+		}
+		hr.value, err = compileFmt(backrefs.ReplaceAllString(a[1], "$${$1}"), pr.Pos, r)
+	case "set-log-level":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		if a[0] != "silent" {
+			return nil, fmt.Errorf("%s: '%s set-log-level %s' is not available in gohaka's http runtime yet (silent is)", pr.Pos, pr.Keyword, a[0])
+		}
 	case "allow":
 	case "deny":
 		hr.status = 403
@@ -369,6 +384,8 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			}
 		case "unset-var":
 			q.setVar(hr.name, nil)
+		case "set-log-level": // silent: this request is not logged
+			q.silent = true
 		case "use-service": // http_service.go
 			q.answered = hr
 			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it
@@ -466,6 +483,27 @@ func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) (
 			p = append(append(p, '?'), qs...)
 		}
 		uri = p
+	case "replace-path", "replace-uri":
+		// the whole path (or URI) is matched; a match is replaced by the
+		// expanded format, as haproxy does
+		target := q.uri
+		if hr.action == "replace-path" {
+			target = q.path()
+		}
+		loc := hr.re.FindSubmatchIndex(target)
+		if loc == nil {
+			break
+		}
+		repl := hr.value.value(q)
+		out := append([]byte{}, target[:loc[0]]...)
+		out = hr.re.Expand(out, repl, target, loc)
+		out = append(out, target[loc[1]:]...)
+		if hr.action == "replace-path" {
+			if qs, ok := q.query(); ok {
+				out = append(append(out, '?'), qs...)
+			}
+		}
+		uri = out
 	case "set-query":
 		v := hr.value.value(q)
 		p := append([]byte{}, q.path()...)
