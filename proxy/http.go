@@ -178,7 +178,7 @@ func (h *hconn) readHead(first bool) bool {
 		h.s.httpIdle.Store(false)
 		if err != nil {
 			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
-				h.c.Write(rawErrorPage(408)) // nothing came in time on a new connection
+				h.c.Write(h.parseErrorPage(408)) // nothing came in time on a new connection
 			}
 			return false
 		}
@@ -193,14 +193,14 @@ func (h *hconn) readHead(first bool) bool {
 				return true
 			case h1.ErrIncomplete:
 			case h1.ErrUnprocessable:
-				h.c.Write(rawErrorPage(422))
+				h.c.Write(h.parseErrorPage(422))
 				return false
 			default:
-				h.c.Write(rawErrorPage(400))
+				h.c.Write(h.parseErrorPage(400))
 				return false
 			}
 			if h.n == len(h.buf) {
-				h.c.Write(rawErrorPage(400))
+				h.c.Write(h.parseErrorPage(400))
 				return false
 			}
 		}
@@ -209,7 +209,7 @@ func (h *hconn) readHead(first bool) bool {
 		if err != nil {
 			h.clientEOF = err == io.EOF
 			if errors.Is(err, os.ErrDeadlineExceeded) && h.n > 0 {
-				h.c.Write(rawErrorPage(408))
+				h.c.Write(h.parseErrorPage(408))
 			}
 			return false
 		}
@@ -225,7 +225,7 @@ func (h *hconn) transaction() bool {
 	if req.Chunked { // haproxy parses what came with the head at once
 		var ck h1.Chunks
 		if _, err := ck.Feed(h.buf[head:h.n]); err != nil {
-			h.c.Write(rawErrorPage(400))
+			h.c.Write(h.parseErrorPage(400))
 			return false
 		}
 	}

@@ -136,6 +136,10 @@ func (r *Runtime) loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s '%s': errorfile %d: %v", px.Kind, px.Name, code, err)
 		}
+		if len(raw) == 0 { // errorfile N /dev/null: nothing is sent, as haproxy
+			out[code] = errAnswer{resp: []byte{}}
+			continue
+		}
 		var m h1.Msg
 		if err := h1.ParseResponse(raw, &m, len(raw)+1<<20); err != nil {
 			return nil, fmt.Errorf("%s '%s': errorfile %s is not an HTTP response: %v", px.Kind, px.Name, path, err)
@@ -152,6 +156,18 @@ func (r *Runtime) loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
 		out[code] = errAnswer{resp: b, close: m.ContentLength < 0 && !m.Chunked}
 	}
 	return out, nil
+}
+
+// parseErrorPage is the answer to a request that could not be read
+// (400, 408, 422): haproxy's built-in page, or nothing when the
+// frontend's errorfile for the code is empty (`errorfile 408 /dev/null`,
+// the usual way to keep browsers' unused preconnections quiet). haproxy
+// 2.6 sends its built-in page here even when the errorfile has one.
+func (h *hconn) parseErrorPage(code int) []byte {
+	if a, ok := h.fe.http.errs[code]; ok && len(a.resp) == 0 {
+		return nil
+	}
+	return rawErrorPage(code)
 }
 
 // errorFor is the answer for an error status: the backend's errorfile,
