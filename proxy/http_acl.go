@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/parser"
@@ -254,6 +256,34 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "var":
 		name := arg
 		fn = one(func(q *hreq) ([]byte, bool) { return q.getVar(name) })
+	case "str", "int", "bool": // constants
+		v := []byte(arg)
+		if name == "int" {
+			if _, err := strconv.ParseInt(arg, 10, 64); err != nil {
+				return nil, "", fmt.Errorf("%s: fetch '%s': '%s' is not an integer", pos, expr, arg)
+			}
+			method = "int"
+		}
+		if name == "bool" {
+			method = "bool"
+		}
+		fn = func(q *hreq, f func([]byte) bool) { f(v) }
+	case "date": // unix time in seconds, plus an offset
+		off := int64(0)
+		if arg != "" {
+			off, _ = strconv.ParseInt(arg, 10, 64)
+		}
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, time.Now().Unix()+off, 10)) }
+		method = "int"
+	case "rand": // a random integer, below the range when one is given
+		rng := int64(1) << 32
+		if arg != "" {
+			rng, _ = strconv.ParseInt(arg, 10, 64)
+		}
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, rand.Int64N(max(rng, 1)), 10)) }
+		method = "int"
+	case "uuid": // a random (version 4) UUID
+		fn = func(q *hreq, f func([]byte) bool) { f(appendUUID(nil)) }
 	case "urlp", "url_param":
 		p := arg
 		fn = one(func(q *hreq) ([]byte, bool) { return urlParam(q.uri, p) })

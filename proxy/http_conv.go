@@ -7,11 +7,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gohaka/gohaka/parser"
 )
@@ -100,6 +104,52 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			}
 			return out, true
 		}, nil
+	case "length":
+		return func(out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
+	case "add", "sub", "mul", "div", "mod":
+		if len(args) != 1 {
+			return nil, bad("expects one integer")
+		}
+		n, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil {
+			return nil, bad("expects an integer")
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			v := leadingInt(in)
+			switch name {
+			case "add":
+				v += n
+			case "sub":
+				v -= n
+			case "mul":
+				v *= n
+			case "div": // haproxy: a division by zero gives the largest integer
+				if n == 0 {
+					v = math.MaxInt64
+				} else {
+					v /= n
+				}
+			case "mod": // and a modulo by zero 0
+				if n == 0 {
+					v = 0
+				} else {
+					v %= n
+				}
+			}
+			return strconv.AppendInt(out, v, 10), true
+		}, nil
+	case "http_date": // a unix time as an HTTP date, plus an offset
+		off := int64(0)
+		if len(args) > 0 {
+			off, _ = strconv.ParseInt(args[0], 10, 64)
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			v, err := strconv.ParseInt(strings.TrimSpace(string(in)), 10, 64)
+			if err != nil {
+				return out, false
+			}
+			return time.Unix(v+off, 0).UTC().AppendFormat(out, "Mon, 02 Jan 2006 15:04:05 GMT"), true
+		}, nil
 	case "field", "word":
 		if len(args) < 2 || len(args) > 3 {
 			return nil, bad("expects an index, delimiters and an optional count")
@@ -165,7 +215,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -306,4 +356,42 @@ func withConvs(fetch fetchFn, convs []convFn) fetchFn {
 			return more
 		})
 	}
+}
+
+// leadingInt reads a string as haproxy casts it to an integer: an
+// optional sign and the digits that follow, 0 when there are none.
+func leadingInt(b []byte) int64 {
+	b = bytes.TrimSpace(b)
+	neg := len(b) > 0 && b[0] == '-'
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		return -v
+	}
+	return v
+}
+
+// appendUUID appends a random version 4 UUID.
+func appendUUID(b []byte) []byte {
+	var u [16]byte
+	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	const hexd = "0123456789abcdef"
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexd[c>>4], hexd[c&15])
+	}
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,42 @@ func TestUnknownConverterRefused(t *testing.T) {
 	}
 	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "converter 'sha2'") || !strings.Contains(err.Error(), "u.cfg:5") {
 		t.Errorf("New: %v, want an error naming converter 'sha2' at u.cfg:5", err)
+	}
+}
+
+// TestConstantsAndArithmeticAsHAProxy: str(), int(), bool() and the
+// length, arithmetic and http_date converters give haproxy 2.6's values;
+// date, rand and uuid have its shapes.
+func TestConstantsAndArithmeticAsHAProxy(t *testing.T) {
+	exprs := []string{
+		"str(hello)", "str(hello),length", "str(),length", "int(42)", "bool(1)",
+		"int(10),add(5)", "int(10),sub(15)", "int(6),mul(7)", "int(7),div(2)", "int(-7),div(2)",
+		"int(7),div(0)", "int(7),mod(3)", "int(-7),mod(3)", "int(7),mod(0)",
+		"int(1796199708),http_date", "int(0),http_date(3600)", "str(abc),add(1)", "str(12abc),add(1)", "str(-3x),mul(2)",
+	}
+	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n"
+	for i, e := range exprs {
+		cfg += fmt.Sprintf("    http-request return status 200 content-type text/plain lf-string \"[%%%%[%s]]\" if { path /e%d }\n", e, i)
+	}
+	cfg += "    http-request return status 200 content-type text/plain lf-string \"%%[date] %%[rand(100)] %%[uuid] %%[date(-10),http_date]\"\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp))
+	body := func(port int, path string) string {
+		out := rawExchange(t, port, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2*time.Second)
+		_, b, _ := strings.Cut(out, "\r\n\r\n")
+		return b
+	}
+	for i, e := range exprs {
+		if ha, gh := body(hp, fmt.Sprintf("/e%d", i)), body(gp, fmt.Sprintf("/e%d", i)); ha != gh {
+			t.Errorf("%%[%s]: haproxy %q, gohaka %q", e, ha, gh)
+		}
+	}
+	shape := regexp.MustCompile(`^\d{10} \d{1,2} [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$`)
+	for _, p := range []int{hp, gp} {
+		if b := body(p, "/shape"); !shape.MatchString(b) {
+			t.Errorf("port %d: date, rand(100), uuid, http_date: %q", p, b)
+		}
 	}
 }
