@@ -58,6 +58,8 @@ func init() {
 		"filter":                     (*haReader).kwFilter,
 		"errorfiles":                 (*haReader).kwString,
 		"monitor-uri":                (*haReader).kwString,
+		"unique-id-format":           (*haReader).kwString,
+		"unique-id-header":           (*haReader).kwString,
 	}
 	for _, t := range haTimeoutList {
 		proxyHandlers["timeout "+t] = (*haReader).kwTimeout
@@ -195,6 +197,10 @@ func (r *haReader) kwString(px *Proxy, key string, args []string, apos []Pos, kp
 		r.checkLogFormat(px, args[0], apos[0], key)
 	case "description":
 		px.Description = v
+	case "unique-id-format":
+		px.UniqueIDFormat = args[0]
+	case "unique-id-header":
+		px.UniqueIDHeader = args[0]
 	case "http-reuse":
 		switch args[0] {
 		case "never", "safe", "aggressive", "always":

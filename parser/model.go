@@ -144,23 +144,26 @@ type Proxy struct {
 	UseServers        []*UseBackend
 	Rules             []*Rule // tcp-request, http-request, http-response, redirect, ...
 
-	Timeouts   Timeouts
-	Maxconn    int
-	Fullconn   int
-	Retries    int
-	Balance    Balance
-	HashType   HashType
-	Cookie     *Cookie
-	Check      HealthCheck
-	Stats      Stats
-	Logs       []LogTarget
-	LogGlobal  bool
-	LogFormat  string
-	Options    map[string]Option
-	Errorfiles map[int]string
-	HTTPReuse  string
-	Source     string
-	Captures   []Line
+	Timeouts  Timeouts
+	Maxconn   int
+	Fullconn  int
+	Retries   int
+	Balance   Balance
+	HashType  HashType
+	Cookie    *Cookie
+	Check     HealthCheck
+	Stats     Stats
+	Logs      []LogTarget
+	LogGlobal bool
+	LogFormat string
+	// UniqueIDFormat and UniqueIDHeader are unique-id-format (a log
+	// format) and unique-id-header.
+	UniqueIDFormat, UniqueIDHeader string
+	Options                        map[string]Option
+	Errorfiles                     map[int]string
+	HTTPReuse                      string
+	Source                         string
+	Captures                       []Line
 	// StickTable is the stick-table line, when there is one.
 	StickTable *Line
 	// Settings keeps every other keyword line as read, in order.

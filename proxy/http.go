@@ -55,6 +55,7 @@ type hconn struct {
 	readFn      func(fd uintptr) bool // firstRead's attempt, made once
 	cdl, sdl    connDeadlines         // of c and sc
 	clientEOF   bool                  // the client's end was read: nothing to linger for
+	uid         string                // the request's unique-id-format value
 	sbufp       *[]byte
 	sbuf        []byte
 	sn          int
@@ -233,7 +234,7 @@ func (h *hconn) transaction() bool {
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, tls: h.tls, rt: h.r, fe: fe,
-		userlists: fe.http.userlists, arena: h.arena[:0], conv: h.conv[:0], appendFirst: h.appendFirst}
+		userlists: fe.http.userlists, arena: h.arena[:0], conv: h.conv[:0], appendFirst: h.appendFirst, uid: h.uid}
 	defer func() {
 		// keep what grew for the next request
 		h.arena, h.conv = q.arena[:0], q.conv[:0]
@@ -399,6 +400,10 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 		b = append(b, ": "...)
 		b = append(b, hd.Value...)
 		b = append(b, "\r\n"...)
+	}
+	if name := h.fe.px.UniqueIDHeader; name != "" && h.uid != "" { // before X-Forwarded-For, as haproxy
+		b = appendLower(b, []byte(name))
+		b = append(append(append(b, ": "...), h.uid...), "\r\n"...)
 	}
 	ff, ot := h.fe.http.forwardFor, h.fe.http.originalTo
 	if be.http != nil && be.http.forwardFor != nil {

@@ -37,6 +37,7 @@ type hreq struct {
 	resp   bool
 	status int
 	silent bool   // set-log-level silent: no log line
+	uid    string // unique-id-format's value
 	conv   []byte // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
@@ -282,6 +283,12 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		}
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, rand.Int64N(max(rng, 1)), 10)) }
 		method = "int"
+	case "unique-id":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.uid != "" {
+				f([]byte(q.uid))
+			}
+		}
 	case "uuid": // a random (version 4) UUID
 		fn = func(q *hreq, f func([]byte) bool) { f(appendUUID(nil)) }
 	case "urlp", "url_param":

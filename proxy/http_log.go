@@ -38,6 +38,7 @@ func requestFormat(px *parser.Proxy) string {
 // httpTx is what the log line of one http request reports.
 type httpTx struct {
 	id               int64     // %rt
+	uid              string    // %ID
 	accept           time.Time // the stream's start: accept, or the previous request's end
 	first            time.Time // the first byte of the request
 	headDone         time.Time
@@ -191,6 +192,13 @@ func (tx *httpTx) value(name string) (string, int, bool) {
 		return strconv.Itoa(tx.retries), lvNum, true
 	case "rt":
 		return strconv.FormatInt(tx.id-1, 10), lvNum, true
+	case "Ts":
+		return strconv.FormatInt(tx.accept.Unix(), 10), lvNum, true
+	case "ID":
+		if tx.uid == "" {
+			return "", lvNull, true
+		}
+		return tx.uid, lvStr, true
 	case "si", "sp":
 		if tx.sv == nil {
 			return "-", lvStr, true

@@ -147,8 +147,9 @@ type httpObs struct {
 	// srvOut: the bytes of the server's response as haproxy counts them
 	// (before rewrites; 0: no server response was relayed)
 	srvOut       int64
-	connTimeout  bool // the last connection attempt ran out of timeout connect
-	srvErr       int  // 502: the server's response was invalid; 504: it did not come in time
+	id           int64 // the request's number (%rt)
+	connTimeout  bool  // the last connection attempt ran out of timeout connect
+	srvErr       int   // 502: the server's response was invalid; 504: it did not come in time
 	retries      int
 	redispatched bool
 	reused       bool
@@ -190,6 +191,15 @@ func (h *hconn) obsBegin() {
 		ob.streamStart = h.s.info.start
 	}
 	ob.nreq++
+	ob.id = h.s.info.id // the request's number (%rt), given as haproxy gives it, at its start
+	if ob.nreq > 1 {
+		ob.id = h.r.obs.nextSID.Add(1)
+	}
+	h.uid = ""
+	if f := h.fe.px.UniqueIDFormat; f != "" {
+		tx := &httpTx{id: ob.id, accept: ob.streamStart}
+		h.uid = renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
+	}
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
 	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
 	ob.line = append(ob.line, byte('0'+h.req.Minor))
@@ -328,15 +338,12 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	ob := &h.ob
 	now := time.Now()
 	tx := &ob.tx
-	id := h.s.info.id
-	if ob.nreq > 1 {
-		id = h.r.obs.nextSID.Add(1)
-	}
+	id := ob.id
 	first := ob.cc.first
 	if first.IsZero() || first.After(ob.start) {
 		first = ob.start // pipelined: read with the previous request
 	}
-	*tx = httpTx{id: id, accept: ob.streamStart, first: first, headDone: ob.start, end: now, tw: ob.tw, tc: ob.tc,
+	*tx = httpTx{id: id, uid: h.uid, accept: ob.streamStart, first: first, headDone: ob.start, end: now, tw: ob.tw, tc: ob.tc,
 		server: ob.svStarted != nil && !ob.noServer, connFailed: ob.connFailed, status: status, in: in, out: out, sv: ob.svStarted,
 		retries: ob.retries, redispatched: ob.redispatched, beName: h.fe.px.Name, term: "----",
 		method: ob.line[:ob.nm], uri: ob.line[ob.nm : ob.nm+ob.nu], ver: ob.line[ob.nm+ob.nu:]}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -391,6 +392,8 @@ func (v *logVars) value(name string) (string, bool) {
 		return strconv.FormatInt(v.lc, 10), false
 	case "rt":
 		return strconv.FormatInt(si.id-1, 10), false
+	case "Ts":
+		return strconv.FormatInt(si.start.Unix(), 10), false
 	}
 	return "-", true
 }
@@ -423,13 +426,26 @@ func termState(si *sessInfo) string {
 	return "--"
 }
 
+// hexValue is a log value with the +X flag: an IPv4 address as eight
+// hex digits, an integer as at least four, anything else as it is.
+func hexValue(v string) string {
+	if a, err := netip.ParseAddr(v); err == nil && a.Unmap().Is4() {
+		b := a.Unmap().As4()
+		return fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3])
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return fmt.Sprintf("%04X", n)
+	}
+	return v
+}
+
 // renderLogFormat expands a log-format string: %var, %{flags}var, %%,
 // %o (flags for all the variables after it). Runs of unescaped spaces are
 // one separator, written only after something was written since the
 // last one. Sample expressions (%[...]) print "-".
 func renderLogFormat(format string, v *logVars) string {
 	var b strings.Builder
-	lastSpace, defQuote := true, false
+	lastSpace, defQuote, defHex := true, false, false
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		if c == ' ' || c == '\t' {
@@ -462,7 +478,7 @@ func renderLogFormat(format string, v *logVars) string {
 			lastSpace = false
 			continue
 		}
-		quote := defQuote
+		quote, hex := defQuote, defHex
 		if format[i] == '{' {
 			end := strings.IndexByte(format[i:], '}')
 			if end < 0 {
@@ -474,6 +490,10 @@ func renderLogFormat(format string, v *logVars) string {
 					quote = true
 				case "-Q":
 					quote = false
+				case "+X":
+					hex = true
+				case "-X":
+					hex = false
 				}
 			}
 			i += end + 1
@@ -489,16 +509,19 @@ func renderLogFormat(format string, v *logVars) string {
 			continue
 		}
 		j := i
-		for j < len(format) && (format[j] >= 'a' && format[j] <= 'z' || format[j] >= 'A' && format[j] <= 'Z' || format[j] == '_') {
+		for j < len(format) && (format[j] >= 'a' && format[j] <= 'z' || format[j] >= 'A' && format[j] <= 'Z') {
 			j++
 		}
 		name := format[i:j]
 		i = j - 1
 		if name == "o" {
-			defQuote = quote
+			defQuote, defHex = quote, hex
 			continue
 		}
 		val, kind := v.valueKind(name)
+		if hex {
+			val = hexValue(val)
+		}
 		switch kind {
 		case lvNone:
 			continue
