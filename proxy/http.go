@@ -63,8 +63,6 @@ type hconn struct {
 	ob          httpObs // counters and log of the current request (http_obs.go)
 }
 
-var errClientGone = errors.New("client closed")
-
 // serveHTTP runs an http-mode client connection: requests one after the
 // other, keep-alive and pipelining included.
 func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {

@@ -73,7 +73,6 @@ func lingerClose(c halfCloser) {
 type peeker struct {
 	rc    syscall.RawConn
 	errno syscall.Errno
-	wait  bool
 	one   [1]byte
 	fn    func(fd uintptr) bool
 }
@@ -91,16 +90,7 @@ func (p *peeker) peek(fd uintptr) bool {
 	_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p.one[0])), 1,
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	p.errno = e
-	return !(p.wait && e == syscall.EAGAIN) // EAGAIN while waiting: let the poller wait
-}
-
-// waitReadable blocks until data or an end is pending, or the deadline.
-func (p *peeker) waitReadable() error {
-	if p.rc == nil {
-		return errClientGone
-	}
-	p.wait = true
-	return p.rc.Read(p.fn)
+	return true // a look, never a wait
 }
 
 // idleOpen reports whether an idle connection has neither data nor an end
@@ -109,7 +99,6 @@ func (p *peeker) idleOpen() bool {
 	if p.rc == nil {
 		return false
 	}
-	p.wait = false
 	if p.rc.Read(p.fn) != nil {
 		return false
 	}
