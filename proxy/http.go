@@ -232,7 +232,7 @@ func (h *hconn) transaction() bool {
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	*q = hreq{method: req.Method, uri: req.URI, major: req.Major, minor: req.Minor, hdrs: h.hdrs, ci: h.ci, tls: h.tls, rt: h.r, fe: fe,
-		userlists: fe.http.userlists, arena: h.arena[:0], conv: h.conv[:0], appendFirst: h.appendFirst, uid: h.uid}
+		userlists: fe.http.userlists, arena: h.arena[:0], conv: h.conv[:0], appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals}
 	defer func() {
 		// keep what grew for the next request
 		h.arena, h.conv = q.arena[:0], q.conv[:0]

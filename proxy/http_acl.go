@@ -36,9 +36,10 @@ type hreq struct {
 	// its code; request-only fetches then have no value (requestOnly)
 	resp   bool
 	status int
-	silent bool   // set-log-level silent: no log line
-	uid    string // unique-id-format's value
-	conv   []byte // converted values while they are looked at (http_conv.go)
+	silent bool      // set-log-level silent: no log line
+	uid    string    // unique-id-format's value
+	caps   *[]string // the request's capture slots (http-request capture)
+	conv   []byte    // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool

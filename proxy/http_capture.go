@@ -19,22 +19,35 @@ type captureSpec struct {
 type capHdr struct {
 	name string
 	max  int
+	rule bool // filled by an `http-request capture` rule, not from a header
 }
 
 // captures returns px's capture lines compiled once, nil when it has
 // none.
 func (r *Runtime) captures(px *parser.Proxy) *captureSpec {
-	if len(px.Captures) == 0 {
+	if len(px.Captures) == 0 && len(captureRules(px)) == 0 {
 		return nil
 	}
 	if v, ok := r.obs.captures.Load(px); ok {
 		return v.(*captureSpec)
 	}
+	v, _ := r.obs.captures.LoadOrStore(px, buildCaptures(px))
+	return v.(*captureSpec)
+}
+
+// buildCaptures compiles px's capture lines and capture rules: request
+// slots in the configuration's order.
+func buildCaptures(px *parser.Proxy) *captureSpec {
 	cs := &captureSpec{}
+	rules := captureRules(px)
 	for _, l := range px.Captures {
 		w := l.Words
 		if len(w) < 6 || w[0] != "capture" || w[2] != "header" || w[4] != "len" {
 			continue
+		}
+		for len(rules) > 0 && before(rules[0].Pos, l.Pos[0]) { // slots in the config's order
+			cs.req = append(cs.req, capHdr{max: captureLen(rules[0]), rule: true})
+			rules = rules[1:]
 		}
 		n, _ := strconv.Atoi(w[5])
 		switch w[1] {
@@ -44,12 +57,67 @@ func (r *Runtime) captures(px *parser.Proxy) *captureSpec {
 			cs.res = append(cs.res, capHdr{name: w[3], max: n})
 		}
 	}
-	v, _ := r.obs.captures.LoadOrStore(px, cs)
-	return v.(*captureSpec)
+	for _, r := range rules {
+		cs.req = append(cs.req, capHdr{max: captureLen(r), rule: true})
+	}
+	return cs
+}
+
+// captureRules are px's `http-request capture SAMPLE len N` rules.
+func captureRules(px *parser.Proxy) []*parser.Rule {
+	var out []*parser.Rule
+	for _, r := range px.Rules {
+		if r.Keyword == "http-request" && r.Action == "capture" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// captureLen is a capture rule's len.
+func captureLen(r *parser.Rule) int {
+	for i := 0; i+1 < len(r.Args); i++ {
+		if r.Args[i] == "len" {
+			n, _ := strconv.Atoi(r.Args[i+1])
+			return n
+		}
+	}
+	return 0
+}
+
+// captureSlot is the request capture slot of a capture rule.
+func captureSlot(px *parser.Proxy, rule *parser.Rule) int {
+	k := 0
+	for _, r := range captureRules(px) {
+		if r == rule {
+			break
+		}
+		k++
+	}
+	for i, c := range buildCaptures(px).req {
+		if c.rule {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return -1
+}
+
+// before tells whether a is earlier in the configuration than b.
+func before(a, b parser.Pos) bool {
+	if a.File != b.File {
+		return false
+	}
+	return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 }
 
 // captureValue is the last occurrence of a header, cut at max bytes.
 func captureValue(hdrs []h1.Header, c capHdr) string {
+	if c.rule {
+		return "" // until the rule runs
+	}
 	var v []byte
 	for _, hd := range hdrs {
 		if h1.EqualFold(hd.Name, c.name) {

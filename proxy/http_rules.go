@@ -114,6 +114,7 @@ type httpRule struct {
 	nameB  []byte
 	value  logFmt
 	re     *regexp.Regexp
+	slot   int // capture: the request capture slot
 	status int
 	resp   []byte // prepared answer (return, deny, redirect, auth)
 	close  bool   // the answer has no length: the connection ends
@@ -219,6 +220,15 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, fmt.Errorf("%s: bad regex '%s': %v", pr.Pos, a[0], err)
 		}
 		hr.value, err = compileFmt(backrefs.ReplaceAllString(a[1], "$${$1}"), pr.Pos, r)
+	case "capture":
+		if err := need(3); err != nil {
+			return nil, err
+		}
+		if len(a) > 3 && a[3] == "id" {
+			return nil, fmt.Errorf("%s: 'http-request capture ... id' is not available in gohaka's http runtime yet", pr.Pos)
+		}
+		hr.slot, hr.status = captureSlot(px, pr), captureLen(pr)
+		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
 	case "set-log-level":
 		if err := need(1); err != nil {
 			return nil, err
@@ -386,6 +396,11 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			q.setVar(hr.name, nil)
 		case "set-log-level": // silent: this request is not logged
 			q.silent = true
+		case "capture": // into its slot of the log's {...} (status holds len)
+			if q.caps != nil && hr.slot >= 0 && hr.slot < len(*q.caps) {
+				v := hr.value.value(q)
+				(*q.caps)[hr.slot] = string(v[:min(len(v), hr.status)])
+			}
 		case "use-service": // http_service.go
 			q.answered = hr
 			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it
