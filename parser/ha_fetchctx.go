@@ -8,13 +8,7 @@ import "strings"
 // ACL keyword: hdr() as an ACL reads the request, as a sample the
 // message being processed.
 func FetchSide(expr string, acl bool) byte {
-	name := expr
-	if i := strings.IndexByte(name, ','); i >= 0 {
-		name = name[:i]
-	}
-	if i := strings.IndexByte(name, '('); i >= 0 {
-		name = name[:i]
-	}
+	name := keywordOf(expr)
 	base, _, _ := strings.Cut(name, "_")
 	switch base {
 	case "path", "url", "base", "query", "urlp", "req.hdr", "req.fhdr", "req.hdr_cnt", "req.cook", "cook":

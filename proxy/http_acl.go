@@ -197,6 +197,15 @@ func noResponseValue(fn fetchFn) fetchFn {
 	}
 }
 
+// onlyInResponse makes a fetch give nothing outside http-response rules.
+func onlyInResponse(fn fetchFn) fetchFn {
+	return func(q *hreq, f func([]byte) bool) {
+		if q.resp {
+			fn(q, f)
+		}
+	}
+}
+
 // httpFetch compiles a fetch name with its argument; the second result is
 // the default match method for ACLs using the short forms (path_beg, ...).
 func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error) {
@@ -304,29 +313,16 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "req.fhdr":
 		h := arg
 		fn = func(q *hreq, f func([]byte) bool) { q.header(h, false, f) }
-	case "res.hdr", "res.fhdr", "res.hdr_cnt": // response headers: in http-response rules only
-		h, split := arg, name != "res.fhdr"
-		fn = func(q *hreq, f func([]byte) bool) {
-			if q.resp {
-				q.header(h, split, f)
-			}
+	case "res.hdr", "res.fhdr", "res.hdr_cnt":
+		// the request's header fetches: http-response rules put the
+		// response's headers in q.hdrs
+		reqFn, m, err := httpFetch("req."+strings.TrimPrefix(expr, "res."), pos, rt)
+		if err != nil {
+			return nil, "", err
 		}
-		if name == "res.hdr_cnt" {
-			fn = func(q *hreq, f func([]byte) bool) {
-				if q.resp {
-					n := 0
-					q.header(h, true, func([]byte) bool { n++; return true })
-					f(strconv.AppendInt(nil, int64(n), 10))
-				}
-			}
-			method = "int"
-		}
+		fn, method = onlyInResponse(reqFn), m
 	case "status": // the response's status: in http-response rules only
-		fn = func(q *hreq, f func([]byte) bool) {
-			if q.resp {
-				f(strconv.AppendInt(nil, int64(q.status), 10))
-			}
-		}
+		fn = onlyInResponse(func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.status), 10)) })
 		method = "int"
 	case "hdr_cnt", "req.hdr_cnt":
 		h := arg

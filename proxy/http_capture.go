@@ -14,6 +14,7 @@ import (
 // fields of its log lines.
 type captureSpec struct {
 	req, res []capHdr
+	slots    map[*parser.Rule]int // the request slot of each capture rule
 }
 
 type capHdr struct {
@@ -25,9 +26,6 @@ type capHdr struct {
 // captures returns px's capture lines compiled once, nil when it has
 // none.
 func (r *Runtime) captures(px *parser.Proxy) *captureSpec {
-	if len(px.Captures) == 0 && len(captureRules(px)) == 0 {
-		return nil
-	}
 	if v, ok := r.obs.captures.Load(px); ok {
 		return v.(*captureSpec)
 	}
@@ -38,15 +36,22 @@ func (r *Runtime) captures(px *parser.Proxy) *captureSpec {
 // buildCaptures compiles px's capture lines and capture rules: request
 // slots in the configuration's order.
 func buildCaptures(px *parser.Proxy) *captureSpec {
-	cs := &captureSpec{}
 	rules := captureRules(px)
+	if len(px.Captures) == 0 && len(rules) == 0 {
+		return nil
+	}
+	cs := &captureSpec{slots: map[*parser.Rule]int{}}
+	addRule := func(r *parser.Rule) {
+		cs.slots[r] = len(cs.req)
+		cs.req = append(cs.req, capHdr{max: captureLen(r), rule: true})
+	}
 	for _, l := range px.Captures {
 		w := l.Words
 		if len(w) < 6 || w[0] != "capture" || w[2] != "header" || w[4] != "len" {
 			continue
 		}
 		for len(rules) > 0 && before(rules[0].Pos, l.Pos[0]) { // slots in the config's order
-			cs.req = append(cs.req, capHdr{max: captureLen(rules[0]), rule: true})
+			addRule(rules[0])
 			rules = rules[1:]
 		}
 		n, _ := strconv.Atoi(w[5])
@@ -58,7 +63,7 @@ func buildCaptures(px *parser.Proxy) *captureSpec {
 		}
 	}
 	for _, r := range rules {
-		cs.req = append(cs.req, capHdr{max: captureLen(r), rule: true})
+		addRule(r)
 	}
 	return cs
 }
@@ -83,26 +88,6 @@ func captureLen(r *parser.Rule) int {
 		}
 	}
 	return 0
-}
-
-// captureSlot is the request capture slot of a capture rule.
-func captureSlot(px *parser.Proxy, rule *parser.Rule) int {
-	k := 0
-	for _, r := range captureRules(px) {
-		if r == rule {
-			break
-		}
-		k++
-	}
-	for i, c := range buildCaptures(px).req {
-		if c.rule {
-			if k == 0 {
-				return i
-			}
-			k--
-		}
-	}
-	return -1
 }
 
 // before tells whether a is earlier in the configuration than b.

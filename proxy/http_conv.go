@@ -75,21 +75,15 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		return fmt.Errorf("%s: converter '%s': %s", pos, name, why)
 	}
 	switch name {
-	case "lower":
+	case "lower", "upper":
+		from, to := byte('A'), byte('a') // ASCII letters only, as haproxy
+		if name == "upper" {
+			from, to = 'a', 'A'
+		}
 		return func(out, in []byte) ([]byte, bool) {
 			for _, c := range in {
-				if c >= 'A' && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				out = append(out, c)
-			}
-			return out, true
-		}, nil
-	case "upper":
-		return func(out, in []byte) ([]byte, bool) {
-			for _, c := range in {
-				if c >= 'a' && c <= 'z' {
-					c -= 'a' - 'A'
+				if c >= from && c <= from+25 {
+					c = c - from + to
 				}
 				out = append(out, c)
 			}
@@ -188,13 +182,8 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			if global {
 				return append(out, re.ReplaceAll(in, repl)...), true
 			}
-			loc := re.FindSubmatchIndex(in)
-			if loc == nil {
-				return append(out, in...), true
-			}
-			out = append(out, in[:loc[0]]...)
-			out = re.Expand(out, repl, in, loc)
-			return append(out, in[loc[1]:]...), true
+			out, _ = replaceFirst(out, re, in, repl)
+			return out, true
 		}, nil
 	case "map", "map_str", "map_beg", "map_end", "map_sub", "map_reg", "map_dir", "map_dom":
 		if len(args) < 1 || len(args) > 2 {
@@ -356,6 +345,19 @@ func withConvs(fetch fetchFn, convs []convFn) fetchFn {
 			return more
 		})
 	}
+}
+
+// replaceFirst appends in with its first match of re replaced by the
+// expansion of repl (\N already turned into ${N}); false when nothing
+// matched (in is appended as it is).
+func replaceFirst(out []byte, re *regexp.Regexp, in, repl []byte) ([]byte, bool) {
+	loc := re.FindSubmatchIndex(in)
+	if loc == nil {
+		return append(out, in...), false
+	}
+	out = append(out, in[:loc[0]]...)
+	out = re.Expand(out, repl, in, loc)
+	return append(out, in[loc[1]:]...), true
 }
 
 // leadingInt reads a string as haproxy casts it to an integer: an

@@ -95,25 +95,22 @@ func cookieState(be *backend, v []byte, expired byte) byte {
 	if expired != 0 {
 		return expired
 	}
-	for i, sv := range be.servers {
-		if len(v) > 0 && sv.srv.Cookie == string(v) {
-			be.mu.Lock()
-			s := be.bal.Servers()[i]
-			be.mu.Unlock()
-			if s.State == balance.Up && s.Weight > 0 {
-				return 'V'
-			}
-			return 'D'
+	state := byte('I')
+	cookieServers(be, v, func(_ int, s balance.Server) bool {
+		state = 'D'
+		if s.State == balance.Up && s.Weight > 0 {
+			state = 'V'
 		}
-	}
-	return 'I'
+		return false // the first server of that cookie
+	})
+	return state
 }
 
-// cookieServer returns the index of the server whose cookie value is v,
-// when it may take the request.
-func (h *hconn) cookieServer(be *backend, v []byte) int {
+// cookieServers calls f with each server whose cookie value is v and its
+// balancer state, until f returns false.
+func cookieServers(be *backend, v []byte, f func(i int, s balance.Server) bool) {
 	if len(v) == 0 {
-		return -1
+		return
 	}
 	for i, sv := range be.servers {
 		if sv.srv.Cookie == "" || sv.srv.Cookie != string(v) {
@@ -122,11 +119,23 @@ func (h *hconn) cookieServer(be *backend, v []byte) int {
 		be.mu.Lock()
 		s := be.bal.Servers()[i]
 		be.mu.Unlock()
-		if s.State == balance.Up && s.Weight > 0 || be.px.OptionOn("persist") && s.State != balance.Maint {
-			return i
+		if !f(i, s) {
+			return
 		}
 	}
-	return -1
+}
+
+// cookieServer returns the index of the server whose cookie value is v,
+// when it may take the request.
+func (h *hconn) cookieServer(be *backend, v []byte) int {
+	idx := -1
+	cookieServers(be, v, func(i int, s balance.Server) bool {
+		if s.State == balance.Up && s.Weight > 0 || be.px.OptionOn("persist") && s.State != balance.Maint {
+			idx = i
+		}
+		return idx < 0
+	})
+	return idx
 }
 
 // cookieResponse inserts or rewrites the persistence cookie in a response
@@ -208,7 +217,7 @@ func (h *hconn) cookieResponse(be *backend) {
 func (h *hconn) dropSetCookie(name string) bool {
 	out, dropped := h.hdrs[:0], false
 	for _, hd := range h.hdrs {
-		if h1.EqualFold(hd.Name, "set-cookie") && bytes.HasPrefix(bytes.TrimSpace(hd.Value), []byte(name+"=")) {
+		if setsCookie(hd, name) {
 			dropped = true
 			continue
 		}
@@ -220,9 +229,14 @@ func (h *hconn) dropSetCookie(name string) bool {
 
 func (h *hconn) respSetsCookie(name string) bool {
 	for _, hd := range h.hdrs {
-		if h1.EqualFold(hd.Name, "set-cookie") && bytes.HasPrefix(bytes.TrimSpace(hd.Value), []byte(name+"=")) {
+		if setsCookie(hd, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// setsCookie tells a Set-Cookie header for the cookie name.
+func setsCookie(hd h1.Header, name string) bool {
+	return h1.EqualFold(hd.Name, "set-cookie") && bytes.HasPrefix(bytes.TrimSpace(hd.Value), []byte(name+"="))
 }

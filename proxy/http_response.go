@@ -22,13 +22,19 @@ func (h *hconn) relayInterim() (final, ok bool) {
 		return false, false
 	}
 	if h.resp.Status == 100 {
-		h.ob.srvOut += int64(h.resp.HeadLen) + headAdjust(h.sbuf[:h.resp.HeadLen])
+		h.countServerHead()
 		h.hdrs = append(h.hdrs[:0], h.resp.Headers...)
 		h.writeResponseHead(true, nil)
 		h.sconsume(h.resp.HeadLen)
 		return false, true
 	}
 	return true, true
+}
+
+// countServerHead books the response head just read as haproxy counts
+// what the server sent, before any rewrite.
+func (h *hconn) countServerHead() {
+	h.ob.srvOut += int64(h.resp.HeadLen) + headAdjust(h.sbuf[:h.resp.HeadLen])
 }
 
 func (h *hconn) sconsume(k int) {
@@ -147,7 +153,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 				h.cookieResponse(h.be)
 			}
 		}
-		h.ob.srvOut += int64(rs.HeadLen) + headAdjust(h.sbuf[:rs.HeadLen]) // haproxy counts what the server sent, before rewrites
+		h.countServerHead()
 		if rs.Status == 101 {
 			if h.writeResponseHead(true, nil) != nil {
 				return false
@@ -248,7 +254,6 @@ func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Hea
 // cnt grows by the body's bytes as haproxy counts them and, for chunks,
 // by the bytes they took on the wire.
 func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.Chunks, to time.Duration, cnt *bodyCount) (int, int, error) {
-	moved := &cnt.msg
 	switch {
 	case m.Chunked:
 		// as haproxy: the chunks are decoded and sent again, one chunk per
@@ -262,7 +267,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 				return 0, 0, err
 			}
 			cnt.wire += int64(k)
-			*moved += int64(len(out))
+			cnt.msg += int64(len(out))
 			if len(out) > 0 {
 				sz := append(appendHexUpper(size[:0], uint64(len(out))), '\r', '\n')
 				bufs := net.Buffers{sz, out, crlf}
@@ -271,7 +276,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 				}
 			}
 			if ck.Done() {
-				*moved += 1 + trailerCount(ck.Trailer) // haproxy counts the end and the trailers' names and values
+				cnt.msg += 1 + trailerCount(ck.Trailer) // haproxy counts the end and the trailers' names and values
 				if _, err := dst.Write(lastChunk(ck.Trailer)); err != nil {
 					return 0, 0, err
 				}
@@ -291,7 +296,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 			if _, err := dst.Write(buf[start : start+int(k)]); err != nil {
 				return 0, 0, err
 			}
-			*moved += k
+			cnt.msg += k
 			left -= k
 			if left == 0 {
 				return start + int(k), n, nil
@@ -307,7 +312,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 		if _, err := dst.Write(buf[start:n]); err != nil {
 			return 0, 0, err
 		}
-		*moved += int64(n - start)
+		cnt.msg += int64(n - start)
 		for {
 			src.SetReadDeadline(deadline(to))
 			r, err := src.Read(buf)
@@ -315,7 +320,7 @@ func forwardBody(dst, src net.Conn, buf []byte, start, n int, m *h1.Msg, ck *h1.
 				if _, werr := dst.Write(buf[:r]); werr != nil {
 					return 0, 0, werr
 				}
-				*moved += int64(r)
+				cnt.msg += int64(r)
 			}
 			if err != nil {
 				return 0, 0, io.EOF

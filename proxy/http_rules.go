@@ -114,7 +114,8 @@ type httpRule struct {
 	nameB  []byte
 	value  logFmt
 	re     *regexp.Regexp
-	slot   int // capture: the request capture slot
+	slot   int // capture: the request capture slot, max its length
+	max    int
 	status int
 	resp   []byte // prepared answer (return, deny, redirect, auth)
 	close  bool   // the answer has no length: the connection ends
@@ -227,7 +228,7 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if len(a) > 3 && a[3] == "id" {
 			return nil, fmt.Errorf("%s: 'http-request capture ... id' is not available in gohaka's http runtime yet", pr.Pos)
 		}
-		hr.slot, hr.status = captureSlot(px, pr), captureLen(pr)
+		hr.slot, hr.max = buildCaptures(px).slots[pr], captureLen(pr)
 		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
 	case "set-log-level":
 		if err := need(1); err != nil {
@@ -396,10 +397,10 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			q.setVar(hr.name, nil)
 		case "set-log-level": // silent: this request is not logged
 			q.silent = true
-		case "capture": // into its slot of the log's {...} (status holds len)
-			if q.caps != nil && hr.slot >= 0 && hr.slot < len(*q.caps) {
+		case "capture": // into its slot of the log's {...}
+			if q.caps != nil && hr.slot < len(*q.caps) {
 				v := hr.value.value(q)
-				(*q.caps)[hr.slot] = string(v[:min(len(v), hr.status)])
+				(*q.caps)[hr.slot] = string(v[:min(len(v), hr.max)])
 			}
 		case "use-service": // http_service.go
 			q.answered = hr
@@ -505,14 +506,10 @@ func applyRewrite(hr *httpRule, q *hreq, hdrs []h1.Header, method, uri []byte) (
 		if hr.action == "replace-path" {
 			target = q.path()
 		}
-		loc := hr.re.FindSubmatchIndex(target)
-		if loc == nil {
+		out, ok := replaceFirst(nil, hr.re, target, hr.value.value(q))
+		if !ok {
 			break
 		}
-		repl := hr.value.value(q)
-		out := append([]byte{}, target[:loc[0]]...)
-		out = hr.re.Expand(out, repl, target, loc)
-		out = append(out, target[loc[1]:]...)
 		if hr.action == "replace-path" {
 			if qs, ok := q.query(); ok {
 				out = append(append(out, '?'), qs...)
