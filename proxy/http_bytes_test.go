@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,16 +26,8 @@ var rawResponses = map[string]string{
 // data (plus trailers and the end), not by the chunks gohaka sends
 // again; a cookie inserted or a header set by http-response not at all.
 func TestResponseBytesAsHAProxy(t *testing.T) {
-	sp := serveEach(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			head, _, ok := readHead(c, "")
-			if !ok {
-				return
-			}
-			path := strings.Fields(head)[1]
-			c.Write([]byte(rawResponses[path]))
-		}()
+	sp := answerHeads(t, func(head string) (string, bool) {
+		return rawResponses[strings.Fields(head)[1]], false
 	})
 	cfg := "global\n    log %s local0\ndefaults\n    mode http\n    log global\n    option httplog\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
 		"frontend fe\n    bind 127.0.0.1:%d\n    use_backend ck if { path /ck }\n    default_backend be\n" +

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -68,26 +67,15 @@ backend us
 // cookieSetServer answers every request; /setjs and /setsrv answers
 // carry a cookie of the server's own.
 func cookieSetServer(t *testing.T) int {
-	return serveEach(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			got := ""
-			for {
-				head, rest, ok := readHead(c, got)
-				if !ok {
-					return
-				}
-				got = rest
-				extra := ""
-				if strings.Contains(head, "/setjs") {
-					extra = "Set-Cookie: JS=xyz; path=/\r\n"
-				}
-				if strings.Contains(head, "/setsrv") {
-					extra = "Set-Cookie: SRV=abc; path=/\r\n"
-				}
-				c.Write([]byte("HTTP/1.1 200 OK\r\n" + extra + "Content-Length: 2\r\n\r\nok"))
-			}
-		}()
+	return answerHeads(t, func(head string) (string, bool) {
+		extra := ""
+		if strings.Contains(head, "/setjs") {
+			extra = "Set-Cookie: JS=xyz; path=/\r\n"
+		}
+		if strings.Contains(head, "/setsrv") {
+			extra = "Set-Cookie: SRV=abc; path=/\r\n"
+		}
+		return "HTTP/1.1 200 OK\r\n" + extra + "Content-Length: 2\r\n\r\nok", true
 	})
 }
 

@@ -137,7 +137,7 @@ func TestHTTPReturnNeedsContentType(t *testing.T) {
 // the client keeps its own: the next request on it is answered, through
 // haproxy 2.6 as through gohaka.
 func TestHTTPClientStaysAfter502And504(t *testing.T) {
-	sp := serveEach(t, func(c net.Conn) { go badServerConn(c) })
+	sp := answerHeads(t, badServerAnswer)
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 300ms\n\n" +
 		"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n\nbackend be\n    server s 127.0.0.1:%d\n"
 	hp, gp := freePort(t), freePort(t)
@@ -173,20 +173,15 @@ func TestHTTPClientStaysAfter502And504(t *testing.T) {
 	}
 }
 
-// badServerConn answers /bad with an invalid status line, /slow not at
-// all, anything else 200.
-func badServerConn(c net.Conn) {
-	defer c.Close()
-	got, _, ok := readHead(c, "")
-	if !ok {
-		return
-	}
+// badServerAnswer answers /bad with an invalid status line, /slow not at
+// all, anything else 200; each connection ends after its answer.
+func badServerAnswer(head string) (string, bool) {
 	switch {
-	case strings.HasPrefix(got, "GET /bad "):
-		c.Write([]byte("HTTP/1.1 2x0 Nope\r\n\r\n"))
-	case strings.HasPrefix(got, "GET /slow "):
+	case strings.HasPrefix(head, "GET /bad "):
+		return "HTTP/1.1 2x0 Nope\r\n\r\n", false
+	case strings.HasPrefix(head, "GET /slow "):
 		time.Sleep(time.Second)
-	default:
-		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		return "", false
 	}
+	return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false
 }

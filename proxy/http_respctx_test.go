@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,14 +15,8 @@ import (
 // or request headers (hdr, req.hdr, path_beg) never match: the headers
 // the client gets are the same through haproxy 2.6 and gohaka.
 func TestResponseContextAsHAProxy(t *testing.T) {
-	sp := serveEach(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			if _, _, ok := readHead(c, ""); !ok {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Pad: aaaaaaaaaa\r\nX-Two: a, b\r\n\r\nok"))
-		}()
+	sp := answerHeads(t, func(string) (string, bool) {
+		return "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Pad: aaaaaaaaaa\r\nX-Two: a, b\r\n\r\nok", false
 	})
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
 		"frontend fe\n    bind 127.0.0.1:%d\n" +

@@ -172,3 +172,27 @@ func readHead(c net.Conn, got string) (head, rest string, ok bool) {
 	i := strings.Index(got, "\r\n\r\n")
 	return got[:i+4], got[i+4:], true
 }
+
+// answerHeads is a loopback server, a goroutine per connection, that
+// answers each request head with what answer says; keep false closes the
+// connection after that answer.
+func answerHeads(t *testing.T, answer func(head string) (resp string, keep bool)) int {
+	return serveEach(t, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			got := ""
+			for {
+				head, rest, ok := readHead(c, got)
+				if !ok {
+					return
+				}
+				got = rest
+				resp, keep := answer(head)
+				c.Write([]byte(resp))
+				if !keep {
+					return
+				}
+			}
+		}()
+	})
+}

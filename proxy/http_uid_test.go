@@ -14,24 +14,12 @@ import (
 // the values haproxy 2.6 gives, once the client port, time and pid (which
 // differ between the two runs) are checked and blanked.
 func TestUniqueIDAsHAProxy(t *testing.T) {
-	sp := serveEach(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			got := ""
-			for {
-				head, rest, ok := readHead(c, got)
-				if !ok {
-					return
-				}
-				got = rest
-				id := regexp.MustCompile(`(?i)\r\nx-request-id: ([^\r]*)`).FindStringSubmatch(head)
-				body := "no header"
-				if id != nil {
-					body = id[1]
-				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-			}
-		}()
+	sp := answerHeads(t, func(head string) (string, bool) {
+		body := "no header"
+		if id := regexp.MustCompile(`(?i)\r\nx-request-id: ([^\r]*)`).FindStringSubmatch(head); id != nil {
+			body = id[1]
+		}
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body), true
 	})
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
 		"frontend hex\n    bind 127.0.0.1:%d\n    unique-id-format %%{+X}o\\ %%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid\n    unique-id-header X-Request-ID\n" +
