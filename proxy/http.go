@@ -56,6 +56,9 @@ type hconn struct {
 	cdl, sdl    connDeadlines         // of c and sc
 	clientEOF   bool                  // the client's end was read: nothing to linger for
 	uid         string                // the request's unique-id-format value
+	srvReadFn   func(fd uintptr) bool // waitResponse's read, made once
+	srvM        int                   // what it read
+	srvErr      error
 	sbufp       *[]byte
 	sbuf        []byte
 	sn          int
@@ -164,7 +167,7 @@ func (h *hconn) readHead(first bool) bool {
 		}
 		var err error
 		if h.cp != nil {
-			err = h.firstRead()
+			err = h.firstRead(first)
 		} else { // TLS: read the first bytes into a buffer
 			h.getBuf()
 			var m int
@@ -691,7 +694,7 @@ const trustIdle = 100 * time.Millisecond
 // straight from the socket (cp's), taking a buffer only when bytes are
 // there: an idle keep-alive connection holds none, and no separate wait
 // costs a system call.
-func (h *hconn) firstRead() error {
+func (h *hconn) firstRead(first bool) error {
 	if h.readFn == nil {
 		h.readFn = func(fd uintptr) bool {
 			h.getBuf()
@@ -710,6 +713,11 @@ func (h *hconn) firstRead() error {
 			h.clientEOF = err == nil && m == 0
 			return true // an end or error: the read that follows sees it again
 		}
+	}
+	if !first && h.cp.ctx != 0 {
+		// the client sends its next request once it has our response:
+		// wait for it rather than try a read that would find nothing
+		return h.cp.waitThen(h.readFn)
 	}
 	return h.cp.rc.Read(h.readFn)
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -55,7 +56,13 @@ func (h *hconn) readResponseHead() error {
 				return h1.ErrBad
 			}
 		}
-		m, err := h.sc.Read(h.sbuf[h.sn:])
+		var m int
+		var err error
+		if h.sn == 0 && h.sp != nil && h.sp.ctx != 0 && h.sc == net.Conn(h.rc) { // plain, not TLS
+			m, err = h.waitResponse()
+		} else {
+			m, err = h.sc.Read(h.sbuf[h.sn:])
+		}
 		h.sn += m
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -67,6 +74,25 @@ func (h *hconn) readResponseHead() error {
 			return h1.ErrBad
 		}
 	}
+}
+
+// waitResponse reads the first bytes of a response once the server's
+// socket is readable (waitThen): the request was just sent, so a read
+// before waiting would nearly always find nothing.
+func (h *hconn) waitResponse() (int, error) {
+	if h.srvReadFn == nil {
+		h.srvReadFn = func(fd uintptr) bool {
+			h.srvM, h.srvErr = rawRead(int(fd), h.sbuf[h.sn:])
+			return h.srvErr != syscall.EAGAIN
+		}
+	}
+	if err := h.sp.waitThen(h.srvReadFn); err != nil {
+		return 0, err
+	}
+	if h.srvErr == nil && h.srvM == 0 {
+		return 0, io.EOF
+	}
+	return h.srvM, h.srvErr
 }
 
 // errServerClosed: the server closed or reset the connection before

@@ -75,6 +75,12 @@ type peeker struct {
 	errno syscall.Errno
 	one   [1]byte
 	fn    func(fd uintptr) bool
+	// for waitThen (pollwait.go): the runtime poller's handle (0: none),
+	// waitLoop as a value made once, the read it calls and its error
+	ctx    uintptr
+	waitFn func(fd uintptr)
+	then   func(fd uintptr) bool
+	werr   error
 }
 
 func newPeeker(c interface {
@@ -83,6 +89,9 @@ func newPeeker(c interface {
 	p := &peeker{}
 	p.rc, _ = c.SyscallConn()
 	p.fn = p.peek
+	if p.ctx = pollHandle(c); p.ctx != 0 {
+		p.waitFn = p.waitLoop
+	}
 	return p
 }
 
