@@ -312,7 +312,7 @@ func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 				wait = be.px.Timeouts.Connect
 			}
 			if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, nil); err != nil {
-				ic.c.Close()
+				ic.close()
 				hc.r.opts.Logf("backend '%s': server '%s': %v", be.px.Name, sv.srv.Name, err)
 				return nil, false, errDial
 			}

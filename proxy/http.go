@@ -131,7 +131,20 @@ func (h *hconn) putBuf() {
 
 func (h *hconn) dropServer() {
 	if h.sc != nil && !h.parkServer() {
-		h.sc.Close()
+		h.closeServer(h.srvIdle)
+	}
+}
+
+// closeServer closes the held server connection; one whose exchange ended
+// cleanly with a reset, as haproxy closes a server connection it does not
+// keep (closeIdle).
+func (h *hconn) closeServer(clean bool) {
+	if h.sc != nil {
+		if clean {
+			closeIdle(h.sc, h.rc)
+		} else {
+			h.sc.Close()
+		}
 		h.sv.limit.release()
 		h.be.sessions.Add(-1)
 		h.r.mu.Lock()
@@ -621,6 +634,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		head := h.writeRequestHead(be, srvClose)
 		h.srvIdle = false // busy until its response has ended cleanly
 		h.sdl.write(h.sc, h.since(h.ob.start), h.serverTimeout())
+		yieldBeforeWrite()
 		if _, err := h.sc.Write(head); err != nil {
 			if reused { // the server closed its idle connection: once more on a new one
 				h.dropServer()

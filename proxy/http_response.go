@@ -154,6 +154,7 @@ func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	b = append(b, body...)
 	h.out = b
 	h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
+	yieldBeforeWrite()
 	_, err := h.c.Write(b)
 	return err
 }
@@ -228,7 +229,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			h.sconsume(end)
 		}
 		if srvClose {
-			h.dropServer()
+			h.closeServer(true) // the response has ended: nothing is lost
 		} else {
 			h.srvIdle = true
 		}

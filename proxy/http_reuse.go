@@ -28,6 +28,20 @@ type idleConn struct {
 	reuse bool // it has been taken again at least once
 }
 
+// close ends an idle connection as haproxy does: a plain one with a reset
+// (SO_LINGER 0), which leaves no TIME_WAIT behind on either side; the
+// exchange on it was complete, so nothing is lost.
+func (ic *idleConn) close() {
+	closeIdle(ic.c, ic.rc)
+}
+
+func closeIdle(c net.Conn, rc *releasingConn) {
+	if rc != nil && c == net.Conn(rc) {
+		rc.SetLinger(0)
+	}
+	c.Close()
+}
+
 // maxSessionConns is haproxy's max-session-srv-conns default: the idle
 // connections a client connection keeps for itself with http-reuse never.
 const maxSessionConns = 10
@@ -53,7 +67,7 @@ func (p *srvPool) mayTake(firstRequest bool) bool {
 // closeOwn closes the idle connections a client connection kept.
 func (h *hconn) closeOwn() {
 	for _, ic := range h.own {
-		ic.c.Close()
+		ic.close()
 	}
 	h.own = nil
 }
@@ -64,7 +78,7 @@ func (p *srvPool) put(idx int, ic *idleConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.idle[idx]) >= maxIdlePerServer {
-		ic.c.Close()
+		ic.close()
 		return
 	}
 	p.idle[idx] = append(p.idle[idx], ic)
@@ -75,7 +89,7 @@ func (p *srvPool) put(idx int, ic *idleConn) {
 			if x == ic {
 				p.idle[idx] = append(l[:i], l[i+1:]...)
 				p.mu.Unlock()
-				ic.c.Close()
+				ic.close()
 				return
 			}
 		}
@@ -107,7 +121,7 @@ func (p *srvPool) take(idx int, proven bool) *idleConn {
 		if ic.sp.idleOpen() {
 			return ic
 		}
-		ic.c.Close()
+		ic.close()
 	}
 }
 
@@ -162,7 +176,7 @@ func (h *hconn) takeIdle(be *backend, idx int) (*idleConn, error) {
 				if x.sp.idleOpen() {
 					ic = x
 				} else {
-					x.c.Close()
+					x.close()
 				}
 			}
 		}
@@ -178,7 +192,7 @@ func (h *hconn) takeIdle(be *backend, idx int) (*idleConn, error) {
 		wait = be.px.Timeouts.Connect
 	}
 	if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, nil); err != nil {
-		ic.c.Close()
+		ic.close()
 		return nil, fmt.Errorf("server '%s': %v", sv.srv.Name, err)
 	}
 	ic.rc.once = sync.Once{}

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -129,5 +131,95 @@ func TestHTTPServerClosesAfterResponse(t *testing.T) {
 	}
 	if n := conns.Load(); n != 3 {
 		t.Errorf("server connections: %d, want 3", n)
+	}
+}
+
+// endingServer answers every request on a connection with a small
+// keep-alive response and records how each connection ended: "reset"
+// (the proxy closed with SO_LINGER 0) or "fin".
+func endingServer(t *testing.T) (int, chan string) {
+	ln := listenLocal(t)
+	ends := make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					n, err := c.Read(buf)
+					if err != nil {
+						if errors.Is(err, syscall.ECONNRESET) {
+							ends <- "reset"
+						} else {
+							ends <- "fin"
+						}
+						return
+					}
+					if strings.Contains(string(buf[:n]), "\r\n\r\n") {
+						c.Write([]byte("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"))
+					}
+				}
+			}()
+		}
+	}()
+	return port(ln.Addr()), ends
+}
+
+// TestIdleServerConnResetAsHAProxy: a server connection that gohaka does
+// not keep once its response has ended (option http-server-close) is
+// closed with a reset, as haproxy 2.6 closes it: no TIME_WAIT is left on
+// either side.
+func TestIdleServerConnResetAsHAProxy(t *testing.T) {
+	for _, haproxy := range []bool{true, false} {
+		sp, ends := endingServer(t)
+		fp := freePort(t)
+		cfg := fmt.Sprintf("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\n"+
+			"frontend fe\n    bind 127.0.0.1:%d\n    option http-server-close\n    default_backend be\n\nbackend be\n    server s 127.0.0.1:%d\n", fp, sp)
+		if haproxy {
+			runHAProxy(t, cfg, fp)
+		} else {
+			startRuntime(t, cfg)
+		}
+		keepAliveRequests2(t, fp, 2)
+		var got []string
+		for i := 0; i < 2; i++ {
+			select {
+			case e := <-ends:
+				got = append(got, e)
+			case <-time.After(3 * time.Second):
+				t.Fatalf("haproxy=%v: server connection %d did not end", haproxy, i+1)
+			}
+		}
+		if got[0] != "reset" || got[1] != "reset" {
+			t.Errorf("haproxy=%v: server connections ended %v, want [reset reset]", haproxy, got)
+		}
+	}
+}
+
+// keepAliveRequests2 sends n requests on one connection to a server
+// answering "ok".
+func keepAliveRequests2(t *testing.T, p, n int) {
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		got := ""
+		for !strings.HasSuffix(got, "ok\n") {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("request %d: %v (%q)", i, err, got)
+			}
+			got += string(buf[:k])
+		}
 	}
 }

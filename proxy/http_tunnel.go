@@ -60,9 +60,10 @@ func (h *hconn) tunnel() {
 func lingerClose(c halfCloser) {
 	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	var junk [4096]byte
+	junk := bufPool.Get() // off the collected heap, as the connection's own buffers
+	defer bufPool.Put(junk)
 	for i := 0; i < 64; i++ {
-		if _, err := c.Read(junk[:]); err != nil {
+		if _, err := c.Read(*junk); err != nil {
 			return
 		}
 	}
