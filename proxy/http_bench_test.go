@@ -162,6 +162,10 @@ func TestBenchHTTPVsHAProxy(t *testing.T) {
 		rounds = v
 	}
 	for _, conns := range []int{64, 1000} {
+		// one round each, not counted: both reach their working size
+		// (goroutines, buffers, server connections) before measuring
+		run(gp, conns)
+		run(hp, conns)
 		var rr, pr []float64
 		for round := 0; round < rounds; round++ {
 			var gr, gl, hr, hl float64
