@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestIdleSessionsHoldNoGoroutine: established sessions live in the event
@@ -236,5 +238,46 @@ func TestEndedTunnelsLeaveTheHeap(t *testing.T) {
 		if n := len(l.timers); n != 0 {
 			t.Errorf("%d ended tunnels still in a loop's timer heap", n)
 		}
+	}
+}
+
+// TestShortWait: a loop that has just handled events takes the next ones
+// from its own epoll (already pending, or coming within shortWaitFor)
+// instead of parking; it does not wait outside a turn or past the turn's
+// budget.
+func TestShortWait(t *testing.T) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(epfd)
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(efd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		t.Fatal(err)
+	}
+	l := &evLoop{epfd: epfd, events: make([]unix.EpollEvent, 8)}
+	signal := func() { unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0}) }
+	var none time.Time
+	signal()
+	if n := l.shortWait(&none); n != 0 {
+		t.Fatalf("outside a turn: %d events taken, want none (park)", n)
+	}
+	old := time.Now().Add(-2 * shortWaitBudget)
+	if n := l.shortWait(&old); n != 0 {
+		t.Fatalf("past the budget: %d events taken, want none", n)
+	}
+	now := time.Now()
+	if n := l.shortWait(&now); n != 1 || l.events[0].Fd != int32(efd) {
+		t.Fatalf("pending event in a turn: %d taken, want the eventfd's", n)
+	}
+	// nothing pending: the wait ends empty
+	now = time.Now()
+	if n := l.shortWait(&now); n != 0 {
+		t.Fatalf("nothing pending: %d events", n)
 	}
 }
