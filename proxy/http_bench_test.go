@@ -22,27 +22,8 @@ import (
 // allocs/op counts both frontends (and the client loop, which allocates
 // nothing).
 func BenchmarkHTTPKeepAlive(b *testing.B) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	fp := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
-	sp := ln2.Addr().(*net.TCPAddr).Port
-	ln2.Close()
-	cfg := fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:%d
-    http-request set-header X-Bench 1
-    default_backend be
-backend be
-    server s 127.0.0.1:%d
-frontend srv
-    bind 127.0.0.1:%d
-    http-request return status 200 content-type text/plain string "hello\n"
-`, fp, sp, sp)
+	fp, sp := freePortB(b), freePortB(b)
+	cfg := proxyingConfig(fp, fmt.Sprintf("127.0.0.1:%d", sp), "    http-request set-header X-Bench 1\n", answeringFrontend(sp))
 	r := startRuntimeB(b, cfg)
 	defer r.Stop()
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fp))
@@ -68,6 +49,18 @@ frontend srv
 			n += k
 		}
 	}
+}
+
+// proxyingConfig is a mode http frontend on port fp, with rules, sending
+// every request to the one server at addr; more follows (another frontend).
+func proxyingConfig(fp int, addr, rules, more string) string {
+	return fmt.Sprintf("defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n"+
+		"frontend fe\n    bind 127.0.0.1:%d\n%s    default_backend be\nbackend be\n    server s %s\n", fp, rules, addr) + more
+}
+
+// answeringFrontend is a frontend on port p answering "hello\n" itself.
+func answeringFrontend(p int) string {
+	return fmt.Sprintf("frontend srv\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string \"hello\\n\"\n", p)
 }
 
 func startRuntimeB(b *testing.B, cfgText string) *Runtime {

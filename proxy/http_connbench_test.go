@@ -13,20 +13,7 @@ import (
 // and tearing down the client and server sides, allocations included.
 func BenchmarkHTTPNewConn(b *testing.B) {
 	fp, sp := freePortB(b), freePortB(b)
-	r := startRuntimeB(b, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend be
-backend be
-    server s 127.0.0.1:%d
-frontend srv
-    bind 127.0.0.1:%d
-    http-request return status 200 content-type text/plain string "hello\n"
-`, fp, sp, sp))
+	r := startRuntimeB(b, proxyingConfig(fp, fmt.Sprintf("127.0.0.1:%d", sp), "", answeringFrontend(sp)))
 	defer r.Stop()
 	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
 	addr := fmt.Sprintf("127.0.0.1:%d", fp)

@@ -30,8 +30,16 @@ func countingEchoServer(t *testing.T, name string) (int, *atomic.Int64) {
 }
 
 // keepAliveRequests sends n requests one after the other on one
-// connection and waits for each answer.
+// connection and waits for each answer of an echo server.
 func keepAliveRequests(t *testing.T, p, n int) {
+	keepAliveRequestsUntil(t, p, n, func(got string) bool {
+		return strings.Contains(got, "\r\n\r\nserver ") && strings.HasSuffix(got, "\r\n\r\n")
+	})
+}
+
+// keepAliveRequestsUntil sends n requests one after the other on one
+// connection, each once done says the answer so far is whole.
+func keepAliveRequestsUntil(t *testing.T, p, n int, done func(string) bool) {
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +50,7 @@ func keepAliveRequests(t *testing.T, p, n int) {
 		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
 		c.SetReadDeadline(time.Now().Add(3 * time.Second))
 		got := ""
-		for !strings.Contains(got, "\r\n\r\nserver ") || !strings.HasSuffix(got, "\r\n\r\n") {
+		for !done(got) {
 			k, err := c.Read(buf)
 			if err != nil {
 				t.Fatalf("request %d: %v (%q)", i, err, got)
@@ -138,36 +146,29 @@ func TestHTTPServerClosesAfterResponse(t *testing.T) {
 // keep-alive response and records how each connection ended: "reset"
 // (the proxy closed with SO_LINGER 0) or "fin".
 func endingServer(t *testing.T) (int, chan string) {
-	ln := listenLocal(t)
 	ends := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					n, err := c.Read(buf)
-					if err != nil {
-						if errors.Is(err, syscall.ECONNRESET) {
-							ends <- "reset"
-						} else {
-							ends <- "fin"
-						}
-						return
+	p := serveEach(t, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 4096)
+			for {
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				n, err := c.Read(buf)
+				if err != nil {
+					if errors.Is(err, syscall.ECONNRESET) {
+						ends <- "reset"
+					} else {
+						ends <- "fin"
 					}
-					if strings.Contains(string(buf[:n]), "\r\n\r\n") {
-						c.Write([]byte("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"))
-					}
+					return
 				}
-			}()
-		}
-	}()
-	return port(ln.Addr()), ends
+				if strings.Contains(string(buf[:n]), "\r\n\r\n") {
+					c.Write([]byte("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"))
+				}
+			}
+		}()
+	})
+	return p, ends
 }
 
 // TestIdleServerConnResetAsHAProxy: a server connection that gohaka does
@@ -185,7 +186,7 @@ func TestIdleServerConnResetAsHAProxy(t *testing.T) {
 		} else {
 			startRuntime(t, cfg)
 		}
-		keepAliveRequests2(t, fp, 2)
+		keepAliveRequestsUntil(t, fp, 2, func(got string) bool { return strings.HasSuffix(got, "ok\n") })
 		var got []string
 		for i := 0; i < 2; i++ {
 			select {
@@ -197,29 +198,6 @@ func TestIdleServerConnResetAsHAProxy(t *testing.T) {
 		}
 		if got[0] != "reset" || got[1] != "reset" {
 			t.Errorf("haproxy=%v: server connections ended %v, want [reset reset]", haproxy, got)
-		}
-	}
-}
-
-// keepAliveRequests2 sends n requests on one connection to a server
-// answering "ok".
-func keepAliveRequests2(t *testing.T, p, n int) {
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	buf := make([]byte, 4096)
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		got := ""
-		for !strings.HasSuffix(got, "ok\n") {
-			k, err := c.Read(buf)
-			if err != nil {
-				t.Fatalf("request %d: %v (%q)", i, err, got)
-			}
-			got += string(buf[:k])
 		}
 	}
 }

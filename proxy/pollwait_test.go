@@ -86,17 +86,7 @@ func TestHTTPKeepAliveReadsPerRequest(t *testing.T) {
 	}
 	defer srv.Close()
 	fp := freePort(t)
-	r := startRuntime(t, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:%d
-    default_backend be
-backend be
-    server s %s
-`, fp, srv.Addr()))
+	r := startRuntime(t, proxyingConfig(fp, srv.Addr().String(), "", ""))
 	defer r.Stop()
 	resp := []byte("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n")
 	go func() {
