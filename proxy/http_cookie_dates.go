@@ -22,9 +22,10 @@ type cookieDates struct {
 const date64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 // read splits a cookie value into the server's value and its dates;
-// expired is 'E' when the last-seen date is more than maxidle before
-// now, 'O' when the first-seen date is more than maxlife before it. Unreadable dates count
-// as absent; dates in the future are taken as they are (as haproxy does).
+// expired is 'O' when, with maxlife, the first-seen date is more than
+// maxlife before now or more than a day after it, else 'E' when, with
+// maxidle, the last-seen date is so with maxidle (haproxy 2.6 looks at the
+// first-seen date first). Unreadable dates count as absent.
 func (d *cookieDates) read(val []byte, maxIdle, maxLife time.Duration) (srv []byte, expired byte) {
 	srv, rest, ok := bytes.Cut(val, []byte("|"))
 	if !ok {
@@ -32,13 +33,20 @@ func (d *cookieDates) read(val []byte, maxIdle, maxLife time.Duration) (srv []by
 	}
 	lastPart, firstPart, _ := bytes.Cut(rest, []byte("|"))
 	d.last, d.first = decodeDate(lastPart), decodeDate(firstPart)
-	if maxIdle > 0 && d.last >= 0 && d.last*4+int64(maxIdle/time.Second) < d.now {
-		return srv, 'E'
-	}
-	if maxLife > 0 && d.first >= 0 && d.first*4+int64(maxLife/time.Second) < d.now {
+	if maxLife > 0 && d.first >= 0 && d.outside(d.first, maxLife) {
 		return srv, 'O'
 	}
+	if maxIdle > 0 && d.last >= 0 && d.outside(d.last, maxIdle) {
+		return srv, 'E'
+	}
 	return srv, 0
+}
+
+// outside tells a date (in 4-second units) older than max before now,
+// or more than a day ahead of it.
+func (d *cookieDates) outside(unit int64, max time.Duration) bool {
+	at := unit * 4
+	return d.now-at > int64(max/time.Second) || at-d.now > 86400
 }
 
 // stale tells a valid cookie that must be sent again: its last-seen

@@ -75,6 +75,8 @@ func TestCookieMaxIdleMaxLife(t *testing.T) {
 		{"no dates", func(d int64) string { return "c2" }, "B", "fresh"},
 		{"unreadable dates", func(d int64) string { return "c2|zz" }, "B", "fresh"},
 		{"future", func(d int64) string { return "c2|" + enc(d+100) + "|" + enc(d) }, "B", ""},
+		{"last a day ahead", func(d int64) string { return "c2|" + enc(d+21601) + "|" + enc(d) }, "A", "fresh"},
+		{"first a day ahead", func(d int64) string { return "c2|" + enc(d) + "|" + enc(d+21601) }, "A", "fresh"},
 	} {
 		// a 4-second unit may turn between the two clocks: once more then
 		for try := 0; try < 2; try++ {

@@ -97,7 +97,26 @@ func TestCookieLogFlagsAsHAProxy(t *testing.T) {
 		{"/rw/setjs", ""}, {"/rw/none", ""}, {"/rw/setjs", "JS=s2"}, {"/rw/none", "JS=s2"},
 		{"/down/a", "SRV=s2"},
 		{"/us/us", "SRV=s2"}, {"/us/x", "SRV=s2"},
-		{"/idle/a", "SRV=s2|aw/AA|aw/AA"},
+	}
+	// maxidle 30m, maxlife 8h: dates made from now, so that the cases
+	// stay what they are whatever the day
+	at := func(d time.Duration) string { return string(appendDate(nil, dateUnit(time.Now().Add(d).Unix()))) }
+	for _, c := range []struct{ path, last, first string }{
+		{"/idle/both", at(-time.Hour), at(-9 * time.Hour)},
+		{"/idle/idle", at(-time.Hour), at(-time.Hour)},
+		{"/idle/life", at(-time.Minute), at(-9 * time.Hour)},
+		{"/idle/fresh", at(-time.Minute), at(-time.Hour)},
+		{"/idle/future", at(48 * time.Hour), at(48 * time.Hour)},
+		{"/idle/futurelast", at(48 * time.Hour), at(-time.Hour)},
+		{"/idle/futurefirst", at(-time.Minute), at(48 * time.Hour)},
+		{"/idle/soon", at(time.Hour), at(time.Hour)},
+		{"/idle/nofirst", at(-time.Minute), ""},
+	} {
+		v := "SRV=s2|" + c.last
+		if c.first != "" {
+			v += "|" + c.first
+		}
+		reqs = append(reqs, struct{ path, cookie string }{c.path, v})
 	}
 	line := regexp.MustCompile(`\] fe (\S+) \S+ (\d+) \d+ \S+ \S+ (\S{4}) `)
 	setCookie := regexp.MustCompile(`(?i)\r\nset-cookie: ([^\r]*)`)
@@ -123,7 +142,7 @@ func TestCookieLogFlagsAsHAProxy(t *testing.T) {
 					logged = m[1] + " " + m[2] + " " + m[3]
 				}
 			}
-			out = append(out, fmt.Sprintf("%s [%s]: %s %q", r.path, r.cookie, logged, sc))
+			out = append(out, fmt.Sprintf("%s [%s]: %s %q", r.path, cookieDate.ReplaceAllString(r.cookie, "|DATE"), logged, sc))
 		}
 		return out
 	}
