@@ -90,7 +90,7 @@ func newPeeker(c interface {
 	p := &peeker{}
 	p.rc, _ = c.SyscallConn()
 	p.fn = p.peek
-	if p.ctx = pollHandle(c); p.ctx != 0 {
+	if p.ctx = pollHandle(c, p.rc); p.ctx != 0 {
 		p.waitFn = p.waitLoop
 	}
 	return p

@@ -3,7 +3,9 @@ package proxy
 import (
 	"net"
 	"os"
+	"reflect"
 	"runtime"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -13,63 +15,89 @@ import (
 // connection whose peer answers only after hearing from us (the client's
 // next request, the server's response) that first try nearly always fails:
 // a system call per wait for nothing. haproxy instead waits for epoll to
-// report the socket readable and reads once. waitRead does the same with
+// report the socket readable and reads once. waitThen does the same with
 // the runtime's own poller: it waits on the descriptor's readiness without
 // clearing it first (a readiness that came before the wait is seen, never
 // lost; a stale one costs one EAGAIN and a second wait) and then reads.
 //
 // The runtime's wait is reached by linkname, the descriptor's poller
-// handle by the layout of net's and internal/poll's structs. pollHandle
-// checks that layout on every connection against the descriptor number the
-// public API gives and answers 0, the plain Read path, when it differs.
+// handle through net's and internal/poll's types, whose shape reflect
+// reads once; pollHandle also checks, on every connection, the descriptor
+// number found that way against the one the public API gives, and answers
+// 0 (the plain Read path) when anything differs.
 
 //go:linkname runtimePollWait internal/poll.runtime_pollWait
 func runtimePollWait(ctx uintptr, mode int) int
 
-// pollFD mirrors the head of internal/poll.FD on unix: fdMutex (a uint64
-// and two uint32), Sysfd, SysFile (one pointer), pollDesc (one uintptr).
-type pollFD struct {
-	state        uint64
-	rsema, wsema uint32
-	sysfd        int
-	iovecs       uintptr
-	ctx          uintptr
+// pollOffsets are where the descriptor number and the poller handle sit
+// from the netFD a *net.TCPConn or *net.UnixConn points to first, as
+// reflect reads net's and internal/poll's types (net.conn{fd *netFD},
+// netFD{pfd poll.FD}, poll.FD{Sysfd int, pd pollDesc{runtimeCtx}}); ok is
+// false when the types are not shaped so.
+var pollOffsets struct {
+	once       sync.Once
+	sysfd, ctx uintptr
+	ok         bool
+}
+
+func findPollOffsets() {
+	conn, ok := reflect.TypeOf(net.TCPConn{}).FieldByName("conn")
+	if !ok || conn.Offset != 0 || conn.Type.Kind() != reflect.Struct {
+		return
+	}
+	fd, ok := conn.Type.FieldByName("fd")
+	if !ok || fd.Offset != 0 || fd.Type.Kind() != reflect.Pointer || fd.Type.Elem().Kind() != reflect.Struct {
+		return
+	}
+	pfd, ok := fd.Type.Elem().FieldByName("pfd")
+	if !ok || pfd.Type.Kind() != reflect.Struct {
+		return
+	}
+	sysfd, ok := pfd.Type.FieldByName("Sysfd")
+	if !ok || sysfd.Type.Kind() != reflect.Int {
+		return
+	}
+	pd, ok := pfd.Type.FieldByName("pd")
+	if !ok || pd.Type.Kind() != reflect.Struct {
+		return
+	}
+	rctx, ok := pd.Type.FieldByName("runtimeCtx")
+	if !ok || rctx.Type.Kind() != reflect.Uintptr {
+		return
+	}
+	pollOffsets.sysfd = pfd.Offset + sysfd.Offset
+	pollOffsets.ctx = pfd.Offset + pd.Offset + rctx.Offset
+	pollOffsets.ok = true
 }
 
 // the runtime's answers (internal/poll's pollNoError and the rest)
 const (
-	pollNoError        = 0
-	pollErrClosing     = 1
-	pollErrTimeout     = 2
-	pollErrNotPollable = 3
+	pollNoError    = 0
+	pollErrClosing = 1
+	pollErrTimeout = 2
 )
 
-// pollHandle returns c's poller handle, or 0 when c is no socket of the
-// net package or its layout is not the one expected.
-func pollHandle(c any) uintptr {
-	var fd *pollFD
+// pollHandle returns the poller handle of c (whose raw connection is rc),
+// or 0 when c is no socket of the net package or the types are not shaped
+// as expected, or the descriptor found there is not rc's.
+func pollHandle(c any, rc syscall.RawConn) uintptr {
+	var base unsafe.Pointer // the netFD
 	switch c := c.(type) {
 	case *net.TCPConn:
-		fd = *(**pollFD)(unsafe.Pointer(c)) // net.conn{fd *netFD}, netFD{pfd poll.FD, ...}
+		base = *(*unsafe.Pointer)(unsafe.Pointer(c))
 	case *net.UnixConn:
-		fd = *(**pollFD)(unsafe.Pointer(c))
+		base = *(*unsafe.Pointer)(unsafe.Pointer(c))
 	default:
 		return 0
 	}
-	sc, ok := c.(interface {
-		SyscallConn() (syscall.RawConn, error)
-	})
-	if !ok || fd == nil {
-		return 0
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	pollOffsets.once.Do(findPollOffsets)
+	if !pollOffsets.ok || base == nil || rc == nil {
 		return 0
 	}
 	var ctx uintptr
 	rc.Control(func(s uintptr) {
-		if fd.sysfd == int(s) && fd.ctx != 0 {
-			ctx = fd.ctx
+		if *(*int)(unsafe.Add(base, pollOffsets.sysfd)) == int(s) {
+			ctx = *(*uintptr)(unsafe.Add(base, pollOffsets.ctx))
 		}
 	})
 	return ctx
