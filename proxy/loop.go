@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,9 +43,14 @@ type evLoop struct {
 	pending []*tunnel
 	armed   time.Time
 	done    chan struct{}
+
+	// others counts connections goroutines serve (Runtime.goServing);
+	// with one processor (shareP) a short wait would keep them waiting
+	others *atomic.Int64
+	shareP bool
 }
 
-func newLoop(pipes *pipePool) (*evLoop, error) {
+func newLoop(pipes *pipePool, others *atomic.Int64) (*evLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -61,7 +67,7 @@ func newLoop(pipes *pipePool) (*evLoop, error) {
 		return nil, err
 	}
 	unix.SetNonblock(epfd, true)
-	l := &evLoop{epfd: epfd, wakefd: wfd, file: os.NewFile(uintptr(epfd), "epoll"), pipes: pipes,
+	l := &evLoop{others: others, shareP: runtime.GOMAXPROCS(0) == 1, epfd: epfd, wakefd: wfd, file: os.NewFile(uintptr(epfd), "epoll"), pipes: pipes,
 		buf: make([]byte, bufSize), events: make([]unix.EpollEvent, 128), batch: make([]*tunnel, 128), lnReady: make([]func(), 128), listeners: map[int32]func(){}, tunnels: map[int32]*tunnel{}, done: make(chan struct{})}
 	go l.run()
 	return l, nil
@@ -466,7 +472,8 @@ func (l *evLoop) removeListener(fd int) {
 // batch. The wait blocks the thread without the scheduler knowing (a raw
 // system call, as the loop's others), so it is short and a turn of the
 // loop stops waiting after shortWaitBudget, leaving the processor to the
-// other goroutines.
+// other goroutines; on a single processor it does not wait at all while
+// goroutines serve connections (http, TLS), which it would hold up.
 const (
 	shortWaitFor    = 50 * time.Microsecond
 	shortWaitBudget = 500 * time.Microsecond
@@ -475,7 +482,8 @@ const (
 // shortWait waits up to shortWaitFor for events while the turn that began
 // at *turn is within its budget; it returns how many came (in l.events).
 func (l *evLoop) shortWait(turn *time.Time) int {
-	if noEpollPwait2.Load() || turn.IsZero() || time.Since(*turn) > shortWaitBudget {
+	if noEpollPwait2.Load() || turn.IsZero() || time.Since(*turn) > shortWaitBudget ||
+		l.shareP && l.others != nil && l.others.Load() > 0 {
 		return 0
 	}
 	ts := unix.NsecToTimespec(int64(shortWaitFor))

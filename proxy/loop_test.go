@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,18 @@ func TestShortWait(t *testing.T) {
 	now = time.Now()
 	if n := l.shortWait(&now); n != 0 {
 		t.Fatalf("nothing pending: %d events", n)
+	}
+	// one processor shared with goroutines serving connections: no wait
+	var others atomic.Int64
+	others.Store(1)
+	l.others, l.shareP = &others, true
+	signal()
+	now = time.Now()
+	if n := l.shortWait(&now); n != 0 {
+		t.Fatalf("goroutines waiting for the processor: %d events taken, want none (park)", n)
+	}
+	others.Store(0)
+	if n := l.shortWait(&now); n != 1 {
+		t.Fatalf("no goroutine serving: %d events taken, want the pending one", n)
 	}
 }

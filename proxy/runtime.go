@@ -53,6 +53,10 @@ type Runtime struct {
 	stopping atomic.Bool
 
 	loops []*evLoop
+	// goServing counts the connections a goroutine serves now (http, the
+	// general tcp path): the loops' short waits hold the processor and
+	// skip while any runs on a single-processor runtime (loop.go)
+	goServing atomic.Int64
 	// set-up goroutines waiting for a connection (setupWorker)
 	jobs      chan setupJob
 	quit      chan struct{}
@@ -292,7 +296,7 @@ func (r *Runtime) Start() error {
 		return err
 	}
 	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
-		l, err := newLoop(r.pipes)
+		l, err := newLoop(r.pipes, &r.goServing)
 		if err != nil {
 			r.closeListeners()
 			r.stopLoops()
@@ -471,6 +475,8 @@ func addrPort(a net.Addr) netip.AddrPort {
 // that never gets there ends on its way out. done releases the accept
 // slots.
 func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
+	r.goServing.Add(1)
+	defer r.goServing.Add(-1)
 	s := r.openSession(fe, c)
 	handed, started := false, false
 	defer func() {
