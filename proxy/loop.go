@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -181,7 +180,7 @@ func (l *evLoop) poll() bool {
 			if quit {
 				return true
 			}
-			if waited = l.shortWait(&turn); waited > 0 {
+			if waited = l.shortWait(turn); waited > 0 {
 				continue
 			}
 			l.arm()
@@ -248,7 +247,7 @@ func (l *evLoop) poll() bool {
 			stop := l.closeAll || l.quit
 			l.mu.Unlock()
 			if !stop {
-				if waited = l.shortWait(&turn); waited > 0 {
+				if waited = l.shortWait(turn); waited > 0 {
 					continue
 				}
 				l.arm()
@@ -480,21 +479,20 @@ const (
 )
 
 // shortWait waits up to shortWaitFor for events while the turn that began
-// at *turn is within its budget; it returns how many came (in l.events).
-func (l *evLoop) shortWait(turn *time.Time) int {
-	if noEpollPwait2.Load() || turn.IsZero() || time.Since(*turn) > shortWaitBudget ||
+// at turn is within its budget; it returns how many came (in l.events).
+func (l *evLoop) shortWait(turn time.Time) int {
+	if noEpollPwait2.Load() || turn.IsZero() || time.Since(turn) > shortWaitBudget ||
 		l.shareP && l.others != nil && l.others.Load() > 0 {
 		return 0
 	}
-	ts := unix.NsecToTimespec(int64(shortWaitFor))
-	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT2, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
-	if e == unix.ENOSYS {
+	n, err := rawEpollWaitFor(l.epfd, l.events, shortWaitFor)
+	if err == unix.ENOSYS {
 		noEpollPwait2.Store(true) // before Linux 5.11: park at once
 	}
-	if e != 0 {
+	if err != nil {
 		return 0
 	}
-	return int(n)
+	return n
 }
 
 // noEpollPwait2: the kernel has said it has no epoll_pwait2.

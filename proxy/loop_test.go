@@ -265,20 +265,20 @@ func TestShortWait(t *testing.T) {
 	signal := func() { unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0}) }
 	var none time.Time
 	signal()
-	if n := l.shortWait(&none); n != 0 {
+	if n := l.shortWait(none); n != 0 {
 		t.Fatalf("outside a turn: %d events taken, want none (park)", n)
 	}
 	old := time.Now().Add(-2 * shortWaitBudget)
-	if n := l.shortWait(&old); n != 0 {
+	if n := l.shortWait(old); n != 0 {
 		t.Fatalf("past the budget: %d events taken, want none", n)
 	}
 	now := time.Now()
-	if n := l.shortWait(&now); n != 1 || l.events[0].Fd != int32(efd) {
+	if n := l.shortWait(now); n != 1 || l.events[0].Fd != int32(efd) {
 		t.Fatalf("pending event in a turn: %d taken, want the eventfd's", n)
 	}
 	// nothing pending: the wait ends empty
 	now = time.Now()
-	if n := l.shortWait(&now); n != 0 {
+	if n := l.shortWait(now); n != 0 {
 		t.Fatalf("nothing pending: %d events", n)
 	}
 	// one processor shared with goroutines serving connections: no wait
@@ -287,11 +287,11 @@ func TestShortWait(t *testing.T) {
 	l.others, l.shareP = &others, true
 	signal()
 	now = time.Now()
-	if n := l.shortWait(&now); n != 0 {
+	if n := l.shortWait(now); n != 0 {
 		t.Fatalf("goroutines waiting for the processor: %d events taken, want none (park)", n)
 	}
 	others.Store(0)
-	if n := l.shortWait(&now); n != 1 {
+	if n := l.shortWait(now); n != 1 {
 		t.Fatalf("no goroutine serving: %d events taken, want the pending one", n)
 	}
 }

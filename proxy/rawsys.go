@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -72,6 +73,19 @@ func rawClose(fd int) error {
 // rawEpollPoll collects ready events without waiting.
 func rawEpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, errnoErr(e)
+	}
+	return int(n), nil
+}
+
+// rawEpollWaitFor is epoll_pwait2(2): it waits at most d (to the
+// nanosecond, where epoll_wait counts milliseconds) for events. The only
+// raw call here that blocks, it holds the thread and its processor for up
+// to d: keep d short.
+func rawEpollWaitFor(epfd int, events []unix.EpollEvent, d time.Duration) (int, error) {
+	ts := unix.NsecToTimespec(int64(d))
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
 	if e != 0 {
 		return 0, errnoErr(e)
 	}
