@@ -34,6 +34,7 @@ type bufArena struct {
 	bare     []*[]byte // pages given back
 	low      int       // the fewest free buffers since the last trim
 	trimming bool
+	inUse    int // buffers given out and not yet back
 }
 
 // bufPool holds every connection's buffers.
@@ -42,6 +43,7 @@ var bufPool = &bufArena{}
 // Get returns a buffer of bufSize bytes.
 func (a *bufArena) Get() *[]byte {
 	a.mu.Lock()
+	a.inUse++
 	if n := len(a.free); n > 0 {
 		b := a.free[n-1]
 		a.free = a.free[:n-1]
@@ -63,7 +65,15 @@ func (a *bufArena) Get() *[]byte {
 func (a *bufArena) Put(b *[]byte) {
 	a.mu.Lock()
 	a.free = append(a.free, b)
+	a.inUse--
 	a.mu.Unlock()
+}
+
+// held is the number of buffers given out and not yet back.
+func (a *bufArena) held() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.inUse
 }
 
 // grow maps a chunk of buffers: one is returned, the rest are freed.

@@ -31,7 +31,7 @@ type hconn struct {
 	resp h1.Msg
 	q    hreq
 	hdrs []h1.Header
-	out  []byte
+	outp *[]byte // a pool buffer a message head is built in, held until written (outBuf)
 
 	// the server connection, kept across requests of the same backend
 	sc net.Conn
@@ -119,7 +119,45 @@ func (h *hconn) getBuf() {
 	}
 }
 
+// srvWrite writes b to the server connection, with send(2) when it is a
+// plain socket (rawsend.go).
+func (h *hconn) srvWrite(b []byte) (int, error) {
+	if h.sp != nil && h.sp.sendFn != nil && h.sc == net.Conn(h.rc) {
+		return h.sp.send(b)
+	}
+	return h.sc.Write(b)
+}
+
+// outBuf is an empty buffer from the pool to build a message head in,
+// given back by putOut once written: taken just before use, it is one
+// the last request used, still in the processor's cache, where a buffer
+// of the connection's own would have gone cold among a thousand others.
+func (h *hconn) outBuf() []byte {
+	if h.outp == nil {
+		h.outp = bufPool.Get()
+	}
+	return (*h.outp)[:0]
+}
+
+func (h *hconn) putOut() {
+	if h.outp != nil {
+		bufPool.Put(h.outp)
+		h.outp = nil
+	}
+}
+
+// getSbuf takes the buffer for the server's response, when it is about
+// to be read (not before the request is sent: see outBuf).
+func (h *hconn) getSbuf() {
+	if h.sbufp == nil {
+		h.sbufp = bufPool.Get()
+		h.sbuf = *h.sbufp
+		h.sn = 0
+	}
+}
+
 func (h *hconn) putBuf() {
+	h.putOut()
 	if h.bufp != nil && h.n == 0 {
 		bufPool.Put(h.bufp)
 		h.bufp, h.buf = nil, nil
@@ -388,7 +426,7 @@ func (h *hconn) consume(k int) {
 // writeRequestHead serialises the (rewritten) request head for the server.
 func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 	q := &h.q
-	b := h.out[:0]
+	b := h.outBuf()
 	b = append(b, q.method...)
 	b = append(b, ' ')
 	b = append(b, q.uri...)
@@ -438,7 +476,6 @@ func (h *hconn) writeRequestHead(be *backend, srvClose bool) []byte {
 		b = append(b, "connection: keep-alive\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	h.out = b
 	return b
 }
 
@@ -636,18 +673,15 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		h.srvIdle = false // busy until its response has ended cleanly
 		h.sdl.write(h.sc, h.since(h.ob.start), h.serverTimeout())
 		yieldBeforeWrite()
-		if _, err := h.sc.Write(head); err != nil {
+		_, err = h.srvWrite(head)
+		h.putOut()
+		if err != nil {
 			if reused { // the server closed its idle connection: once more on a new one
 				h.dropServer()
 				trusted = false
 				continue
 			}
 			return h.answerError(502, be, keepAlive)
-		}
-		if h.sbufp == nil {
-			h.sbufp = bufPool.Get()
-			h.sbuf = *h.sbufp
-			h.sn = 0
 		}
 		if !trusted || !reused {
 			return h.sendBody(keepAlive, srvClose)
@@ -713,8 +747,9 @@ func (h *hconn) firstRead(first bool) error {
 	if h.readFn == nil {
 		h.readFn = func(fd uintptr) bool {
 			h.getBuf()
-			m, err := rawRead(int(fd), h.buf[h.n:])
+			m, err := rawRecv(int(fd), h.buf[h.n:])
 			if err == syscall.EAGAIN {
+				emptyReads.Add(1)
 				if h.n == 0 {
 					bufPool.Put(h.bufp)
 					h.bufp, h.buf = nil, nil

@@ -61,6 +61,7 @@ type countConn struct {
 	statusAt time.Time // when the status was written
 	resCaps  []capHdr  // `capture response header`: read from the final head
 	resVals  []string
+	p        *peeker // on a plain socket: writes go out with its send
 }
 
 func (c *countConn) Read(b []byte) (int, error) {
@@ -89,7 +90,13 @@ func (c *countConn) Write(b []byte) (int, error) {
 			}
 		}
 	}
-	n, err := c.halfCloser.Write(b)
+	var n int
+	var err error
+	if c.p != nil {
+		n, err = c.p.send(b)
+	} else {
+		n, err = c.halfCloser.Write(b)
+	}
 	c.out += int64(n)
 	if n == len(b) && len(b) >= 12 && string(b[:7]) == "HTTP/1." {
 		c.out += headAdjust(b)
@@ -167,7 +174,7 @@ type httpObs struct {
 // obsStart wraps the client connection to count its bytes (hook in
 // serveHTTP).
 func (h *hconn) obsStart() {
-	h.ob.cc = &countConn{halfCloser: h.c}
+	h.ob.cc = &countConn{halfCloser: h.c, p: h.cp}
 	h.c = h.ob.cc
 	if h.ob.caps = h.r.captures(h.fe.px); h.ob.caps != nil {
 		h.ob.cc.resCaps = h.ob.caps.res

@@ -61,6 +61,7 @@ func (h *hconn) readResponseHead() error {
 		if h.sn == 0 && h.sp != nil && h.sp.ctx != 0 && h.sc == net.Conn(h.rc) { // plain, not TLS
 			m, err = h.waitResponse()
 		} else {
+			h.getSbuf()
 			m, err = h.sc.Read(h.sbuf[h.sn:])
 		}
 		h.sn += m
@@ -82,8 +83,13 @@ func (h *hconn) readResponseHead() error {
 func (h *hconn) waitResponse() (int, error) {
 	if h.srvReadFn == nil {
 		h.srvReadFn = func(fd uintptr) bool {
-			h.srvM, h.srvErr = rawRead(int(fd), h.sbuf[h.sn:])
-			return h.srvErr != syscall.EAGAIN
+			h.getSbuf()
+			h.srvM, h.srvErr = rawRecv(int(fd), h.sbuf[h.sn:])
+			if h.srvErr == syscall.EAGAIN {
+				emptyReads.Add(1)
+				return false
+			}
+			return true
 		}
 	}
 	if err := h.sp.waitThen(h.srvReadFn); err != nil {
@@ -128,7 +134,7 @@ func (h *hconn) sendServerError(err error) {
 // body already read) in the same write.
 func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	rs := &h.resp
-	b := h.out[:0]
+	b := h.outBuf()
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(rs.Status), 10)
 	b = append(b, ' ')
@@ -152,10 +158,10 @@ func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, body...)
-	h.out = b
 	h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
 	yieldBeforeWrite()
 	_, err := h.c.Write(b)
+	h.putOut()
 	return err
 }
 

@@ -82,6 +82,12 @@ type peeker struct {
 	waitFn func(fd uintptr)
 	then   func(fd uintptr) bool
 	werr   error
+	// for send (rawsend.go): what is left to send, its error, sendOnce
+	// as a value made once
+	out    []byte
+	sent   int
+	serr   error
+	sendFn func(fd uintptr) bool
 }
 
 func newPeeker(c interface {
@@ -90,6 +96,7 @@ func newPeeker(c interface {
 	p := &peeker{}
 	p.rc, _ = c.SyscallConn()
 	p.fn = p.peek
+	p.sendFn = p.sendOnce
 	if p.ctx = pollHandle(c, p.rc); p.ctx != 0 {
 		p.waitFn = p.waitLoop
 	}

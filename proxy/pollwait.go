@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -24,6 +25,10 @@ import (
 // reads once; pollHandle also checks, on every connection, the descriptor
 // number found that way against the one the public API gives, and answers
 // 0 (the plain Read path) when anything differs.
+
+// emptyReads counts the http reads made after a wait that found nothing
+// (EAGAIN): a stale readiness, rare when waiting works as it should.
+var emptyReads atomic.Int64
 
 //go:linkname runtimePollWait internal/poll.runtime_pollWait
 func runtimePollWait(ctx uintptr, mode int) int

@@ -39,6 +39,33 @@ func rawRead(fd int, p []byte) (int, error) {
 	return int(n), nil
 }
 
+// rawRecv reads from a socket with recvfrom(2), which goes straight to
+// the socket layer where read(2) passes through the file layer first
+// (position lock, permission hooks) as haproxy's recv does.
+func rawRecv(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
+	if e != 0 {
+		return 0, errnoErr(e)
+	}
+	return int(n), nil
+}
+
+// rawSend sends on a socket with send(2) (see rawRecv), never raising
+// SIGPIPE.
+func rawSend(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
+	if e != 0 {
+		return 0, errnoErr(e)
+	}
+	return int(n), nil
+}
+
 func rawWrite(fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
