@@ -233,7 +233,7 @@ func (h *hconn) obsRoute(be *backend) {
 		return
 	}
 	h.ob.be = be
-	be.ctr.sessionStart(time.Now())
+	be.ctr.sessionStart(h.since(h.ob.start)) // routed a moment after the head was read
 	be.ctr.http.reqTot.Add(1)
 }
 
@@ -343,7 +343,7 @@ func (h *hconn) obsEnd() {
 // obsLog fills the request's log record and emits its line.
 func (h *hconn) obsLog(in, out int64, status int) {
 	ob := &h.ob
-	now := time.Now()
+	now := ob.end // obsEnd's clock reading
 	tx := &ob.tx
 	id := ob.id
 	first := ob.cc.first

@@ -84,10 +84,11 @@ type peeker struct {
 	werr   error
 	// for send (rawsend.go): what is left to send, its error, sendOnce
 	// as a value made once
-	out    []byte
-	sent   int
-	serr   error
-	sendFn func(fd uintptr) bool
+	out     []byte
+	sent    int
+	serr    error
+	sendFn  func(fd uintptr) bool
+	sendCtl func(fd uintptr)
 }
 
 func newPeeker(c interface {
@@ -96,7 +97,7 @@ func newPeeker(c interface {
 	p := &peeker{}
 	p.rc, _ = c.SyscallConn()
 	p.fn = p.peek
-	p.sendFn = p.sendOnce
+	p.sendFn, p.sendCtl = p.sendOnce, p.sendNow
 	if p.ctx = pollHandle(c, p.rc); p.ctx != 0 {
 		p.waitFn = p.waitLoop
 	}

@@ -17,7 +17,12 @@ import (
 // not all, why.
 func (p *peeker) send(b []byte) (int, error) {
 	p.out, p.sent, p.serr = b, 0, nil
-	err := p.rc.Write(p.sendFn)
+	// first without the write lock and the poller reset a wait needs:
+	// there is nearly always room for a head or a small body
+	err := p.rc.Control(p.sendCtl)
+	if err == nil && p.serr == nil && p.sent < len(b) {
+		err = p.rc.Write(p.sendFn)
+	}
 	n := p.sent
 	p.out = nil
 	if p.serr != nil {
@@ -25,6 +30,10 @@ func (p *peeker) send(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// sendNow is sendOnce under Control, where a full buffer just ends the
+// try.
+func (p *peeker) sendNow(fd uintptr) { p.sendOnce(fd) }
 
 // sendOnce sends what is left; false asks the raw connection to wait
 // until the socket is writable and call again.
