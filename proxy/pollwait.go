@@ -26,8 +26,9 @@ import (
 // number found that way against the one the public API gives, and answers
 // 0 (the plain Read path) when anything differs.
 
-// emptyReads counts the http reads made after a wait that found nothing
-// (EAGAIN): a stale readiness, rare when waiting works as it should.
+// emptyReads counts the http reads of a request or a response that
+// found nothing (EAGAIN): the first read on a new connection may, a read
+// after a wait only on a stale readiness.
 var emptyReads atomic.Int64
 
 //go:linkname runtimePollWait internal/poll.runtime_pollWait
