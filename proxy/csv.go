@@ -330,7 +330,7 @@ func (r *Runtime) backendRows(be *backend, legends bool, now time.Time) ([]*stat
 	}
 	f["weight"], f["uweight"] = ui(w), ui(w)
 	f["status"] = "UP"
-	if act+bck == 0 {
+	if act+bck == 0 && len(be.servers) > 0 { // haproxy shows a backend without servers UP
 		f["status"] = "DOWN"
 	}
 	chkdown, lastChg, downtime := be.availability(now)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gohaka/gohaka/balance"
@@ -27,8 +28,8 @@ import (
 // standard library's HTTP/2 server runs the streams, and each request goes
 // through the frontend's rules and routing and on to a server as
 // HTTP/1.1, its response streamed back.
-func (r *Runtime) serveH2(fe *frontend, tc *tls.Conn, ci connInfo) {
-	hc := &h2conn{r: r, fe: fe, ci: ci, idle: map[*server][]*h2srv{}}
+func (r *Runtime) serveH2(fe *frontend, s *session, tc *tls.Conn, ci connInfo) {
+	hc := &h2conn{r: r, fe: fe, s: s, ci: ci, idle: map[*server][]*h2srv{}}
 	defer hc.closeIdle()
 	ln := &oneConn{c: tc, done: make(chan struct{})}
 	connDone := make(chan struct{})
@@ -102,11 +103,13 @@ func (l *oneConn) Addr() net.Addr { return &net.TCPAddr{} }
 // h2conn is one HTTP/2 client connection: its streams share the server
 // connections it keeps idle between requests.
 type h2conn struct {
-	r    *Runtime
-	fe   *frontend
-	ci   connInfo
-	mu   sync.Mutex
-	idle map[*server][]*h2srv
+	r       *Runtime
+	fe      *frontend
+	s       *session
+	ci      connInfo
+	streams atomic.Int64 // streams begun (h2_obs.go)
+	mu      sync.Mutex
+	idle    map[*server][]*h2srv
 }
 
 // h2srv is an HTTP/1.1 connection to a server.
@@ -151,18 +154,27 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			hdrs = append(hdrs, h1.Header{Name: []byte(lk), Value: []byte(v)})
 		}
 	}
-	q := &hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: hc.ci, tls: req.TLS,
-		rt: hc.r, fe: fe, userlists: fe.http.userlists}
-	q.appendFirst = func(v []byte) bool { q.arena = append(q.arena, v...); return false }
-	v, resp, be := hc.r.route(fe, q, nil)
+	h := hc.stream(req, hdrs) // the stream's books (h2_obs.go)
+	h.obsBegin()
+	defer h.obsEnd()
+	q := &h.q
+	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: hc.ci, tls: req.TLS,
+		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals}
+	v, resp, be := hc.r.route(fe, q, h)
 	switch {
 	case v == vRespond || v == vRespondClose:
-		writeRaw(w, resp)
+		h.writeRaw(w, resp)
 	case be == nil:
-		writeRaw(w, errorFor(fe, 503, nil).resp)
+		h.writeRaw(w, errorFor(fe, 503, nil).resp)
 	default:
-		hc.forward(w, req, q, be)
+		hc.forward(w, req, h, be)
 	}
+}
+
+// writeRaw sends and books an answer gohaka made.
+func (h *hconn) writeRaw(w http.ResponseWriter, raw []byte) {
+	h.answeredRaw(raw)
+	writeRaw(w, raw)
 }
 
 // writeRaw sends an HTTP/1.1 answer made by gohaka (return, redirect,
@@ -189,30 +201,32 @@ var errH2Retry = errors.New("server closed a reused connection")
 
 // forward balances the request on be, sends it to the server as
 // HTTP/1.1 and streams the answer back.
-func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be *backend) {
+func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be *backend) {
+	q := &h.q
 	br := balance.Request{Src: hc.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
 	// a small body is kept, so that a retry on a fresh connection can
 	// send it again; a larger one is streamed as it comes (no retry then)
 	var body []byte
 	var stream io.Reader
+	cr := &countingReader{r: req.Body} // the body's bytes count as the request's
+	defer func() { h.ob.cc.in += cr.n }()
 	if req.ContentLength != 0 {
-		b, err := io.ReadAll(io.LimitReader(req.Body, maxKeptBody+1))
+		b, err := io.ReadAll(io.LimitReader(cr, maxKeptBody+1))
 		if err != nil {
 			return
 		}
 		body = b
 		if len(b) > maxKeptBody {
-			body, stream = nil, io.MultiReader(bytes.NewReader(b), req.Body)
+			body, stream = nil, io.MultiReader(bytes.NewReader(b), cr)
 		}
 	}
 	// persistence cookie, then use-server, then balancing
 	force := -1
 	var ck *hconn
 	if be.px.Cookie != nil {
-		ck = &hconn{r: hc.r, fe: hc.fe, q: *q, forceIdx: -1}
-		ck.cookieRequest(be)
-		q.hdrs = ck.q.hdrs
-		force = ck.forceIdx
+		ck = h
+		h.cookieRequest(be)
+		force = h.forceIdx
 	}
 	if u := pickUseServer(be, q); u >= 0 {
 		force = u
@@ -233,13 +247,14 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 		be.mu.Unlock()
 		if idx < 0 {
 			hc.r.opts.Logf("backend '%s': %v", be.px.Name, errNoServer)
-			writeRaw(w, errorFor(hc.fe, 503, be).resp)
+			h.obsNoServer(be)
+			h.writeRaw(w, errorFor(hc.fe, 503, be).resp)
 			return
 		}
 		if ck != nil {
 			ck.forceIdx = force
 		}
-		err = hc.exchange(w, req, q, be, idx, body, stream, ck)
+		err = hc.exchange(w, req, h, be, idx, attempt, attempt > 0 || force < 0, body, stream, ck)
 		be.mu.Lock()
 		be.bal.Release(idx)
 		be.mu.Unlock()
@@ -251,7 +266,7 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, q *hreq, be 
 		}
 	}
 	if errors.Is(err, errDial) {
-		writeRaw(w, errorFor(hc.fe, 503, be).resp)
+		h.writeRaw(w, errorFor(hc.fe, 503, be).resp)
 	}
 }
 
@@ -373,8 +388,10 @@ func (hc *h2conn) putConn(be *backend, idx int, c *h2srv) {
 
 // exchange sends one request on a connection to server idx and relays the
 // response; errH2Retry and errDial mean nothing reached the client yet.
-func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be *backend, idx int, body []byte, stream io.Reader, ck *hconn) error {
+func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, be *backend, idx, attempt int, picked bool, body []byte, stream io.Reader, ck *hconn) error {
+	q := &h.q
 	sc, reused, err := hc.getConn(be, idx)
+	h.obsAttempt(be, idx, attempt, picked, reused, err)
 	if err != nil {
 		return err
 	}
@@ -387,7 +404,8 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 		if errors.Is(e, os.ErrDeadlineExceeded) {
 			code = 504
 		}
-		writeRaw(w, errorFor(hc.fe, code, be).resp)
+		h.obsServerError(code)
+		h.writeRaw(w, errorFor(hc.fe, code, be).resp)
 		return e
 	}
 	// the head, rewritten by the rules, with haproxy's added headers
@@ -472,9 +490,10 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 	}
 	if denied || resp.StatusCode == 101 {
 		sc.c.Close()
-		writeRaw(w, errorFor(hc.fe, 502, be).resp)
+		h.writeRaw(w, errorFor(hc.fe, 502, be).resp)
 		return nil
 	}
+	h.ob.srvOut = respHeadSize(resp) // and the body as it goes
 	for _, hd := range rh {
 		if n := string(hd.Name); !hopByHop[n] {
 			w.Header().Add(n, string(hd.Value))
@@ -487,12 +506,14 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 		w.Header()["Content-Type"] = nil // no sniffing
 	}
 	w.WriteHeader(resp.StatusCode)
+	h.answered(resp.StatusCode, 0)
 	fl, _ := w.(http.Flusher)
 	buf := bufPool.Get()
 	defer bufPool.Put(buf)
 	for {
 		n, rerr := resp.Body.Read(*buf)
 		if n > 0 {
+			h.ob.srvOut += int64(n)
 			if _, werr := w.Write((*buf)[:n]); werr != nil {
 				sc.c.Close()
 				return nil
@@ -509,6 +530,14 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, q *hreq, be
 			return nil
 		}
 		sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
+	}
+	if len(resp.TransferEncoding) > 0 { // haproxy counts the chunked body's end and the trailers
+		h.ob.srvOut++
+		for k, vs := range resp.Trailer {
+			for _, v := range vs {
+				h.ob.srvOut += int64(len(k) + len(v))
+			}
+		}
 	}
 	// bytes after the body (a HEAD answered with one) spoil the connection
 	if resp.Close || sc.br.Buffered() > 0 || be.px.OptionOn("http-server-close") || be.px.OptionOn("httpclose") {

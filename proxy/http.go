@@ -71,7 +71,7 @@ type hconn struct {
 // other, keep-alive and pipelining included.
 func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
-		r.serveH2(fe, tc, ci)
+		r.serveH2(fe, s, tc, ci)
 		return
 	}
 	cc, ok := c.(halfCloser)

@@ -208,8 +208,12 @@ func (h *hconn) obsBegin() {
 		h.uid = renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
 	}
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
-	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/1."...)
-	ob.line = append(ob.line, byte('0'+h.req.Minor))
+	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/"...)
+	if h.req.Major == 2 {
+		ob.line = append(ob.line, "2.0"...)
+	} else {
+		ob.line = append(ob.line, '1', '.', byte('0'+h.req.Minor))
+	}
 	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
 	if ob.caps != nil {
 		ob.reqVals = ob.reqVals[:0]

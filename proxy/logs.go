@@ -326,7 +326,12 @@ func (v *logVars) value(name string) (string, bool) {
 		return si.start.Format("02/Jan/2006:15:04:05.000"), true
 	case "ms":
 		return fmt.Sprintf("%03d", si.start.Nanosecond()/1e6), false
-	case "ft", "f":
+	case "ft":
+		if si.ci.ssl { // haproxy marks a frontend connection over TLS
+			return si.fe.px.Name + "~", true
+		}
+		return si.fe.px.Name, true
+	case "f":
 		return si.fe.px.Name, true
 	case "b":
 		if si.be == nil {
