@@ -207,15 +207,21 @@ backend be_prefix
 `
 
 // TestHTTP2CookiesSameAsHAProxy: cookie persistence over HTTP/2 gives
-// the same Set-Cookie, the same stickiness and the same cookies at the
-// servers as haproxy 2.6.
+// the same Set-Cookie, the same stickiness, the same cookies at the
+// servers and the same log lines (option httplog, with the cookie
+// letters of the termination state) as haproxy 2.6.
 func TestHTTP2CookiesSameAsHAProxy(t *testing.T) {
 	ca := newTestCA(t)
 	dir := certDir(t, ca)
 	a, b := httpEchoServer(t, "A"), httpEchoServer(t, "B")
 	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(h2CookieConfig, hp, dir, a, b), hp)
-	startRuntime(t, fmt.Sprintf(h2CookieConfig, gp, dir, a, b))
+	hlog, glog := newLogSink(t, "udp", "127.0.0.1:0"), newLogSink(t, "udp", "127.0.0.1:0")
+	logged := func(cfg string, sink *logSink) string {
+		return strings.Replace(cfg, "defaults\n", "global\n    log "+sink.pc.LocalAddr().String()+" format raw local0\ndefaults\n    log global\n    option httplog\n", 1)
+	}
+	runHAProxy(t, logged(fmt.Sprintf(h2CookieConfig, hp, dir, a, b), hlog), hp)
+	startRuntime(t, logged(fmt.Sprintf(h2CookieConfig, gp, dir, a, b), glog))
+	hlog.collect(200 * time.Millisecond) // runHAProxy's look at the port
 	hc, gc := h2Client(ca, "a.example.com"), h2Client(ca, "a.example.com")
 	for _, c := range []struct{ path, cookie, want string }{
 		{"/", "", "SERVERID=c1"},
@@ -238,6 +244,18 @@ func TestHTTP2CookiesSameAsHAProxy(t *testing.T) {
 		if h != g {
 			t.Errorf("%s %q:\nhaproxy: %s\ngohaka:  %s", c.path, c.cookie, h, g)
 		}
+	}
+	lines := func(sink *logSink, p int) string {
+		var out []string
+		for _, l := range sink.collect(400 * time.Millisecond) {
+			out = append(out, normHTTPLog(strings.ReplaceAll(l, fmt.Sprintf(":%d/", p), ":PORT/")))
+		}
+		return strings.Join(out, "")
+	}
+	hl, gl := lines(hlog, hp), lines(glog, gp)
+	if !strings.Contains(hl, " --NI ") || hl != gl {
+
+		t.Errorf("log lines differ:\nhaproxy:\n%s\ngohaka:\n%s", hl, gl)
 	}
 }
 
