@@ -488,6 +488,12 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		ck.cookieResponse(be)
 		rh = ck.hdrs
 	}
+	if caps := h.ob.caps; caps != nil && len(caps.res) > 0 { // what the client gets, as haproxy captures it
+		h.ob.cc.resVals = h.ob.cc.resVals[:0]
+		for _, c := range caps.res {
+			h.ob.cc.resVals = append(h.ob.cc.resVals, captureValue(rh, c))
+		}
+	}
 	if denied || resp.StatusCode == 101 {
 		sc.c.Close()
 		h.writeRaw(w, errorFor(hc.fe, 502, be).resp)

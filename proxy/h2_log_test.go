@@ -12,14 +12,15 @@ import (
 )
 
 // h2LogFormat has httplog's fields and the http variables.
-const h2LogFormat = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}r %HM %HU %HP %HQ %HV`
+const h2LogFormat = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %HM %HU %HP %HQ %HV`
 
 // h2LogConfig is h2Config logging each request to a UDP sink, with a
 // stats socket.
 func h2LogConfig(port int, dir string, a, b int, udp, sock string) string {
 	cfg := fmt.Sprintf(h2Config, port, dir, a, b)
 	cfg = strings.Replace(cfg, "defaults\n", "global\n    log "+udp+" format raw local0\n    stats socket "+sock+" level admin\ndefaults\n    log global\n", 1)
-	return strings.Replace(cfg, "frontend fe\n", "frontend fe\n    log-format \""+h2LogFormat+"\"\n", 1)
+	return strings.Replace(cfg, "frontend fe\n", "frontend fe\n    log-format \""+h2LogFormat+"\"\n"+
+		"    capture request header User-Agent len 10\n    capture response header Content-Type len 20\n", 1)
 }
 
 // TestHTTP2LogLinesMatchHAProxy: the log line of each HTTP/2 stream is
@@ -27,7 +28,8 @@ func h2LogConfig(port int, dir string, a, b int, udp, sock string) string {
 // are blanked: absolute URI and HTTP/2.0 in the request line, bytes as
 // haproxy counts them (request head and body, the server's response),
 // backend and server, termination state (proxied, redirected,
-// returned, denied, no server), status, and "fe~" for a frontend
+// returned, denied, no server), status, captured request and response
+// headers, and "fe~" for a frontend
 // connection over TLS (an HTTP/1.1 one as well). The stats rows then
 // agree in the request columns (httpCompareCols).
 func TestHTTP2LogLinesMatchHAProxy(t *testing.T) {
@@ -90,5 +92,5 @@ func TestHTTP2LogLinesMatchHAProxy(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d log lines and %d stats fields equal", len(gh), compared)
+	t.Logf("%d log lines and %d stats fields equal, e.g.\n%s", len(gh), compared, gh[0])
 }
