@@ -20,7 +20,7 @@ func h2LogConfig(port int, dir string, a, b int, udp, sock string) string {
 	cfg := fmt.Sprintf(h2Config, port, dir, a, b)
 	cfg = strings.Replace(cfg, "defaults\n", "global\n    log "+udp+" format raw local0\n    stats socket "+sock+" level admin\ndefaults\n    log global\n", 1)
 	return strings.Replace(cfg, "frontend fe\n", "frontend fe\n    log-format \""+h2LogFormat+"\"\n"+
-		"    capture request header User-Agent len 10\n    capture response header Content-Type len 20\n", 1)
+		"    capture request header User-Agent len 10\n    capture response header X-Server len 20\n", 1)
 }
 
 // TestHTTP2LogLinesMatchHAProxy: the log line of each HTTP/2 stream is
