@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ type frontend struct {
 	slots     *gate
 	lns       []net.Listener
 	lnTLS     []*tls.Config // per listener: the bind's TLS side, or nil
+	lnName    []string      // per listener: its name in logs (name option, else its number)
 	rawLns    []*rawLn      // listeners of the plain tcp path (fastpath.go)
 	http      *httpFE       // mode http
 	ctr       counters
@@ -285,9 +287,14 @@ func (r *Runtime) Start() error {
 				r.closeListeners()
 				return fmt.Errorf("%s: %s '%s': cannot bind %s: %v", b.Pos, fe.px.Kind, fe.px.Name, b.Addr.Raw, err)
 			}
-			fe.lns = append(fe.lns, lns...)
-			for range lns {
+			for _, ln := range lns {
+				name := strconv.Itoa(len(fe.lns) + 1) // as haproxy names a listener in its logs
+				if v := b.Options["name"]; len(v) > 0 && v[0] != "" {
+					name = v[0]
+				}
+				fe.lns = append(fe.lns, ln)
 				fe.lnTLS = append(fe.lnTLS, tc)
+				fe.lnName = append(fe.lnName, name)
 			}
 		}
 	}
@@ -322,7 +329,7 @@ func (r *Runtime) Start() error {
 				unix.Close(fd)
 			}
 			r.wg.Add(1)
-			go r.acceptLoop(fe, ln, fe.lnTLS[i])
+			go r.acceptLoop(fe, ln, fe.lnTLS[i], fe.lnName[i])
 		}
 	}
 	return nil
@@ -398,7 +405,7 @@ func (r *Runtime) Stop() {
 	r.obs.logs.close()
 }
 
-func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
+func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config, lname string) {
 	defer r.wg.Done()
 	for {
 		fe.slots.enter()
@@ -414,7 +421,7 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 			continue
 		}
 		r.wg.Add(1)
-		j := setupJob{fe: fe, c: c, tc: tc, done: func() {
+		j := setupJob{fe: fe, c: c, tc: tc, lname: lname, done: func() {
 			r.release(fe)
 			r.wg.Done()
 		}}
@@ -428,10 +435,11 @@ func (r *Runtime) acceptLoop(fe *frontend, ln net.Listener, tc *tls.Config) {
 
 // setupJob is an accepted connection to set up.
 type setupJob struct {
-	fe   *frontend
-	c    net.Conn
-	tc   *tls.Config
-	done func()
+	fe    *frontend
+	c     net.Conn
+	tc    *tls.Config
+	lname string // the listener's name in logs
+	done  func()
 }
 
 // maxIdleSetup bounds the set-up goroutines kept waiting for work.
@@ -442,7 +450,7 @@ const maxIdleSetup = 16
 // growth per connection; beyond maxIdleSetup idle ones it exits.
 func (r *Runtime) setupWorker(j setupJob) {
 	for {
-		r.serve(j.fe, j.c, j.tc, j.done)
+		r.serve(j.fe, j.c, j.tc, j.lname, j.done)
 		if r.idleSetup.Add(1) > maxIdleSetup {
 			r.idleSetup.Add(-1)
 			return
@@ -474,7 +482,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 // an event loop (or, with TLS, to streamPump), which ends it; a session
 // that never gets there ends on its way out. done releases the accept
 // slots.
-func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
+func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, done func()) {
 	r.goServing.Add(1)
 	defer r.goServing.Add(-1)
 	s := r.openSession(fe, c)
@@ -507,6 +515,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, done func()) {
 		tlsc, err := handshake(c, tc, fe.px.Timeouts.Client)
 		if err != nil {
 			r.opts.Logf("%s '%s': %s: SSL handshake failure: %v", fe.px.Kind, fe.px.Name, ci.src, err)
+			r.logHandshake(s, lname, c, err)
 			return
 		}
 		c = tlsc

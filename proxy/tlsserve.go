@@ -83,13 +83,13 @@ func serverTLS(g *parser.Global, s *parser.Server) (*tls.Config, error) {
 // timeout (timeout client).
 func handshake(c net.Conn, cfg *tls.Config, timeout time.Duration) (*tls.Conn, error) {
 	tc := tls.Server(c, cfg)
-	ctx := context.Background()
+	// a deadline rather than a context, which would close the socket on
+	// timeout: logHandshake still reads what the kernel received
 	if timeout > 0 {
-		var cancel func()
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+		c.SetDeadline(time.Now().Add(timeout))
+		defer c.SetDeadline(time.Time{})
 	}
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.Handshake(); err != nil {
 		return nil, err
 	}
 	return tc, nil
