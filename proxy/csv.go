@@ -338,6 +338,9 @@ func (r *Runtime) backendRows(be *backend, legends bool, now time.Time) ([]*stat
 		lastChg = r.obs.start
 	}
 	f["chkdown"], f["lastchg"], f["downtime"] = u(chkdown), secs(now.Sub(lastChg)), secs(downtime)
+	if len(be.servers) == 0 {
+		f["downtime"] = "" // as haproxy shows a backend without servers
+	}
 	if !legends {
 	} else if algo := be.px.Balance.Algo; algo != "" {
 		f["algo"] = algo

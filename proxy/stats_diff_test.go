@@ -290,3 +290,37 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 	t.Logf("%d fields compared equal over %d rows; fe1 stot %s, be1 s1/s2 lbtot %s/%s", compared, len(horder),
 		grows["fe1/FRONTEND"][st], grows["be1/s1"][colIndex("lbtot")], grows["be1/s2"][colIndex("lbtot")])
 }
+
+// compareHTTPStats compares two `show stat` outputs as the http tests
+// do: the same rows in the same order, the same fields empty, and equal
+// values in httpCompareCols unless skip says a field differs by design;
+// it returns how many fields it compared.
+func compareHTTPStats(t *testing.T, ha, gh string, skip func(row, col string) bool) int {
+	t.Helper()
+	hh, hrows, horder := parseStat(t, ha)
+	gh0, grows, gorder := parseStat(t, gh)
+	if hh != gh0 || strings.Join(horder, " ") != strings.Join(gorder, " ") {
+		t.Fatalf("stats header or rows differ: haproxy %v, gohaka %v", horder, gorder)
+	}
+	cols := strings.Split(strings.TrimPrefix(hh, "# "), ",")
+	cmp := map[string]bool{}
+	for _, c := range httpCompareCols {
+		cmp[c] = true
+	}
+	compared := 0
+	for _, k := range horder {
+		h, g := hrows[k], grows[k]
+		for i := 0; i < min(len(h), len(g)); i++ {
+			switch {
+			case (h[i] == "") != (g[i] == ""):
+				t.Errorf("%s %s: haproxy %q, gohaka %q (empty in one only)", k, cols[i], h[i], g[i])
+			case !cmp[cols[i]] || skip != nil && skip(k, cols[i]):
+			case h[i] != g[i]:
+				t.Errorf("%s %s: haproxy %q, gohaka %q", k, cols[i], h[i], g[i])
+			default:
+				compared++
+			}
+		}
+	}
+	return compared
+}
