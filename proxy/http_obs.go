@@ -181,6 +181,12 @@ func (h *hconn) obsStart() {
 	}
 }
 
+// logged reports whether the frontend logs its requests somewhere.
+func (h *hconn) logged() bool {
+	ls := h.r.obs.logs
+	return ls != nil && ls.byProxy[h.fe.px] != nil
+}
+
 // obsBegin starts the books of a request (hook at the top of
 // transaction).
 func (h *hconn) obsBegin() {
@@ -208,13 +214,15 @@ func (h *hconn) obsBegin() {
 		h.uid = renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
 	}
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
-	ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/"...)
-	if h.req.Major == 2 {
-		ob.line = append(ob.line, "2.0"...)
-	} else {
-		ob.line = append(ob.line, '1', '.', byte('0'+h.req.Minor))
+	if h.logged() { // kept for the log line: the buffer may be reused by then
+		ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/"...)
+		if h.req.Major == 2 {
+			ob.line = append(ob.line, "2.0"...)
+		} else {
+			ob.line = append(ob.line, '1', '.', byte('0'+h.req.Minor))
+		}
+		ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
 	}
-	ob.nm, ob.nu = len(h.req.Method), len(h.req.URI)
 	if ob.caps != nil {
 		ob.reqVals = ob.reqVals[:0]
 		for _, c := range ob.caps.req {
@@ -348,6 +356,12 @@ func (h *hconn) obsEnd() {
 func (h *hconn) obsLog(in, out int64, status int) {
 	ob := &h.ob
 	now := ob.end // obsEnd's clock reading
+	if !h.logged() || h.q.silent {
+		// nowhere to log, or http-request set-log-level silent: no record
+		ob.streamStart = now
+		ob.cc.first, ob.cc.status = time.Time{}, 0
+		return
+	}
 	tx := &ob.tx
 	id := ob.id
 	first := ob.cc.first
@@ -397,9 +411,7 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	if ob.noServer && !ob.connFailed { // a failed connection keeps its server's name, as in haproxy
 		tx.sv = nil
 	}
-	if !h.q.silent { // http-request set-log-level silent
-		h.logRequest(tx)
-	}
+	h.logRequest(tx)
 	ob.streamStart = now
 	ob.cc.first, ob.cc.status = time.Time{}, 0
 }
