@@ -97,6 +97,10 @@ var globalImplemented = map[string]bool{
 	"setenv": true, "presetenv": true, "resetenv": true, "unsetenv": true, "ca-base": true,
 	"crt-base": true, "lua-load": true, "quiet": true, "zero-warning": true, "description": true,
 	"node": true, "log-tag": true, "log-send-hostname": true,
+	// TLS defaults for binds and servers (TLS 1.3 suites are Go's own:
+	// the -ciphersuites lines stay warned about)
+	"ssl-default-bind-ciphers": true, "ssl-default-bind-options": true, "ssl-default-bind-curves": true,
+	"ssl-default-server-ciphers": true, "ssl-default-server-options": true, "ssl-default-server-curves": true,
 }
 
 // globalKeyword handles one line of the global section.

@@ -219,3 +219,71 @@ func tlsListener(t *testing.T, ca *testCA, cn string) net.Listener {
 	t.Cleanup(func() { ln.Close() })
 	return ln
 }
+
+// TestTLSGlobalDefaultsAsHAProxy: the global ssl-default-bind-options
+// (ssl-min-ver, no-tls-tickets), -ciphers and -curves shape every ssl
+// bind as in haproxy 2.6: a TLS 1.1 client, a TLS 1.2 client offering
+// only a cipher left out, one offering only a group left out are refused
+// by both; a client within them gets through both; gohaka then gives no
+// session ticket to resume with.
+func TestTLSGlobalDefaultsAsHAProxy(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	be := echoServer(t)
+	gp, hp := freePort(t), freePort(t)
+	cfg := func(fp int) string {
+		return fmt.Sprintf("global\n    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n"+
+			"    ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384\n"+
+			"    ssl-default-bind-curves X25519:P-384\n"+
+			"defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n\n"+
+			"frontend f\n    bind 127.0.0.1:%d ssl crt %s\n    default_backend echo\n\n"+
+			"backend echo\n    server s1 127.0.0.1:%d\n", fp, dir, port(be.Addr()))
+	}
+	startRuntime(t, cfg(gp))
+	runHAProxy(t, cfg(hp), hp)
+	dial := func(p int, c *tls.Config) (*tls.Conn, error) {
+		c.ServerName, c.InsecureSkipVerify = "a.example.com", true
+		d := &net.Dialer{Timeout: 3 * time.Second}
+		return tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", p), c)
+	}
+	cases := []struct {
+		name string
+		cfg  func() *tls.Config
+		ok   bool
+	}{
+		{"TLS 1.1", func() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11} }, false},
+		{"AES128 only", func() *tls.Config {
+			return &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+		}, false},
+		{"P-256 only", func() *tls.Config { return &tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP256}} }, false},
+		{"AES256 over TLS 1.2", func() *tls.Config {
+			return &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}
+		}, true},
+		{"P-384 over TLS 1.3", func() *tls.Config { return &tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP384}} }, true},
+	}
+	for _, c := range cases {
+		for _, p := range []int{hp, gp} {
+			conn, err := dial(p, c.cfg())
+			if (err == nil) != c.ok {
+				t.Errorf("%s on %d (haproxy %d): %v, want ok=%v", c.name, p, hp, err, c.ok)
+			}
+			if conn != nil {
+				conn.Close()
+			}
+		}
+	}
+	cache := tls.NewLRUClientSessionCache(4)
+	for i := 0; i < 2; i++ {
+		conn, err := dial(gp, &tls.Config{ClientSessionCache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write([]byte("x")) // TLS 1.3 tickets come after the handshake
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		conn.Read(make([]byte, 1))
+		if conn.ConnectionState().DidResume {
+			t.Errorf("connection %d resumed a session despite no-tls-tickets", i+1)
+		}
+		conn.Close()
+	}
+}

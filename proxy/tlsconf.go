@@ -207,6 +207,30 @@ func applyVersionOpts(c *tls.Config, opts map[string][]string) {
 	if v := opts["alpn"]; len(v) > 0 {
 		c.NextProtos = strings.Split(v[len(v)-1], ",")
 	}
+	if v := opts["curves"]; len(v) > 0 {
+		c.CurvePreferences = curves(v[len(v)-1])
+	}
+	if _, ok := opts["no-tls-tickets"]; ok {
+		c.SessionTicketsDisabled = true
+	}
+}
+
+// curveIDs are the OpenSSL names of the groups Go has.
+var curveIDs = map[string]tls.CurveID{"X25519": tls.X25519, "P-256": tls.CurveP256, "prime256v1": tls.CurveP256,
+	"secp256r1": tls.CurveP256, "P-384": tls.CurveP384, "secp384r1": tls.CurveP384, "P-521": tls.CurveP521,
+	"secp521r1": tls.CurveP521}
+
+// curves maps an OpenSSL group list (`curves`, ssl-default-bind-curves)
+// to Go's; names Go does not have are skipped, and a list with none left
+// means Go's defaults.
+func curves(list string) []tls.CurveID {
+	var out []tls.CurveID
+	for _, n := range strings.Split(list, ":") {
+		if id, ok := curveIDs[n]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // cipherSuites maps an OpenSSL cipher list to Go's TLS 1.2 suites; names
@@ -264,6 +288,8 @@ func defaultOptions(g *parser.Global, kind string) map[string][]string {
 			}
 		case "ssl-default-" + kind + "-ciphers":
 			out["ciphers"] = []string{l.Words[1]}
+		case "ssl-default-" + kind + "-curves":
+			out["curves"] = []string{l.Words[1]}
 		}
 	}
 	return out
@@ -288,8 +314,5 @@ func bindTLS(g *parser.Global, b *parser.Bind) (*tls.Config, error) {
 	c := &tls.Config{GetCertificate: s.get, MinVersion: tls.VersionTLS12}
 	applyVersionOpts(c, defaultOptions(g, "bind"))
 	applyVersionOpts(c, b.Options)
-	if _, ok := b.Options["no-tls-tickets"]; ok {
-		c.SessionTicketsDisabled = true
-	}
 	return c, nil
 }
