@@ -214,7 +214,9 @@ func (h *hconn) obsBegin() {
 		h.uid = renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
 	}
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
-	if h.logged() {                               // kept for the log line: the buffer may be reused by then
+	// the request line is kept for the log line: the buffer may be
+	// reused by then
+	if h.logged() {
 		ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/"...)
 		if h.req.Major == 2 {
 			ob.line = append(ob.line, "2.0"...)
