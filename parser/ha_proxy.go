@@ -57,6 +57,7 @@ func init() {
 		"declare capture":            (*haReader).kwCapture,
 		"filter":                     (*haReader).kwFilter,
 		"errorfiles":                 (*haReader).kwString,
+		"http-error":                 (*haReader).kwHTTPError,
 		"monitor-uri":                (*haReader).kwString,
 		"unique-id-format":           (*haReader).kwString,
 		"unique-id-header":           (*haReader).kwString,

@@ -165,7 +165,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case v == vRespond || v == vRespondClose:
 		h.writeRaw(w, resp)
 	case be == nil:
-		h.writeRaw(w, errorFor(fe, 503, nil).resp)
+		h.writeRaw(w, errorFor(fe, 503, nil).bytes(q))
 	default:
 		hc.forward(w, req, h, be)
 	}
@@ -248,7 +248,7 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be
 		if idx < 0 {
 			hc.r.opts.Logf("backend '%s': %v", be.px.Name, errNoServer)
 			h.obsNoServer(be)
-			h.writeRaw(w, errorFor(hc.fe, 503, be).resp)
+			h.writeRaw(w, errorFor(hc.fe, 503, be).bytes(q))
 			return
 		}
 		if ck != nil {
@@ -266,7 +266,7 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be
 		}
 	}
 	if errors.Is(err, errDial) {
-		h.writeRaw(w, errorFor(hc.fe, 503, be).resp)
+		h.writeRaw(w, errorFor(hc.fe, 503, be).bytes(q))
 	}
 }
 
@@ -405,7 +405,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			code = 504
 		}
 		h.obsServerError(code)
-		h.writeRaw(w, errorFor(hc.fe, code, be).resp)
+		h.writeRaw(w, errorFor(hc.fe, code, be).bytes(q))
 		return e
 	}
 	// the head, rewritten by the rules, with haproxy's added headers
@@ -496,7 +496,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 	}
 	if denied || resp.StatusCode == 101 {
 		sc.c.Close()
-		h.writeRaw(w, errorFor(hc.fe, 502, be).resp)
+		h.writeRaw(w, errorFor(hc.fe, 502, be).bytes(q))
 		return nil
 	}
 	h.ob.srvOut = respHeadSize(resp) // and the body as it goes

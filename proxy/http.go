@@ -357,10 +357,10 @@ func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *back
 func (h *hconn) answerError(code int, be *backend, keepAlive bool) bool {
 	a := h.errorFor(code, be)
 	if a.close {
-		h.c.Write(a.resp)
+		h.c.Write(a.bytes(&h.q))
 		return false
 	}
-	return h.answer(a.resp, keepAlive)
+	return h.answer(a.bytes(&h.q), keepAlive)
 }
 
 // answer sends a response made by gohaka, skips the request body and

@@ -73,6 +73,15 @@ func rawErrorPage(code int) []byte {
 type errAnswer struct {
 	resp  []byte
 	close bool
+	lf    *httpRule // an http-error reply with a log-format body, made per request
+}
+
+// bytes is the answer to send for request q (nil: none known).
+func (a errAnswer) bytes(q *hreq) []byte {
+	if a.lf != nil && q != nil {
+		return a.lf.lfAnswer(q)
+	}
+	return a.resp
 }
 
 // httpErrorSections reads the http-errors sections: name -> code -> file.
@@ -127,35 +136,51 @@ func (r *Runtime) errorfilePaths(px *parser.Proxy) (map[int]string, error) {
 // body as in the file.
 func (r *Runtime) loadErrorfiles(px *parser.Proxy) (map[int]errAnswer, error) {
 	files, err := r.errorfilePaths(px)
-	if err != nil || len(files) == 0 {
+	if err != nil {
 		return nil, err
 	}
 	out := map[int]errAnswer{}
 	for code, path := range files {
-		raw, err := os.ReadFile(path)
+		a, err := readErrorfile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s '%s': errorfile %d: %v", px.Kind, px.Name, code, err)
 		}
-		if len(raw) == 0 { // errorfile N /dev/null: nothing is sent, as haproxy
-			out[code] = errAnswer{resp: []byte{}}
-			continue
-		}
-		var m h1.Msg
-		if err := h1.ParseResponse(raw, &m, len(raw)+1<<20); err != nil {
-			return nil, fmt.Errorf("%s '%s': errorfile %s is not an HTTP response: %v", px.Kind, px.Name, path, err)
-		}
-		b := fmt.Appendf(nil, "HTTP/%d.%d %03d %s\r\n", m.Major, m.Minor, m.Status, m.Reason)
-		for _, hd := range m.Headers {
-			if h1.EqualFold(hd.Name, "connection") {
-				continue
-			}
-			b = append(appendLower(b, hd.Name), ": "...)
-			b = append(append(b, hd.Value...), "\r\n"...)
-		}
-		b = append(append(b, "\r\n"...), raw[m.HeadLen:]...)
-		out[code] = errAnswer{resp: b, close: m.ContentLength < 0 && !m.Chunked}
+		out[code] = a
+	}
+	if err := r.httpErrorReplies(px, out); err != nil { // http_reply.go
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
+}
+
+// readErrorfile reads an error file as haproxy sends it: status line
+// kept, header names in lower case, Connection dropped, body as in the
+// file; an empty file (/dev/null) sends nothing.
+func readErrorfile(path string) (errAnswer, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return errAnswer{}, err
+	}
+	if len(raw) == 0 {
+		return errAnswer{resp: []byte{}}, nil
+	}
+	var m h1.Msg
+	if err := h1.ParseResponse(raw, &m, len(raw)+1<<20); err != nil {
+		return errAnswer{}, fmt.Errorf("errorfile %s is not an HTTP response: %v", path, err)
+	}
+	b := fmt.Appendf(nil, "HTTP/%d.%d %03d %s\r\n", m.Major, m.Minor, m.Status, m.Reason)
+	for _, hd := range m.Headers {
+		if h1.EqualFold(hd.Name, "connection") {
+			continue
+		}
+		b = append(appendLower(b, hd.Name), ": "...)
+		b = append(append(b, hd.Value...), "\r\n"...)
+	}
+	b = append(append(b, "\r\n"...), raw[m.HeadLen:]...)
+	return errAnswer{resp: b, close: m.ContentLength < 0 && !m.Chunked}, nil
 }
 
 // parseErrorPage is the answer to a request that could not be read

@@ -122,7 +122,7 @@ func (h *hconn) sendServerError(err error) {
 		code = 504
 	}
 	h.obsServerError(code) // http_obs.go
-	resp := h.errorFor(code, h.be).resp
+	resp := h.errorFor(code, h.be).bytes(&h.q)
 	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
 		resp = addConnClose(resp)
 	}
@@ -179,7 +179,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		h.hdrs = append(h.hdrs[:0], rs.Headers...)
 		if rs.Status >= 200 || rs.Status == 101 {
 			if denied := h.responseRules(); denied {
-				h.c.Write(h.errorFor(502, h.be).resp)
+				h.c.Write(h.errorFor(502, h.be).bytes(&h.q))
 				return false
 			}
 			if h.be.px.Cookie != nil && rs.Status >= 200 {

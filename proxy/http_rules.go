@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -253,65 +252,16 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, err
 		} else if a, ok := errs[hr.status]; ok {
 			hr.resp, hr.close = a.resp, a.close
+			if a.lf != nil { // an http-error with a log-format body
+				hr.resp, hr.lfBody, hr.lfTail = a.lf.resp, a.lf.lfBody, a.lf.lfTail
+			}
 		}
 	case "return":
-		hr.status = 200
-		ctype, body, hdrs := "", "", ""
-		lf := false
-		for i := 0; i+1 < len(a); i++ {
-			switch a[i] {
-			case "status":
-				hr.status, _ = strconv.Atoi(a[i+1])
-			case "content-type":
-				ctype = a[i+1]
-			case "string":
-				body = a[i+1]
-			case "hdr":
-				if i+2 < len(a) {
-					hdrs += strings.ToLower(a[i+1]) + ": " + a[i+2] + "\r\n"
-					i++
-				}
-			case "file", "lf-file":
-				raw, err := os.ReadFile(a[i+1])
-				if err != nil {
-					return nil, fmt.Errorf("%s: return %s: %v", pr.Pos, a[i], err)
-				}
-				body, lf = string(raw), a[i] == "lf-file"
-			case "lf-string":
-				body, lf = a[i+1], true
-			case "errorfile", "errorfiles", "default-errorfiles":
-				return nil, fmt.Errorf("%s: 'return ... %s' is not available in gohaka's http runtime yet", pr.Pos, a[i])
-			default:
-				continue
-			}
-			i++
+		rp, err := r.buildReply(px, pr.Pos, "return", a, 200)
+		if err != nil {
+			return nil, err
 		}
-		if ctype == "" && lf {
-			return nil, fmt.Errorf("%s: a content type must be defined with a log-format payload", pr.Pos)
-		}
-		if ctype == "" && body != "" {
-			return nil, fmt.Errorf("%s: a content type must be defined when non-empty payload is configured", pr.Pos)
-		}
-		var b strings.Builder
-		b.WriteString("HTTP/1.1 " + strconv.Itoa(hr.status) + " " + reason(hr.status) + "\r\n" + hdrs)
-		if lf {
-			f, err := compileFmt(body, pr.Pos, r)
-			if err != nil {
-				return nil, err
-			}
-			hr.lfBody = &f
-			if ctype != "" {
-				hr.lfTail = []byte("content-type: " + ctype + "\r\n")
-			}
-			hr.resp = []byte(b.String())
-			break
-		}
-		b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\n")
-		if ctype != "" {
-			b.WriteString("content-type: " + ctype + "\r\n")
-		}
-		b.WriteString("\r\n" + body)
-		hr.resp = []byte(b.String())
+		hr.status, hr.resp, hr.close, hr.lfBody, hr.lfTail = rp.status, rp.resp, rp.close, rp.lfBody, rp.lfTail
 	case "redirect":
 		rd := &redirect{code: 302}
 		for i := 0; i < len(a); i++ {
