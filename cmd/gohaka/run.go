@@ -18,7 +18,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	var files, kfiles []string
 	cmd := &cobra.Command{
 		Use:   "run -f haproxy.cfg [-f more...] [-k keepalived.conf]",
-		Short: "serve haproxy.cfg's proxies (tcp mode) and keepalived.conf's VRRP instances",
+		Short: "serve haproxy.cfg's proxies (tcp and http mode) and keepalived.conf's VRRP instances",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return exitCode(runProxies(runOpts{files: files, kfiles: kfiles, hupHAProxy: true, notify: true}, stderr))
