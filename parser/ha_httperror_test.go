@@ -6,8 +6,9 @@ import (
 )
 
 // TestHTTPErrorLines: `http-error` lines are checked as haproxy 2.6 checks
-// them (messages as `haproxy -c` printed them for the same lines), kept
-// for the runtime when valid, and passed on from defaults.
+// them (messages as `haproxy -c` printed them for the same lines, an
+// errorfiles name without its http-errors section too), kept for the
+// runtime when valid, and passed on from defaults.
 func TestHTTPErrorLines(t *testing.T) {
 	for _, c := range []struct{ line, want string }{
 		{"http-error", "http-error : expects at least a <status> as arguments."},
@@ -17,6 +18,8 @@ func TestHTTPErrorLines(t *testing.T) {
 		{"http-error string x", "http-error : a content type must be defined when non-empty payload is configured"},
 		{"http-error status 503 errorfile /nonexistent/503.http", "http-error : error opening file '/nonexistent/503.http'."},
 		{"http-error status 503 foo bar", "http-error : unknown keyword 'foo'."},
+		{"http-error status 503 errorfiles nosuch", "proxy 'fe': unknown http-errors section 'nosuch' (at e.cfg:6)."},
+		{"errorfiles nosuch", "proxy 'fe': unknown http-errors section 'nosuch' (at e.cfg:6)."},
 		{"http-error status 503 content-type text/plain hdr x-a b string down", ""},
 		{"http-error status 403 default-errorfiles", ""},
 	} {

@@ -31,6 +31,7 @@ func (r *haReader) postChecks() {
 		r.d.Add(p, sev, format, args...)
 		r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "raw"
 	}
+	r.checkErrorfilesRefs(post)
 	tables := map[string]bool{}
 	for _, px := range cfg.Proxies {
 		if px.StickTable != nil {
@@ -263,4 +264,29 @@ func (r *haReader) checkServerVerify(px *Proxy, s *Server) {
 	}
 	r.d.Add(s.Pos, Error, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
 	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "bracket"
+}
+
+// checkErrorfilesRefs reports `errorfiles NAME` and `http-error ...
+// errorfiles NAME` naming no http-errors section, as haproxy does once
+// the whole file is read.
+func (r *haReader) checkErrorfilesRefs(post func(Pos, Severity, string, ...any)) {
+	sections := map[string]bool{}
+	for _, o := range r.cfg.Others {
+		if o.Kind == "http-errors" {
+			sections[o.Name] = true
+		}
+	}
+	for _, px := range r.cfg.Proxies {
+		for _, l := range px.Settings {
+			for i, w := range l.Words {
+				if w != "errorfiles" || i+1 >= len(l.Words) || i > 0 && l.Words[0] != "http-error" {
+					continue
+				}
+				if name := l.Words[i+1]; !sections[name] {
+					post(l.Pos[0], Error, "proxy '%s': unknown http-errors section '%s' (at %s:%d).", px.Name, name, l.Pos[0].File, l.Pos[0].Line)
+				}
+				break
+			}
+		}
+	}
 }
