@@ -58,6 +58,7 @@ func init() {
 		"filter":                     (*haReader).kwFilter,
 		"errorfiles":                 (*haReader).kwString,
 		"http-error":                 (*haReader).kwHTTPError,
+		"compression":                (*haReader).kwCompression,
 		"monitor-uri":                (*haReader).kwString,
 		"unique-id-format":           (*haReader).kwString,
 		"unique-id-header":           (*haReader).kwString,

@@ -190,8 +190,8 @@ func inheritDefaults(px, def *Proxy) {
 	px.Stats.Auths = append([]string(nil), def.Stats.Auths...)
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.UseServers = nil, nil, nil, nil, nil
 	px.Rules, px.Captures, px.Settings = nil, nil, nil
-	for _, l := range def.Settings { // errorfiles and http-error lines pass on, like errorfile
-		if len(l.Words) > 0 && (l.Words[0] == "errorfiles" || l.Words[0] == "http-error") {
+	for _, l := range def.Settings { // errorfiles, http-error and compression lines pass on
+		if len(l.Words) > 0 && (l.Words[0] == "errorfiles" || l.Words[0] == "http-error" || l.Words[0] == "compression") {
 			px.Settings = append(px.Settings, l)
 		}
 	}

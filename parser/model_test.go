@@ -111,7 +111,7 @@ func TestModelDumpGolden(t *testing.T) {
 }
 
 func TestKeywordClasses(t *testing.T) {
-	src := "global\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n\nfrontend fe\n    bind 127.0.0.1:1\n    timeout client 1s\n    compression algo gzip\n    balanse roundrobin\n"
+	src := "global\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n\nfrontend fe\n    bind 127.0.0.1:1\n    timeout client 1s\n    filter trace\n    balanse roundrobin\n"
 	_, ds := LoadHAProxyBytes("k.cfg", []byte(src), Options{})
 	var notImpl, unknown int
 	for _, d := range ds {

@@ -65,6 +65,7 @@ type hconn struct {
 	sn          int
 	ck          h1.Chunks
 	ob          httpObs // counters and log of the current request (http_obs.go)
+	compAlgo    string  // the current response is compressed with it (http_comp.go)
 }
 
 // serveHTTP runs an http-mode client connection: requests one after the
@@ -651,6 +652,13 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		h.forceIdx = idx
 		if h.ob.ckReq == 'V' || h.ob.ckReq == 'D' {
 			h.ob.ckReq = 'U' // a rule chose, not the cookie
+		}
+	}
+	h.compAlgo = ""
+	if c := compFor(h.fe, be); c != nil && h.req.Minor == 1 && string(h.req.Method) != "HEAD" {
+		h.compAlgo = c.pickAlgo(h.q.hdrs)
+		if c.offload { // the server is not asked to compress
+			h.q.hdrs = dropHeader(h.q.hdrs, "accept-encoding")
 		}
 	}
 	bodiless := !h.req.Chunked && h.req.ContentLength <= 0

@@ -20,6 +20,7 @@ type httpFE struct {
 	forwardFor *forwardFor
 	originalTo *forwardFor
 	errs       map[int]errAnswer
+	comp       *compSpec // compression lines (http_comp.go), nil: none
 }
 
 type hroute struct {
@@ -34,6 +35,7 @@ type httpBE struct {
 	forwardFor          *forwardFor
 	originalTo          *forwardFor
 	errs                map[int]errAnswer
+	comp                *compSpec
 	useServers          []useServer
 	pool                *srvPool // http-reuse
 }
@@ -124,6 +126,7 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 	if h.errs, err = r.loadErrorfiles(px); err != nil {
 		return err
 	}
+	h.comp = newCompSpec(px)
 	fe.http = h
 	return nil
 }
@@ -135,6 +138,7 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 	if h.errs, err = r.loadErrorfiles(be.px); err != nil {
 		return err
 	}
+	h.comp = newCompSpec(be.px)
 	be.http = h
 	h.pool = newSrvPool(be.px.HTTPReuse, len(be.servers))
 	if h.useServers, err = r.compileUseServers(be); err != nil {

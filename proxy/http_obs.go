@@ -16,6 +16,8 @@ type httpCtr struct {
 	intercepted atomic.Int64    // answered by the proxy itself (redirect, return, stats, services)
 	reuse       atomic.Int64    // requests sent on an already open server connection
 	reqRate     rateCtr
+	// compression (http_comp.go): body bytes in and out, responses
+	compIn, compOut, compRsp atomic.Int64
 }
 
 // noteStatus counts one response by its status class.
@@ -35,6 +37,9 @@ func httpFields(f map[string]string, c *counters, typ int, now time.Time) {
 		f[n] = u(h.hrsp[i].Load())
 	}
 	f["req_tot"] = u(h.reqTot.Load())
+	if typ != rowServer {
+		f["comp_in"], f["comp_out"], f["comp_rsp"] = u(h.compIn.Load()), u(h.compOut.Load()), u(h.compRsp.Load())
+	}
 	switch typ {
 	case rowFrontend:
 		rate, rmax := h.reqRate.get(now)

@@ -210,6 +210,9 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 				keepAlive = false
 			}
 		}
+		if h.compAlgo != "" && !noBody && !untilClose && compFor(h.fe, h.be).compressible(rs, h.hdrs) {
+			return h.finishCompressed(keepAlive)
+		}
 		// a small body that came with the head goes out in the same write
 		var inline []byte
 		if !noBody && !rs.Chunked && rs.ContentLength >= 0 && rs.ContentLength <= 16384 && int64(h.sn-rs.HeadLen) >= rs.ContentLength {
