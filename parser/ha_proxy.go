@@ -339,6 +339,8 @@ func (r *haReader) kwFilter(px *Proxy, key string, args []string, apos []Pos, kp
 		}
 		r.checkFile(kpos, cfg, "'filter' : ''spoe' : failed to open file '%s'")
 	}
-	r.notImpl(kpos, "filter", fmt.Sprintf("%s '%s'", px.Kind, px.Name))
+	if args[0] != "compression" || len(args) > 1 { // the compression filter is what `compression` lines run
+		r.notImpl(kpos, "filter", fmt.Sprintf("%s '%s'", px.Kind, px.Name))
+	}
 	px.Settings = append(px.Settings, Line{Words: append([]string{key}, args...), Pos: append([]Pos{kpos}, apos...)})
 }
