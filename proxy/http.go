@@ -658,7 +658,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	if c := compFor(h.fe, be); c != nil && h.req.Minor == 1 && string(h.req.Method) != "HEAD" {
 		h.compAlgo = c.pickAlgo(h.q.hdrs)
 		if c.offload { // the server is not asked to compress
-			h.q.hdrs = dropHeader(h.q.hdrs, "accept-encoding")
+			h.q.hdrs = delHeader(h.q.hdrs, "accept-encoding")
 		}
 	}
 	bodiless := !h.req.Chunked && h.req.ContentLength <= 0

@@ -158,18 +158,6 @@ func (d deadlineReader) Read(b []byte) (int, error) {
 	return d.r.Read(b)
 }
 
-// countWriter counts what goes through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
-
 // relayCompressed sends the body of the response whose head is in sbuf,
 // decoded from its framing (length or chunks), compressed with algo and
 // chunked to the client; it returns the body's bytes in (as haproxy
@@ -182,7 +170,7 @@ func (h *hconn) relayCompressed(algo string) (in, out int64, err error) {
 	} else {
 		body = io.LimitReader(body, rs.ContentLength)
 	}
-	cw := &countWriter{w: h.c}
+	cw := &countingWriter{w: h.c}
 	chunks := httputil.NewChunkedWriter(cw)
 	enc := compWriter(algo, chunks)
 	buf := bufPool.Get()
@@ -239,15 +227,4 @@ func (h *hconn) finishCompressed(keepAlive bool) bool {
 	h.sdl.forget()
 	h.closeServer(err == nil)
 	return keepAlive && err == nil
-}
-
-// dropHeader removes every header called name.
-func dropHeader(hdrs []h1.Header, name string) []h1.Header {
-	out := hdrs[:0]
-	for _, hd := range hdrs {
-		if !h1.EqualFold(hd.Name, name) {
-			out = append(out, hd)
-		}
-	}
-	return out
 }
