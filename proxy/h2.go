@@ -220,6 +220,13 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be
 			body, stream = nil, io.MultiReader(bytes.NewReader(b), cr)
 		}
 	}
+	h.compAlgo = "" // http_comp.go
+	if c := compFor(hc.fe, be); c != nil && req.Method != "HEAD" {
+		h.compAlgo = c.pickAlgo(q.hdrs)
+		if c.offload {
+			q.hdrs = delHeader(q.hdrs, "accept-encoding")
+		}
+	}
 	// persistence cookie, then use-server, then balancing
 	force := -1
 	var ck *hconn
@@ -500,12 +507,19 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		return nil
 	}
 	h.ob.srvOut = respHeadSize(resp) // and the body as it goes
+	algo := h.compAlgo
+	if algo == "" || resp.StatusCode == 204 || resp.StatusCode == 304 ||
+		!compFor(hc.fe, be).compressible(&h1.Msg{Status: resp.StatusCode}, rh) {
+		algo = ""
+	} else {
+		rh = compHeaders(rh, algo)
+	}
 	for _, hd := range rh {
 		if n := string(hd.Name); !hopByHop[n] {
 			w.Header().Add(n, string(hd.Value))
 		}
 	}
-	if resp.ContentLength >= 0 && resp.Header.Get("Content-Length") != "" {
+	if algo == "" && resp.ContentLength >= 0 && resp.Header.Get("Content-Length") != "" {
 		w.Header().Set("content-length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	if w.Header().Get("content-type") == "" {
@@ -514,15 +528,27 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 	w.WriteHeader(resp.StatusCode)
 	h.answered(resp.StatusCode, 0)
 	fl, _ := w.(http.Flusher)
+	var out io.Writer = w
+	var enc io.WriteCloser
+	cw := &countingWriter{w: w}
+	if algo != "" {
+		enc = compWriter(algo, cw)
+		out = enc
+	}
+	var in int64
 	buf := bufPool.Get()
 	defer bufPool.Put(buf)
 	for {
 		n, rerr := resp.Body.Read(*buf)
 		if n > 0 {
 			h.ob.srvOut += int64(n)
-			if _, werr := w.Write((*buf)[:n]); werr != nil {
+			in += int64(n)
+			if _, werr := out.Write((*buf)[:n]); werr != nil {
 				sc.c.Close()
 				return nil
+			}
+			if f, ok := enc.(interface{ Flush() error }); ok {
+				f.Flush()
 			}
 			if fl != nil {
 				fl.Flush()
@@ -536,6 +562,17 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			return nil
 		}
 		sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
+	}
+	if enc != nil {
+		enc.Close()
+		if len(resp.TransferEncoding) > 0 {
+			in++ // haproxy counts a chunked body's end as a byte
+		}
+		for _, c := range []*httpCtr{&hc.fe.ctr.http, &be.ctr.http} {
+			c.compIn.Add(in)
+			c.compOut.Add(cw.n)
+			c.compRsp.Add(1)
+		}
 	}
 	if len(resp.TransferEncoding) > 0 { // haproxy counts the chunked body's end and the trailers
 		h.ob.srvOut++

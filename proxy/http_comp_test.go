@@ -180,3 +180,59 @@ func statField(t *testing.T, sock, row, col string) string {
 	}
 	return "?"
 }
+
+// TestHTTP2CompressionAsHAProxy: HTTP/2 streams get the compression
+// HTTP/1.1 requests get, as from haproxy 2.6: the same responses
+// compressed, the same Content-Encoding, Vary, ETag and length headers,
+// the same content once decompressed.
+func TestHTTP2CompressionAsHAProxy(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	sp := compServer(t)
+	cfg := func(p int) string {
+		return fmt.Sprintf("defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"+
+			"frontend fe\n    bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1\n    default_backend be\n"+
+			"backend be\n    compression algo gzip\n    compression type text/plain\n    compression offload\n    server s 127.0.0.1:%d\n", p, dir, sp)
+	}
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, cfg(hp), hp)
+	startRuntime(t, cfg(gp))
+	answer := func(c *http.Client, p int, path, ae string) string {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d%s", p, path), nil)
+		req.Header.Set("Accept-Encoding", ae) // set by hand: the client leaves the body as it comes
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s on %d: %v", path, p, err)
+		}
+		defer resp.Body.Close()
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatalf("%s on %d: gzip: %v", path, p, err)
+			}
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatalf("%s on %d: %v", path, p, err)
+		}
+		return fmt.Sprintf("%s %d encoding=%q vary=%q etag=%q length=%q body %d bytes %.20q", resp.Proto, resp.StatusCode,
+			resp.Header.Values("Content-Encoding"), resp.Header.Values("Vary"), resp.Header.Values("Etag"),
+			resp.Header.Values("Content-Length"), len(b), b)
+	}
+	hc, gc := h2Client(ca, "a.example.com"), h2Client(ca, "a.example.com")
+	for _, c := range []struct{ path, ae string }{
+		{"/", "gzip"}, {"/", "br"}, {"/json", "gzip"}, {"/etag", "gzip"}, {"/chunked", "gzip"}, {"/404", "gzip"},
+		{"/vary", "gzip"}, {"/ae", "gzip, br"},
+	} {
+		h, g := answer(hc, hp, c.path, c.ae), answer(gc, gp, c.path, c.ae)
+		if h != g || !strings.HasPrefix(h, "HTTP/2.0") {
+			t.Errorf("%s (Accept-Encoding %q):\nhaproxy %s\ngohaka  %s", c.path, c.ae, h, g)
+		}
+		if c.path == "/etag" {
+			t.Logf("e.g. %s", g)
+			if !strings.Contains(g, `encoding=["gzip"]`) {
+				t.Errorf("/etag was not compressed: %s", g)
+			}
+		}
+	}
+}
