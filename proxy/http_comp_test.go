@@ -129,6 +129,16 @@ func TestHTTPCompressionAsHAProxy(t *testing.T) {
 			}
 		}
 	}
+	for _, req := range []string{ // HTTP/1.0 (not compressed), a POST (compressed)
+		"GET / HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\nAccept-Encoding: gzip\r\n\r\nab",
+	} {
+		hh, hb := compAnswer(t, rawExchange(t, hp, req, 3*time.Second), "GET")
+		gh, gb := compAnswer(t, rawExchange(t, gp, req, 3*time.Second), "GET")
+		if hh != gh || hb != gb {
+			t.Errorf("%.30q:\nhaproxy %q %d bytes\ngohaka  %q %d bytes", req, hh, len(hb), gh, len(gb))
+		}
+	}
 	if compressed < 8 {
 		t.Errorf("haproxy compressed %d answers, want at least 8", compressed)
 	}
