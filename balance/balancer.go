@@ -58,7 +58,8 @@ type Balancer struct {
 	table   []int // map-based lookup table (len tot)
 	ring    []ringNode
 	rrIdx   int
-	swrr    []int // smooth weighted round robin current weights
+	stick   *StickTable // stick on src (stick.go), nil: none
+	swrr    []int       // smooth weighted round robin current weights
 	rnd     func() uint32
 }
 

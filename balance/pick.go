@@ -28,6 +28,22 @@ func (b *Balancer) Pick(r *Request) int {
 	if len(b.usable) == 0 {
 		return -1
 	}
+	if b.stick != nil && r.Src.IsValid() {
+		src := r.Src.Unmap()
+		if i := b.sticky(src); i >= 0 {
+			return i
+		}
+		i := b.pick(r)
+		if i >= 0 {
+			b.stick.Put(src, b.srv[i].Name)
+		}
+		return i
+	}
+	return b.pick(r)
+}
+
+// pick is Pick by the algorithm alone.
+func (b *Balancer) pick(r *Request) int {
 	switch b.spec.Algo {
 	case "source":
 		return b.PickSource(r.Src)

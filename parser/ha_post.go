@@ -47,6 +47,11 @@ func (r *haReader) postChecks() {
 			}
 		}
 	}
+	for _, px := range cfg.Proxies {
+		if !px.Disabled {
+			r.checkStickRefs(px, tables, post)
+		}
+	}
 	for _, d := range cfg.Defaults {
 		for _, t := range d.trackRefs {
 			if !tables[t.table] {
@@ -287,6 +292,25 @@ func (r *haReader) checkErrorfilesRefs(post func(Pos, Severity, string, ...any))
 				}
 				break
 			}
+		}
+	}
+}
+
+// checkStickRefs reports a `stick` rule whose table (its proxy's own, or
+// the one named by `table`) does not exist, as haproxy does.
+func (r *haReader) checkStickRefs(px *Proxy, tables map[string]bool, post func(Pos, Severity, string, ...any)) {
+	for _, l := range px.Settings {
+		if len(l.Words) == 0 || !strings.HasPrefix(l.Words[0], "stick ") {
+			continue
+		}
+		name := px.Name
+		for i := 2; i+1 < len(l.Words); i++ {
+			if l.Words[i] == "table" {
+				name = l.Words[i+1]
+			}
+		}
+		if !tables[name] {
+			post(l.Pos[0], Error, "Proxy '%s': unable to find stick-table '%s'.", px.Name, name)
 		}
 	}
 }

@@ -113,3 +113,9 @@ func strictInt(s string) (int, bool) {
 	n, err := strconv.Atoi(s)
 	return n, err == nil
 }
+
+// ParseTime reads a haproxy time value (ms when no unit is given).
+func ParseTime(s string) (time.Duration, error) { return parseTime(s) }
+
+// ParseSize reads a haproxy size (k, m, g suffixes, 1024-based).
+func ParseSize(s string) (int64, error) { return parseSize(s) }

@@ -185,6 +185,9 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 		be.fullconn = fullconn(cfg, be.px)
 		be.fast = be.fastConnect()
 	}
+	if err := r.setupSticks(cfg); err != nil { // stick.go
+		return nil, err
+	}
 	for _, px := range cfg.Proxies {
 		if px.Disabled || px.Cap&parser.CapFE == 0 || r.obs.isPage(px) {
 			continue

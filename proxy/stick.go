@@ -1,0 +1,103 @@
+package proxy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gohaka/gohaka/balance"
+	"github.com/gohaka/gohaka/parser"
+)
+
+// setupSticks gives the backends with `stick on src` (or stick match /
+// stick store-request src) the stick table they name, their own by
+// default: clients then go back to the server they went to, until the
+// entry expires. One table object per name, shared by the backends that
+// name it. Tables of type ip and ipv6 only.
+func (r *Runtime) setupSticks(cfg *parser.Config) error {
+	tables := map[string]*balance.StickTable{}
+	for _, be := range r.backends {
+		for _, l := range be.px.Settings {
+			if len(l.Words) < 2 || !strings.HasPrefix(l.Words[0], "stick ") || l.Words[1] != "src" {
+				continue
+			}
+			name, cond := be.px.Name, false
+			for i := 2; i < len(l.Words); i++ {
+				if l.Words[i] == "table" && i+1 < len(l.Words) {
+					name = l.Words[i+1]
+					i++
+					continue
+				}
+				cond = true
+			}
+			if cond {
+				continue // not implemented: check warned
+			}
+			t := tables[name]
+			if t == nil {
+				def := stickTableLine(cfg, name)
+				if def == nil {
+					return fmt.Errorf("%s: %s: no stick-table '%s'", l.Pos[0], l.Words[0], name)
+				}
+				var err error
+				if t, err = newStickTable(def); err != nil {
+					return err
+				}
+				tables[name] = t
+			}
+			be.bal.SetStick(t)
+		}
+	}
+	return nil
+}
+
+// stickTableLine finds the stick-table line of a proxy, or of a peers
+// section's table ("peers/table").
+func stickTableLine(cfg *parser.Config, name string) *parser.Line {
+	for _, px := range cfg.Proxies {
+		if px.Name == name && px.StickTable != nil {
+			return px.StickTable
+		}
+	}
+	for _, o := range cfg.Others {
+		if o.Kind != "peers" {
+			continue
+		}
+		for _, l := range o.Lines {
+			if l.Words[0] == "table" && len(l.Words) > 1 && o.Name+"/"+l.Words[1] == name {
+				// `table NAME type ...`: the stick-table words after the name
+				return &parser.Line{Words: append([]string{"stick-table"}, l.Words[2:]...), Pos: l.Pos}
+			}
+		}
+	}
+	return nil
+}
+
+// newStickTable reads `stick-table type ip|ipv6 size N [expire T] ...`.
+func newStickTable(l *parser.Line) (*balance.StickTable, error) {
+	var size int64
+	var expire time.Duration
+	typ := ""
+	w := l.Words
+	for i := 1; i+1 < len(w); i++ {
+		var err error
+		switch w[i] {
+		case "type":
+			typ = w[i+1]
+		case "size":
+			size, err = parser.ParseSize(w[i+1])
+		case "expire":
+			expire, err = parser.ParseTime(w[i+1])
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: stick-table %s: %v", l.Pos[0], w[i], err)
+		}
+		i++
+	}
+	if typ != "ip" && typ != "ipv6" {
+		return nil, fmt.Errorf("%s: stick-table type %s: only ip and ipv6 tables are available in gohaka yet (for stick on src)", l.Pos[0], typ)
+	}
+	return balance.NewStickTable(int(size), expire, nil), nil
+}
