@@ -35,7 +35,7 @@ func (b *Balancer) Pick(r *Request) int {
 		}
 		i := b.pick(r)
 		if i >= 0 {
-			b.stick.Put(src, b.srv[i].Name)
+			b.stick.Put(src, b.srv[i].Name, b.srv[i].ID)
 		}
 		return i
 	}

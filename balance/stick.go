@@ -3,6 +3,7 @@ package balance
 import (
 	"container/list"
 	"net/netip"
+	"sort"
 	"sync"
 	"time"
 )
@@ -24,6 +25,7 @@ type StickTable struct {
 type stickEntry struct {
 	key  netip.Addr
 	srv  string // the server's name: a table may serve several backends
+	id   int    // and its id
 	seen time.Time
 }
 
@@ -63,14 +65,14 @@ func (t *StickTable) Get(key netip.Addr) (string, bool) {
 	return ent.srv, true
 }
 
-// Put stores the server for key.
-func (t *StickTable) Put(key netip.Addr, srv string) {
+// Put stores the server (its name and id) for key.
+func (t *StickTable) Put(key netip.Addr, srv string, id int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	if e, ok := t.byKey[key]; ok {
 		ent := e.Value.(*stickEntry)
-		ent.srv, ent.seen = srv, now
+		ent.srv, ent.id, ent.seen = srv, id, now
 		t.lru.MoveToFront(e)
 		return
 	}
@@ -79,7 +81,35 @@ func (t *StickTable) Put(key netip.Addr, srv string) {
 		t.lru.Remove(old)
 		delete(t.byKey, old.Value.(*stickEntry).key)
 	}
-	t.byKey[key] = t.lru.PushFront(&stickEntry{key: key, srv: srv, seen: now})
+	t.byKey[key] = t.lru.PushFront(&stickEntry{key: key, srv: srv, id: id, seen: now})
+}
+
+// StickEntry is one live entry of a table, as `show table` shows it.
+type StickEntry struct {
+	Key      netip.Addr
+	Server   string
+	ServerID int
+	Expire   time.Duration // left to live (0: none)
+}
+
+// Entries are the live entries by key order.
+func (t *StickTable) Entries() []StickEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	var out []StickEntry
+	for e := t.lru.Front(); e != nil; e = e.Next() {
+		ent := e.Value.(*stickEntry)
+		left := time.Duration(0)
+		if t.expire > 0 {
+			if left = t.expire - now.Sub(ent.seen); left <= 0 {
+				continue
+			}
+		}
+		out = append(out, StickEntry{Key: ent.key, Server: ent.srv, ServerID: ent.id, Expire: left})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.Less(out[j].Key) })
+	return out
 }
 
 // SetStick makes the balancer match and store client addresses in t

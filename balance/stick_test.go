@@ -13,13 +13,13 @@ func TestStickTable(t *testing.T) {
 	now := time.Unix(1000, 0)
 	st := NewStickTable(2, 10*time.Second, func() time.Time { return now })
 	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
-	st.Put(a, "s1")
-	st.Put(b, "s2")
+	st.Put(a, "s1", 1)
+	st.Put(b, "s2", 2)
 	now = now.Add(5 * time.Second)
 	if s, ok := st.Get(a); !ok || s != "s1" { // a is now the most recent
 		t.Fatalf("a: %q %v", s, ok)
 	}
-	st.Put(c, "s3") // full: b, the least recently used, goes
+	st.Put(c, "s3", 3) // full: b, the least recently used, goes
 	if _, ok := st.Get(b); ok || st.Len() != 2 {
 		t.Fatalf("b kept, %d entries", st.Len())
 	}

@@ -123,10 +123,7 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 	case w[0] == "show" && arg(1) == "sess":
 		return r.showSess()
 	case w[0] == "show" && arg(1) == "table":
-		if arg(2) != "" {
-			return "No such table\n"
-		}
-		return "" // gohaka's tcp runtime keeps no stick tables yet
+		return r.showTable(arg(2)) // stick.go
 	case w[0] == "get" && arg(1) == "weight":
 		be, i, msg := r.findServer(arg(2))
 		if msg != "" {

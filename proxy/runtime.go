@@ -42,7 +42,8 @@ type Runtime struct {
 	pipes     *pipePool
 	frontends []*frontend
 	backends  map[string]*backend
-	global    *gate // global maxconn slots (max 0: unlimited)
+	sticks    []*stickInfo // the stick tables, in configuration order (stick.go)
+	global    *gate        // global maxconn slots (max 0: unlimited)
 	obs       observability
 
 	// httpErrors are the http-errors sections (name, code, file)

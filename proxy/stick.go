@@ -16,6 +16,7 @@ import (
 // name it. Tables of type ip and ipv6 only.
 func (r *Runtime) setupSticks(cfg *parser.Config) error {
 	tables := map[string]*balance.StickTable{}
+	defer func() { r.sticks = listSticks(cfg, tables) }()
 	for _, be := range r.backends {
 		for _, l := range be.px.Settings {
 			if len(l.Words) < 2 || !strings.HasPrefix(l.Words[0], "stick ") || l.Words[1] != "src" {
@@ -49,6 +50,63 @@ func (r *Runtime) setupSticks(cfg *parser.Config) error {
 		}
 	}
 	return nil
+}
+
+// stickInfo is a stick table as `show table` lists it; t is nil when no
+// stick rule fills it.
+type stickInfo struct {
+	name, typ string
+	size      int64
+	t         *balance.StickTable
+}
+
+// listSticks lists the proxies' stick tables in configuration order.
+func listSticks(cfg *parser.Config, filled map[string]*balance.StickTable) []*stickInfo {
+	var out []*stickInfo
+	for _, px := range cfg.Proxies {
+		if px.StickTable == nil || px.Disabled {
+			continue
+		}
+		si := &stickInfo{name: px.Name, t: filled[px.Name]}
+		w := px.StickTable.Words
+		for i := 1; i+1 < len(w); i++ {
+			switch w[i] {
+			case "type":
+				si.typ = w[i+1]
+			case "size":
+				si.size, _ = parser.ParseSize(w[i+1])
+			}
+		}
+		out = append(out, si)
+	}
+	return out
+}
+
+// showTable is `show table [NAME]`: the tables with their use, or one
+// table's entries.
+func (r *Runtime) showTable(name string) string {
+	var b strings.Builder
+	for _, si := range r.sticks {
+		if name != "" && si.name != name {
+			continue
+		}
+		var ents []balance.StickEntry
+		if si.t != nil {
+			ents = si.t.Entries()
+		}
+		fmt.Fprintf(&b, "# table: %s, type: %s, size:%d, used:%d\n", si.name, si.typ, si.size, len(ents))
+		if name == "" {
+			continue
+		}
+		for i, e := range ents {
+			fmt.Fprintf(&b, "%#x: key=%s use=0 exp=%d server_id=%d server_key=%s\n", 0x10000+i*0x70, e.Key, e.Expire.Milliseconds(), e.ServerID, e.Server)
+		}
+		return b.String()
+	}
+	if name != "" {
+		return "No such table\n"
+	}
+	return b.String()
 }
 
 // stickTableLine finds the stick-table line of a proxy, or of a peers

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +14,24 @@ import (
 // src` (tcp mode, roundrobin over three servers), six client addresses
 // get the servers haproxy 2.6 gives them: balanced the first time, the
 // same one while their entry lives, balanced again once it expired; in
-// mode http too. A stick rule naming a table that does not exist is
+// mode http too; `show table` and `show table l` list the same entries
+// (pointers and lifetimes blanked). A stick rule naming a table that does not exist is
 // refused by check (parser test) and one of an unsupported type at start.
 func TestStickOnSrcAsHAProxy(t *testing.T) {
 	tcpSrv := nameBackends(t, 3)
 	httpSrv := []int{statusServer(t, "s1"), statusServer(t, "s2"), statusServer(t, "s3")}
+	sockDir := t.TempDir()
 	for _, mode := range []string{"tcp", "http"} {
 		srv := tcpSrv
 		if mode == "http" {
 			srv = httpSrv
 		}
 		cfg := func(p int) string {
-			return fmt.Sprintf("defaults\n    mode %s\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"+
+			return fmt.Sprintf("global\n    stats socket %s/%s%d.sock level admin\n", sockDir, mode, p) + fmt.Sprintf("defaults\n    mode %s\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"+
 				"listen l\n    bind 127.0.0.1:%d\n    balance roundrobin\n    stick-table type ip size 100 expire 1500ms\n    stick on src\n"+
 				"    server s1 127.0.0.1:%d\n    server s2 127.0.0.1:%d\n    server s3 127.0.0.1:%d\n", mode, p, srv[0], srv[1], srv[2])
 		}
+		ptr, exp := regexp.MustCompile(`0x[0-9a-f]+:`), regexp.MustCompile(`exp=\d+`)
 		run := func(p int) string {
 			var out []string
 			get := func(ip string) string {
@@ -54,14 +58,19 @@ func TestStickOnSrcAsHAProxy(t *testing.T) {
 					out = append(out, ip[8:]+"="+get(ip))
 				}
 				out = append(out, "|")
+				if round == 1 { // the tables as the CLI shows them, entry lifetimes blanked
+					sock := fmt.Sprintf("unix:%s/%s%d.sock", sockDir, mode, p)
+					out = append(out, cliQuery(t, sock, "show table"), exp.ReplaceAllString(ptr.ReplaceAllString(cliQuery(t, sock, "show table l"), "PTR:"), "exp=N"))
+				}
 			}
 			return strings.Join(out, " ")
 		}
 		hp, gp := freePort(t), freePort(t)
 		runHAProxy(t, cfg(hp), hp)
 		startRuntime(t, cfg(gp))
-		portOpen(gp) // as runHAProxy looks at its port (in tcp mode, a connection balanced like any)
-		h, g := run(hp), run(gp)
+		h := run(hp)
+		portOpen(gp) // as runHAProxy looked at its port just before (in tcp mode, a connection balanced and stuck like any)
+		g := run(gp)
 		if h != g {
 			t.Errorf("%s mode:\nhaproxy %s\ngohaka  %s", mode, h, g)
 		}
