@@ -31,7 +31,13 @@ func TestStickOnSrcAsHAProxy(t *testing.T) {
 				"listen l\n    bind 127.0.0.1:%d\n    balance roundrobin\n    stick-table type ip size 100 expire 1500ms\n    stick on src\n"+
 				"    server s1 127.0.0.1:%d\n    server s2 127.0.0.1:%d\n    server s3 127.0.0.1:%d\n", mode, p, srv[0], srv[1], srv[2])
 		}
-		ptr, exp := regexp.MustCompile(`0x[0-9a-f]+:`), regexp.MustCompile(`exp=\d+`)
+		// pointers, lifetimes and counts blanked; the entry of the listener
+		// probe (127.0.0.1) may have expired in one and not the other
+		probe := regexp.MustCompile(`(?m)^0x[0-9a-f]+: key=127\.0\.0\.1 .*\n`)
+		ptr, exp, used := regexp.MustCompile(`0x[0-9a-f]+:`), regexp.MustCompile(`exp=\d+`), regexp.MustCompile(`used:\d+`)
+		norm := func(s string) string {
+			return used.ReplaceAllString(exp.ReplaceAllString(ptr.ReplaceAllString(probe.ReplaceAllString(s, ""), "PTR:"), "exp=N"), "used:N")
+		}
 		run := func(p int) string {
 			var out []string
 			get := func(ip string) string {
@@ -60,7 +66,7 @@ func TestStickOnSrcAsHAProxy(t *testing.T) {
 				out = append(out, "|")
 				if round == 1 { // the tables as the CLI shows them, entry lifetimes blanked
 					sock := fmt.Sprintf("unix:%s/%s%d.sock", sockDir, mode, p)
-					out = append(out, cliQuery(t, sock, "show table"), exp.ReplaceAllString(ptr.ReplaceAllString(cliQuery(t, sock, "show table l"), "PTR:"), "exp=N"))
+					out = append(out, norm(cliQuery(t, sock, "show table")), norm(cliQuery(t, sock, "show table l")))
 				}
 			}
 			return strings.Join(out, " ")
