@@ -25,12 +25,7 @@ func TestHTTPErrorLines(t *testing.T) {
 	} {
 		src := "defaults\n    mode http\n    http-error status 504 content-type text/plain string late\nfrontend fe\n    bind 127.0.0.1:1\n    " + c.line + "\n"
 		cfg, ds := LoadHAProxyBytes("e.cfg", []byte(src), Options{})
-		got := ""
-		for _, d := range ds {
-			if d.Sev == Error || d.NotImpl {
-				got = d.Msg
-			}
-		}
+		got := lastProblem(ds)
 		if got != c.want {
 			t.Errorf("%q: got %q, want %q", c.line, got, c.want)
 		}
@@ -47,4 +42,16 @@ func TestHTTPErrorLines(t *testing.T) {
 			t.Errorf("%q: kept %q, want the defaults' 504 line and this one", c.line, lines)
 		}
 	}
+}
+
+// lastProblem is the message of the last error or not-implemented
+// warning ("" when none).
+func lastProblem(ds Diags) string {
+	got := ""
+	for _, d := range ds {
+		if d.Sev == Error || d.NotImpl {
+			got = d.Msg
+		}
+	}
+	return got
 }

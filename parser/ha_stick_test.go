@@ -13,12 +13,7 @@ func TestStickLines(t *testing.T) {
 	} {
 		src := "backend b\n    mode tcp\n" + c.body + "    server s 127.0.0.1:1\n"
 		_, ds := LoadHAProxyBytes("s.cfg", []byte(src), Options{})
-		got := ""
-		for _, d := range ds {
-			if d.Sev == Error || d.NotImpl {
-				got = d.Msg
-			}
-		}
+		got := lastProblem(ds)
 		if got != c.want {
 			t.Errorf("%q: got %q, want %q", c.body, got, c.want)
 		}
