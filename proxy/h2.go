@@ -568,11 +568,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		if len(resp.TransferEncoding) > 0 {
 			in++ // haproxy counts a chunked body's end as a byte
 		}
-		for _, c := range []*httpCtr{&hc.fe.ctr.http, &be.ctr.http} {
-			c.compIn.Add(in)
-			c.compOut.Add(cw.n)
-			c.compRsp.Add(1)
-		}
+		countCompressed(hc.fe, be, in, cw.n)
 	}
 	if len(resp.TransferEncoding) > 0 { // haproxy counts the chunked body's end and the trailers
 		h.ob.srvOut++

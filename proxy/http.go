@@ -120,10 +120,14 @@ func (h *hconn) getBuf() {
 	}
 }
 
+// plainServer reports whether the server connection is a plain socket
+// its peeker can read and write directly (not TLS over it).
+func (h *hconn) plainServer() bool { return h.sp != nil && h.sc == net.Conn(h.rc) }
+
 // srvWrite writes b to the server connection, with send(2) when it is a
 // plain socket (rawsend.go).
 func (h *hconn) srvWrite(b []byte) (int, error) {
-	if h.sp != nil && h.sp.sendFn != nil && h.sc == net.Conn(h.rc) {
+	if h.plainServer() {
 		return h.sp.send(b)
 	}
 	return h.sc.Write(b)

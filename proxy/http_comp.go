@@ -144,6 +144,16 @@ func compWriter(algo string, w io.Writer) io.WriteCloser {
 	return gzip.NewWriter(w)
 }
 
+// countCompressed books a compressed response on its frontend and
+// backend: bytes into and out of the compressor.
+func countCompressed(fe *frontend, be *backend, in, out int64) {
+	for _, c := range []*httpCtr{&fe.ctr.http, &be.ctr.http} {
+		c.compIn.Add(in)
+		c.compOut.Add(out)
+		c.compRsp.Add(1)
+	}
+}
+
 // deadlineReader refreshes a connection's read deadline before each read.
 type deadlineReader struct {
 	c       interface{ SetReadDeadline(time.Time) error }
@@ -219,11 +229,7 @@ func (h *hconn) finishCompressed(keepAlive bool) bool {
 	}
 	in, out, err := h.relayCompressed(algo)
 	h.ob.srvOut += in
-	for _, c := range []*httpCtr{&h.fe.ctr.http, &h.be.ctr.http} {
-		c.compIn.Add(in)
-		c.compOut.Add(out)
-		c.compRsp.Add(1)
-	}
+	countCompressed(h.fe, h.be, in, out)
 	h.sdl.forget()
 	h.closeServer(err == nil)
 	return keepAlive && err == nil

@@ -58,7 +58,7 @@ func (h *hconn) readResponseHead() error {
 		}
 		var m int
 		var err error
-		if h.sn == 0 && h.sp != nil && h.sp.ctx != 0 && h.sc == net.Conn(h.rc) { // plain, not TLS
+		if h.sn == 0 && h.plainServer() && h.sp.ctx != 0 {
 			m, err = h.waitResponse()
 		} else {
 			h.getSbuf()

@@ -67,17 +67,8 @@ func listSticks(cfg *parser.Config, filled map[string]*balance.StickTable) []*st
 		if px.StickTable == nil || px.Disabled {
 			continue
 		}
-		si := &stickInfo{name: px.Name, t: filled[px.Name]}
-		w := px.StickTable.Words
-		for i := 1; i+1 < len(w); i++ {
-			switch w[i] {
-			case "type":
-				si.typ = w[i+1]
-			case "size":
-				si.size, _ = parser.ParseSize(w[i+1])
-			}
-		}
-		out = append(out, si)
+		spec, _ := readStickTable(px.StickTable)
+		out = append(out, &stickInfo{name: px.Name, typ: spec.typ, size: spec.size, t: filled[px.Name]})
 	}
 	return out
 }
@@ -131,31 +122,45 @@ func stickTableLine(cfg *parser.Config, name string) *parser.Line {
 	return nil
 }
 
-// newStickTable reads `stick-table type ip|ipv6 size N [expire T] ...`.
-func newStickTable(l *parser.Line) (*balance.StickTable, error) {
-	var size int64
-	var expire time.Duration
-	typ := ""
+// stickSpec is what a stick-table line says.
+type stickSpec struct {
+	typ    string
+	size   int64
+	expire time.Duration
+}
+
+// readStickTable reads `stick-table type T size N [expire D] ...`.
+func readStickTable(l *parser.Line) (stickSpec, error) {
+	var sp stickSpec
 	w := l.Words
 	for i := 1; i+1 < len(w); i++ {
 		var err error
 		switch w[i] {
 		case "type":
-			typ = w[i+1]
+			sp.typ = w[i+1]
 		case "size":
-			size, err = parser.ParseSize(w[i+1])
+			sp.size, err = parser.ParseSize(w[i+1])
 		case "expire":
-			expire, err = parser.ParseTime(w[i+1])
+			sp.expire, err = parser.ParseTime(w[i+1])
 		default:
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: stick-table %s: %v", l.Pos[0], w[i], err)
+			return sp, fmt.Errorf("%s: stick-table %s: %v", l.Pos[0], w[i], err)
 		}
 		i++
 	}
-	if typ != "ip" && typ != "ipv6" {
-		return nil, fmt.Errorf("%s: stick-table type %s: only ip and ipv6 tables are available in gohaka yet (for stick on src)", l.Pos[0], typ)
+	return sp, nil
+}
+
+// newStickTable makes the table of a stick-table line of type ip or ipv6.
+func newStickTable(l *parser.Line) (*balance.StickTable, error) {
+	sp, err := readStickTable(l)
+	if err != nil {
+		return nil, err
 	}
-	return balance.NewStickTable(int(size), expire, nil), nil
+	if sp.typ != "ip" && sp.typ != "ipv6" {
+		return nil, fmt.Errorf("%s: stick-table type %s: only ip and ipv6 tables are available in gohaka yet (for stick on src)", l.Pos[0], sp.typ)
+	}
+	return balance.NewStickTable(int(sp.size), sp.expire, nil), nil
 }
