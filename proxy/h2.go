@@ -158,7 +158,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.obsBegin()
 	defer h.obsEnd()
 	q := &h.q
-	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: hc.ci, tls: req.TLS,
+	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &hc.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
@@ -446,8 +446,8 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 	if be.http != nil && be.http.originalTo != nil {
 		ot = be.http.originalTo
 	}
-	b = appendAddrHeader(b, ff, hc.ci, q.hdrs)
-	b = appendAddrHeader(b, ot, hc.ci, q.hdrs)
+	b = appendAddrHeader(b, ff, &hc.ci, q.hdrs)
+	b = appendAddrHeader(b, ot, &hc.ci, q.hdrs)
 	b = append(b, "\r\n"...)
 	sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
 	sc.bw.Write(b)

@@ -30,7 +30,7 @@ func (hc *h2conn) stream(req *http.Request, hdrs []h1.Header) *hconn {
 	h.ob.cc.first = now
 	uri := "https://" + req.Host + req.RequestURI
 	h.req = h1.Msg{Method: []byte(req.Method), URI: []byte(uri), Major: 2, Headers: hdrs, ContentLength: -1}
-	h.breq.Header = h.hdrLookup
+	h.breq.Header, h.breq.Src = h.hdrLookup, hc.ci.src.Addr()
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
 	size := int64(21 + len(req.Method) + len(uri) + len("HTTP/2.0") + len("host") + len(req.Host))
 	for k, vs := range req.Header {

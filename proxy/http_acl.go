@@ -25,7 +25,7 @@ type hreq struct {
 	major       int
 	minor       int
 	hdrs        []h1.Header
-	ci          connInfo
+	ci          *connInfo
 	tls         *tls.ConnectionState // the client's TLS session, or nil
 	rt          *Runtime
 	fe          *frontend
@@ -47,6 +47,18 @@ type hreq struct {
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
+}
+
+// reset readies q for the request h just parsed, field by field: a
+// composite literal would be built on the stack and copied, touching
+// twice the memory of a struct that is cold after the connection's wait.
+func (q *hreq) reset(h *hconn, fe *frontend) {
+	req := &h.req
+	q.method, q.uri, q.major, q.minor, q.hdrs = req.Method, req.URI, req.Major, req.Minor, h.hdrs
+	q.ci, q.tls, q.rt, q.fe, q.be = &h.ci, h.tls, h.r, fe, nil
+	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
+	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
+	q.answered, q.vars = nil, q.vars[:0]
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -698,7 +710,7 @@ func intRange(v string) ([2]int64, error) {
 
 func (m *httpMatcher) match(q *hreq) bool {
 	if m.l4 != nil {
-		return m.l4.match(q.ci)
+		return m.l4.match(*q.ci)
 	}
 	if m.always == 2 {
 		return q.major == 1 && q.minor == 1

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -12,7 +14,7 @@ import (
 // TestHTTPMatchers checks the match methods and fetches on one request
 // (the differential test checks the common ones against haproxy).
 func TestHTTPMatchers(t *testing.T) {
-	q := &hreq{method: []byte("GET"), uri: []byte("http://h.example/a/b/c.php?x=1&id=42"), major: 1, minor: 1,
+	q := &hreq{method: []byte("GET"), uri: []byte("http://h.example/a/b/c.php?x=1&id=42"), major: 1, minor: 1, ci: &connInfo{},
 		hdrs: []h1.Header{{Name: []byte("Host"), Value: []byte("www.Example.com")}, {Name: []byte("X-L"), Value: []byte("a, b")},
 			{Name: []byte("X-F"), Value: []byte("192.0.2.7")}, {Name: []byte("X-6"), Value: []byte("2001:db8::1")},
 			{Name: []byte("X-P"), Value: []byte("192.0.2.7:80")}, {Name: []byte("X-B"), Value: []byte("[2001:db8::1]:80")}}}
@@ -90,6 +92,56 @@ func TestHTTPMatchIPAsHAProxy(t *testing.T) {
 		ha, gh := statuses(rawExchange(t, hp, req, 2*time.Second)), statuses(rawExchange(t, gp, req, 2*time.Second))
 		if ha != gh {
 			t.Errorf("X-F: %s: haproxy %s, gohaka %s", v, ha, gh)
+		}
+	}
+}
+
+// TestHreqResetClearsEverything: reset (field by field, for speed) leaves
+// no field of the previous request behind, fields added later included.
+func TestHreqResetClearsEverything(t *testing.T) {
+	h := &hconn{fe: &frontend{http: &httpFE{}}}
+	q := &h.q
+	// every field of q set to something that is not its reset value
+	v := reflect.ValueOf(q).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Int:
+			f.SetInt(7)
+		case reflect.String:
+			f.SetString("old")
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.Func:
+			f.Set(reflect.MakeFunc(f.Type(), func([]reflect.Value) []reflect.Value { return []reflect.Value{reflect.ValueOf(true)} }))
+		default:
+			t.Fatalf("hreq.%s: kind %v not handled by this test", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	q.reset(h, h.fe)
+	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, vars: q.vars[:0]}
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Name
+		got := reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()
+		w := reflect.ValueOf(&want).Elem().Field(i)
+		w = reflect.NewAt(w.Type(), unsafe.Pointer(w.UnsafeAddr())).Elem()
+		switch got.Kind() {
+		case reflect.Slice:
+			if got.Len() != w.Len() {
+				t.Errorf("hreq.%s: %d elements after reset, want %d", name, got.Len(), w.Len())
+			}
+		case reflect.Func:
+			if !got.IsNil() {
+				t.Errorf("hreq.%s: still set after reset", name)
+			}
+		default:
+			if !reflect.DeepEqual(got.Interface(), w.Interface()) {
+				t.Errorf("hreq.%s = %v after reset, want %v", name, got.Interface(), w.Interface())
+			}
 		}
 	}
 }

@@ -227,7 +227,7 @@ func (tx *httpTx) uriPart(name string) []byte {
 		u = u[:i]
 	}
 	if name == "HPO" {
-		q := hreq{uri: u}
+		q := hreq{uri: u, ci: &connInfo{}}
 		return q.path()
 	}
 	return u

@@ -215,8 +215,7 @@ func (h *hconn) obsBegin() {
 	}
 	h.uid = ""
 	if f := h.fe.px.UniqueIDFormat; f != "" {
-		tx := &httpTx{id: ob.id, accept: ob.streamStart}
-		h.uid = renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
+		h.uid = h.uniqueID(f, now)
 	}
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
 	// the request line is kept for the log line: the buffer may be
@@ -244,6 +243,16 @@ func (h *hconn) obsBegin() {
 	c := &h.fe.ctr.http
 	c.reqTot.Add(1)
 	c.reqRate.add(now)
+}
+
+// uniqueID renders unique-id-format f for the request begun at now. Out
+// of obsBegin, whose frame would otherwise hold its records on every
+// request.
+//
+//go:noinline
+func (h *hconn) uniqueID(f string, now time.Time) string {
+	tx := &httpTx{id: h.ob.id, accept: h.ob.streamStart}
+	return renderLogFormat(f, &logVars{r: h.r, s: h.s, end: now, tx: tx})
 }
 
 // obsRoute records the backend a request reached (hook after routing).
