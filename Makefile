@@ -8,7 +8,7 @@ DEMO_HA := testdata/demo/haproxy.cfg
 PREFIX  ?= /usr/local
 SBINDIR := $(DESTDIR)$(PREFIX)/sbin
 
-.PHONY: build run test bench fuzz lint clean install
+.PHONY: build run test bench cachebench fuzz lint clean install
 
 # CGO_ENABLED=0: only a binary without cgo can keep capabilities on
 # every thread after `user`/`group` drop root (see cmd/gohaka/privdrop.go).
@@ -29,6 +29,11 @@ bench:
 	GOHAKA_BENCH=1 taskset -c 1 $(GO) test ./proxy -run 'Bench(HTTP)?VsHAProxy' -v -timeout 20m
 	bash testdata/bench/check-vs-haproxy.sh
 	bash testdata/bench/ka-check-vs-keepalived.sh
+
+# cache misses per http request next to haproxy, under valgrind's
+# cachegrind: counts that repeat where requests/s on a shared machine do not
+cachebench:
+	GOHAKA_CACHEGRIND=1 $(GO) test ./proxy -run 'TestCacheHTTPVsHAProxy' -v -timeout 10m
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHAProxyReader -fuzztime 60s ./parser

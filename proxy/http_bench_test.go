@@ -101,39 +101,10 @@ func TestBenchHTTPVsHAProxy(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	bp, gp, hp := freePort(t), freePort(t), freePort(t)
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(text), 0o644)
-		return p
-	}
-	defs := "defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n"
-	be := write("be.cfg", "global\n    nbthread 1\n"+defs+fmt.Sprintf("frontend be\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string \"hello world\\n\"\n", bp))
-	px := func(port int, h bool) string {
-		g := "global\n    maxconn 5000\n"
-		if h {
-			g += "    nbthread 1\n"
-		}
-		return g + defs + fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend b\nbackend b\n    server s 127.0.0.1:%d\n", port, bp)
-	}
-	start := func(args []string, env []string, port int) {
-		cmd := exec.Command("taskset", args...)
-		cmd.Env = append(os.Environ(), env...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for i := 0; i < 200; i++ {
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				c.Close()
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("%v did not listen", args)
-	}
-	start([]string{"-c", "1", hap, "-db", "-f", be}, nil, bp)
-	start([]string{"-c", "0", bin, "run", "-f", write("g.cfg", px(gp, false))}, []string{"GOMAXPROCS=1"}, gp)
-	start([]string{"-c", "0", hap, "-db", "-f", write("h.cfg", px(hp, true))}, nil, hp)
+	beCfg, gCfg, hCfg := benchHTTPConfigs(t, dir, bp, gp, hp)
+	startListening(t, []string{"-c", "1", hap, "-db", "-f", beCfg}, nil, bp)
+	startListening(t, []string{"-c", "0", bin, "run", "-f", gCfg}, []string{"GOMAXPROCS=1"}, gp)
+	startListening(t, []string{"-c", "0", hap, "-db", "-f", hCfg}, nil, hp)
 	run := func(port, conns int) (rps, p99 float64) {
 		out, err := exec.Command("taskset", "-c", "1", wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d4s", "--latency", fmt.Sprintf("http://127.0.0.1:%d/", port)).CombinedOutput()
 		if err != nil {
@@ -178,6 +149,50 @@ func TestBenchHTTPVsHAProxy(t *testing.T) {
 		m := len(rr) / 2
 		t.Logf("c=%d gohaka/haproxy requests/s min %.2f median %.2f max %.2f; p99 min %.2f median %.2f max %.2f", conns, rr[0], rr[m], rr[len(rr)-1], pr[0], pr[m], pr[len(pr)-1])
 	}
+}
+
+// benchHTTPConfigs writes the http bench's configs in dir: a haproxy
+// server on bp answering every request, and the proxy on gp (gohaka's)
+// and hp (haproxy's, one thread) in front of it.
+func benchHTTPConfigs(t *testing.T, dir string, bp, gp, hp int) (be, g, h string) {
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	defs := "defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n"
+	be = write("be.cfg", "global\n    nbthread 1\n"+defs+fmt.Sprintf("frontend be\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string \"hello world\\n\"\n", bp))
+	px := func(port int, h bool) string {
+		g := "global\n    maxconn 5000\n"
+		if h {
+			g += "    nbthread 1\n"
+		}
+		return g + defs + fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend b\nbackend b\n    server s 127.0.0.1:%d\n", port, bp)
+	}
+	return be, write("g.cfg", px(gp, false)), write("h.cfg", px(hp, true))
+}
+
+// startListening starts `taskset args` with env added and waits until
+// port accepts; the process is killed when the test ends. It returns the
+// process, for a signal of the caller's.
+func startListening(t *testing.T, args, env []string, port int) *exec.Cmd {
+	cmd := exec.Command("taskset", args...)
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 500; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return cmd
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%v did not listen", args)
+	return nil
 }
 
 // wrkDuration reads wrk's "1.23ms" style durations as milliseconds.
