@@ -95,14 +95,7 @@ func TestBenchHTTPVsHAProxy(t *testing.T) {
 	if err != nil {
 		t.Skip("haproxy is not installed")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "gohaka")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/gohaka").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	bp, gp, hp := freePort(t), freePort(t), freePort(t)
-	beCfg, gCfg, hCfg := benchHTTPConfigs(t, dir, bp, gp, hp)
-	startListening(t, []string{"-c", "1", hap, "-db", "-f", beCfg}, nil, bp)
+	bin, gp, hp, gCfg, hCfg := startHTTPBench(t, hap)
 	startListening(t, []string{"-c", "0", bin, "run", "-f", gCfg}, []string{"GOMAXPROCS=1"}, gp)
 	startListening(t, []string{"-c", "0", hap, "-db", "-f", hCfg}, nil, hp)
 	run := func(port, conns int) (rps, p99 float64) {
@@ -149,6 +142,22 @@ func TestBenchHTTPVsHAProxy(t *testing.T) {
 		m := len(rr) / 2
 		t.Logf("c=%d gohaka/haproxy requests/s min %.2f median %.2f max %.2f; p99 min %.2f median %.2f max %.2f", conns, rr[0], rr[m], rr[len(rr)-1], pr[0], pr[m], pr[len(pr)-1])
 	}
+}
+
+// startHTTPBench builds gohaka, writes the http bench's configs and
+// starts their server (haproxy hap on core 1); gohaka and haproxy are to
+// proxy on gp and hp with the configs gCfg and hCfg.
+func startHTTPBench(t *testing.T, hap string) (bin string, gp, hp int, gCfg, hCfg string) {
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "gohaka")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/gohaka").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	bp := freePort(t)
+	gp, hp = freePort(t), freePort(t)
+	beCfg, gCfg, hCfg := benchHTTPConfigs(t, dir, bp, gp, hp)
+	startListening(t, []string{"-c", "1", hap, "-db", "-f", beCfg}, nil, bp)
+	return bin, gp, hp, gCfg, hCfg
 }
 
 // benchHTTPConfigs writes the http bench's configs in dir: a haproxy

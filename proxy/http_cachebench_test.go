@@ -33,14 +33,8 @@ func TestCacheHTTPVsHAProxy(t *testing.T) {
 		tools = append(tools, p)
 	}
 	vg, wrk, hap := tools[0], tools[1], tools[2]
+	bin, gp, hp, gCfg, hCfg := startHTTPBench(t, hap)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gohaka")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/gohaka").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	bp, gp, hp := freePort(t), freePort(t), freePort(t)
-	beCfg, gCfg, hCfg := benchHTTPConfigs(t, dir, bp, gp, hp)
-	startListening(t, []string{"-c", "1", hap, "-db", "-f", beCfg}, nil, bp)
 	secs := 20
 	if v, _ := strconv.Atoi(os.Getenv("GOHAKA_CACHEGRIND_SECONDS")); v > 0 {
 		secs = v
