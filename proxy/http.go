@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -43,8 +44,10 @@ type hconn struct {
 	srvIdle bool
 	// srvReused: sc came from an idle list (aggressive mode trusts it)
 	srvReused bool
-	clientEOF bool // the client's end was read: nothing to linger for
-	reqs      int  // requests done on this client connection
+	clientEOF bool        // the client's end was read: nothing to linger for
+	idle      atomic.Bool // waiting for the next request (session.httpIdle points here)
+	head      bool        // the request is a HEAD (known before the request's bytes go cold)
+	reqs      int         // requests done on this client connection
 
 	readFn    func(fd uintptr) bool // firstRead's attempt, made once
 	srvReadFn func(fd uintptr) bool // waitResponse's read, made once
@@ -97,6 +100,9 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 		h.tls = &st
 	}
 	h.breq.Header, h.breq.Src = h.hdrLookup, ci.src.Addr()
+	r.mu.Lock()
+	s.httpIdle = &h.idle // in the connection's own hot cache lines, not the session's
+	r.mu.Unlock()
 	h.appendFirst = func(v []byte) bool { h.q.arena = append(h.q.arena, v...); return false }
 	defer h.closeOwn()
 	h.obsStart()
@@ -227,7 +233,7 @@ func (h *hconn) readHead(first bool) bool {
 			h.cdl.read(h.c, h.since(h.ob.end), idle)
 		}
 		// a soft stop closes connections waiting here (closeIdleHTTP)
-		h.s.httpIdle.Store(true)
+		h.idle.Store(true)
 		if h.r.stopping.Load() {
 			return false
 		}
@@ -243,7 +249,7 @@ func (h *hconn) readHead(first bool) bool {
 				err = nil
 			}
 		}
-		h.s.httpIdle.Store(false)
+		h.idle.Store(false)
 		if err != nil {
 			if first && reqTO > 0 && t.HTTPKeepAlive == 0 {
 				h.c.Write(h.parseErrorPage(408)) // nothing came in time on a new connection
@@ -298,6 +304,7 @@ func (h *hconn) transaction() bool {
 		}
 	}
 	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous && !h.r.stopping.Load()
+	h.head = string(req.Method) == "HEAD"
 	q := &h.q
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	q.reset(h, fe)

@@ -171,9 +171,9 @@ type httpObs struct {
 	nreq         int       // requests on this connection
 	line         []byte    // method, uri and version, for the log
 	nm, nu       int
-	tx           httpTx
 	caps         *captureSpec
 	reqVals      []string
+	tx           httpTx // the log record, last: used only when logging
 }
 
 // obsStart wraps the client connection to count its bytes (hook in

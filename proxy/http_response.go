@@ -202,7 +202,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			h.sconsume(rs.HeadLen)
 			continue
 		}
-		noBody := string(h.req.Method) == "HEAD" || rs.Status == 204 || rs.Status == 304
+		noBody := h.head || rs.Status == 204 || rs.Status == 304
 		untilClose := !noBody && !rs.Chunked && rs.ContentLength < 0
 		if untilClose || !rs.KeepAlive() {
 			srvClose = true

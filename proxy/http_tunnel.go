@@ -129,7 +129,7 @@ func (r *Runtime) closeIdleHTTP() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for s := range r.sessions {
-		if s.httpIdle.Load() {
+		if s.httpIdle != nil && s.httpIdle.Load() {
 			s.client.Close()
 		}
 	}

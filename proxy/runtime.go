@@ -127,7 +127,7 @@ type endpoint interface {
 type session struct {
 	client, server endpoint
 	srv            *server
-	httpIdle       atomic.Bool // http mode: waiting for the next request
+	httpIdle       *atomic.Bool // http mode: true while waiting for the next request (the connection's own flag; under mu)
 	info           sessInfo
 	// kill ends a session an event loop holds (its descriptors are the
 	// loop's to close); nil before the hand-over
