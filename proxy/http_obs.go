@@ -209,9 +209,11 @@ func (h *hconn) obsBegin() {
 		ob.streamStart = h.s.info.start
 	}
 	ob.nreq++
-	ob.id = h.s.info.id // the request's number (%rt), given as haproxy gives it, at its start
+	// the request's number (%rt), given as haproxy gives it, at its start
 	if ob.nreq > 1 {
 		ob.id = h.r.obs.nextSID.Add(1)
+	} else {
+		ob.id = h.s.info.id
 	}
 	h.uid = ""
 	if f := h.fe.px.UniqueIDFormat; f != "" {
