@@ -16,7 +16,9 @@ import (
 // connections) through gohaka and through haproxy, each under valgrind's
 // cachegrind with the cache sizes of the bench machine's core (48 KiB
 // L1 data, 1 MiB L2 as the last level), and prints per request the
-// instructions, L1 misses and last-level data misses of each. Unlike
+// instructions, L1 misses and last-level data misses of each (the
+// difference between a 2 s run and a longer one, so that starting and
+// connecting do not count). Unlike
 // requests/s on a shared machine these counts repeat from run to run
 // within a few percent, so they tell whether a change to the request path
 // helps. GOHAKA_CACHEGRIND=1 only (needs valgrind and wrk).
@@ -39,9 +41,10 @@ func TestCacheHTTPVsHAProxy(t *testing.T) {
 	if v, _ := strconv.Atoi(os.Getenv("GOHAKA_CACHEGRIND_SECONDS")); v > 0 {
 		secs = v
 	}
-	measure := func(name string, port int, stop syscall.Signal, args ...string) map[string]float64 {
-		out := filepath.Join(dir, name+".cg")
-		log := filepath.Join(dir, name+".log")
+	// totals of one run of the given seconds, and the requests it served
+	run := func(name string, secs, port int, stop syscall.Signal, args ...string) (map[string]float64, float64) {
+		out := filepath.Join(dir, fmt.Sprintf("%s-%d.cg", name, secs))
+		log := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, secs))
 		vargs := append([]string{"-c", "0", vg, "--tool=cachegrind", "--cache-sim=yes", "--D1=49152,12,64", "--LL=1048576,16,64",
 			"--cachegrind-out-file=" + out, "--log-file=" + log}, args...)
 		cmd := startListening(t, vargs, []string{"GOMAXPROCS=1"}, port)
@@ -72,15 +75,28 @@ func TestCacheHTTPVsHAProxy(t *testing.T) {
 			}
 			k, v, ok := strings.Cut(l, ":")
 			f := strings.Fields(v)
-			if !ok || len(f) == 0 || n == 0 {
+			if !ok || len(f) == 0 {
 				continue
 			}
 			if x, err := strconv.ParseFloat(strings.ReplaceAll(f[0], ",", ""), 64); err == nil {
-				counts[strings.Join(strings.Fields(k), " ")] = x / n
+				counts[strings.Join(strings.Fields(k), " ")] = x
 			}
 		}
 		t.Logf("%s: %.0f requests in %d s under cachegrind", name, n, secs)
-		return counts
+		return counts, n
+	}
+	// per request, without the start, the stop and the connection set-up:
+	// the difference between a short run and a long one
+	measure := func(name string, port int, stop syscall.Signal, args ...string) map[string]float64 {
+		short, n1 := run(name, 2, port, stop, args...)
+		long, n2 := run(name, secs, port, stop, args...)
+		per := map[string]float64{}
+		for k, v := range long {
+			if n2 > n1 {
+				per[k] = (v - short[k]) / (n2 - n1)
+			}
+		}
+		return per
 	}
 	g := measure("gohaka", gp, syscall.SIGINT, bin, "run", "-f", gCfg)
 	h := measure("haproxy", hp, syscall.SIGTERM, hap, "-db", "-f", hCfg)
