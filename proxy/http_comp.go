@@ -154,63 +154,66 @@ func countCompressed(fe *frontend, be *backend, in, out int64) {
 	}
 }
 
-// deadlineReader refreshes a connection's read deadline before each read.
-type deadlineReader struct {
-	c       interface{ SetReadDeadline(time.Time) error }
-	r       io.Reader
-	timeout time.Duration
-}
-
-func (d deadlineReader) Read(b []byte) (int, error) {
-	if d.timeout > 0 {
-		d.c.SetReadDeadline(time.Now().Add(d.timeout))
-	}
-	return d.r.Read(b)
-}
-
 // relayCompressed sends the body of the response whose head is in sbuf,
-// decoded from its framing (length or chunks), compressed with algo and
-// chunked to the client; it returns the body's bytes in (as haproxy
-// counts them) and out.
+// decoded from its framing (length or chunks, read no further than its
+// end), compressed with algo and chunked to the client; it returns the
+// body's bytes in (as haproxy counts them) and out. What the server sent
+// after the body stays in sbuf, as after a relayed body.
 func (h *hconn) relayCompressed(algo string) (in, out int64, err error) {
 	rs := &h.resp
-	var body io.Reader = deadlineReader{c: h.sc, r: io.MultiReader(bytes.NewReader(h.sbuf[rs.HeadLen:h.sn]), h.sc), timeout: h.serverTimeout()}
-	if rs.Chunked {
-		body = httputil.NewChunkedReader(body)
-	} else {
-		body = io.LimitReader(body, rs.ContentLength)
-	}
 	cw := &countingWriter{w: h.c}
 	chunks := httputil.NewChunkedWriter(cw)
 	enc := compWriter(algo, chunks)
-	buf := bufPool.Get()
-	defer bufPool.Put(buf)
+	buf, start, n := h.sbuf, rs.HeadLen, h.sn
+	left := rs.ContentLength
+	if rs.Chunked {
+		h.ck.Reset()
+	}
+	full := false // the last read filled the buffer: more is on its way
 	for {
-		n, rerr := body.Read(*buf)
-		if n > 0 {
-			in += int64(n)
-			h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
-			if _, err := enc.Write((*buf)[:n]); err != nil {
+		var data []byte
+		var k int
+		done := false
+		if rs.Chunked {
+			data = buf[start:start] // decoded in place
+			if k, err = h.ck.Decode(buf[start:n], &data); err != nil {
 				return in, cw.n, err
 			}
-			if f, ok := enc.(interface{ Flush() error }); ok && n < len(*buf) {
+			done = h.ck.Done()
+		} else {
+			k = int(min(int64(n-start), left))
+			data = buf[start : start+k]
+			left -= int64(k)
+			done = left == 0
+		}
+		start += k
+		if len(data) > 0 {
+			in += int64(len(data))
+			h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
+			if _, err := enc.Write(data); err != nil {
+				return in, cw.n, err
+			}
+			if f, ok := enc.(interface{ Flush() error }); ok && !done && !full {
 				f.Flush() // what came so far goes on, as the server sends it
 			}
 		}
-		if rerr == io.EOF {
+		if done {
 			break
 		}
-		if rerr != nil {
+		h.sc.SetReadDeadline(deadline(h.serverTimeout()))
+		r, rerr := h.sc.Read(buf)
+		if r == 0 {
+			if rerr == nil || rerr == io.EOF {
+				rerr = io.ErrUnexpectedEOF
+			}
 			return in, cw.n, rerr
 		}
-	}
-	if !rs.Chunked && in != rs.ContentLength {
-		return in, cw.n, io.ErrUnexpectedEOF
+		start, n, full = 0, r, r == len(buf)
 	}
 	enc.Close()
 	chunks.Close()
 	io.WriteString(cw, "\r\n")
-	h.sn = 0
+	h.sn = copy(h.sbuf, buf[start:n])
 	if rs.Chunked {
 		in++ // haproxy counts a chunked body's end as a byte
 	}
@@ -218,9 +221,9 @@ func (h *hconn) relayCompressed(algo string) (in, out int64, err error) {
 }
 
 // finishCompressed relays a response compressed: its head rewritten
-// (compHeaders), its body through relayCompressed; the server
-// connection is not kept (what follows the body was not looked at).
-func (h *hconn) finishCompressed(keepAlive bool) bool {
+// (compHeaders), its body through relayCompressed. The server connection
+// is kept for the next request as after any response, unless srvClose.
+func (h *hconn) finishCompressed(keepAlive, srvClose bool) bool {
 	algo := h.compAlgo
 	h.hdrs = compHeaders(h.hdrs, algo)
 	if h.writeResponseHead(keepAlive, nil) != nil {
@@ -231,6 +234,13 @@ func (h *hconn) finishCompressed(keepAlive bool) bool {
 	h.ob.srvOut += in
 	countCompressed(h.fe, h.be, in, out)
 	h.sdl.forget()
-	h.closeServer(err == nil)
+	switch {
+	case err != nil:
+		h.closeServer(false)
+	case srvClose:
+		h.closeServer(true)
+	default:
+		h.srvIdle = true
+	}
 	return keepAlive && err == nil
 }

@@ -211,7 +211,7 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 			}
 		}
 		if h.compAlgo != "" && !noBody && !untilClose && compFor(h.fe, h.be).compressible(rs, h.hdrs) {
-			return h.finishCompressed(keepAlive)
+			return h.finishCompressed(keepAlive, srvClose)
 		}
 		// a small body that came with the head goes out in the same write
 		var inline []byte
