@@ -101,6 +101,13 @@ var globalImplemented = map[string]bool{
 	// the -ciphersuites lines stay warned about)
 	"ssl-default-bind-ciphers": true, "ssl-default-bind-options": true, "ssl-default-bind-curves": true,
 	"ssl-default-server-ciphers": true, "ssl-default-server-options": true, "ssl-default-server-curves": true,
+	// tuning of haproxy's internals that gohaka has nothing to match and
+	// whose absence changes no behaviour: Go's TLS offers no DHE suites
+	// (no Diffie-Hellman parameters to size); gohaka's buffers have no
+	// per-thread pools to share; no ssl_fc_cipherlist_* fetch keeps a
+	// capture of the client's cipher list
+	"tune.ssl.default-dh-param": true, "tune.idle-pool.shared": true, "tune.ssl.capture-buffer-size": true,
+	"tune.ssl.capture-cipherlist-size": true,
 }
 
 // globalKeyword handles one line of the global section.
@@ -138,6 +145,8 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 		return n, ok
 	}
 	switch k {
+	case "tune.ssl.default-dh-param", "tune.idle-pool.shared", "tune.ssl.capture-buffer-size", "tune.ssl.capture-cipherlist-size":
+		r.noEffectTune(k, args, pos)
 	case "daemon":
 		g.Daemon = true
 	case "master-worker":
@@ -297,5 +306,39 @@ func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
 	case "maxconn", "bind-process":
 	default:
 		r.d.Errorf(apos[0], "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' in 'global' section.")
+	}
+}
+
+// noEffectTune checks a tuning line gohaka has nothing to apply to
+// (globalImplemented) as haproxy 2.6 checks it.
+func (r *haReader) noEffectTune(k string, args []string, pos []Pos) {
+	if len(args) > 1 {
+		r.d.Errorf(pos[2], "'%s' cannot handle unexpected argument '%s'.", k, args[1])
+		return
+	}
+	if k == "tune.ssl.capture-cipherlist-size" {
+		r.d.Warnf(pos[0], "'%s' is deprecated and will be removed in version 2.7. Please use 'tune.ssl.capture-buffer-size' instead.", k)
+		r.d[len(r.d)-1].Form = "colon" // as haproxy frames this one
+	}
+	if k == "tune.idle-pool.shared" {
+		if len(args) == 0 || args[0] != "on" && args[0] != "off" {
+			got := ""
+			if len(args) > 0 {
+				got = args[0]
+			}
+			r.d.Errorf(pos[0], "'%s' expects either 'on' or 'off' but got '%s'.", k, got)
+		}
+		return
+	}
+	if len(args) == 0 || args[0] == "" {
+		r.d.Errorf(pos[0], "'%s' expects an integer argument.", k)
+		return
+	}
+	n, _ := atoi(args[0]) // haproxy reads what is not a number as 0
+	switch {
+	case k == "tune.ssl.default-dh-param" && n < 1024:
+		r.d.Errorf(pos[1], "'%s' expects a value >= 1024.", k)
+	case k != "tune.ssl.default-dh-param" && n < 0:
+		r.d.Errorf(pos[1], "'%s' expects a positive numeric value.", k)
 	}
 }
