@@ -97,8 +97,8 @@ var globalImplemented = map[string]bool{
 	"setenv": true, "presetenv": true, "resetenv": true, "unsetenv": true, "ca-base": true,
 	"crt-base": true, "lua-load": true, "quiet": true, "zero-warning": true, "description": true,
 	"node": true, "log-tag": true, "log-send-hostname": true,
-	// TLS defaults for binds and servers (TLS 1.3 suites are Go's own:
-	// the -ciphersuites lines stay warned about)
+	// TLS defaults for binds and servers (the -ciphersuites lines: see
+	// suitesAsGo)
 	"ssl-default-bind-ciphers": true, "ssl-default-bind-options": true, "ssl-default-bind-curves": true,
 	"ssl-default-server-ciphers": true, "ssl-default-server-options": true, "ssl-default-server-curves": true,
 	// tuning of haproxy's internals that gohaka has nothing to match and
@@ -236,10 +236,40 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 			r.checkFile(apos[0], args[0], "error in Lua file '%s': cannot open it: No such file or directory")
 		}
 	}
-	if !globalImplemented[k] {
+	if !globalImplemented[k] && !r.suitesAsGo(k, args, pos) {
 		r.notImpl(pos[0], k, "global")
 	}
 	g.Settings = append(g.Settings, Line{Words: words, Pos: pos})
+}
+
+// goTLS13Suites are the TLS 1.3 suites Go's TLS offers, always all three
+// (its crypto/tls has no setting to leave one out).
+var goTLS13Suites = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+
+// suitesAsGo reports whether k is an ssl-default-*-ciphersuites line that
+// lists every suite Go offers, so that gohaka does what it says (suites
+// Go lacks, such as the CCM ones, are simply never offered). A list that
+// leaves one out gets its own warning, naming what stays offered, and
+// true.
+func (r *haReader) suitesAsGo(k string, args []string, pos []Pos) bool {
+	if k != "ssl-default-bind-ciphersuites" && k != "ssl-default-server-ciphersuites" || len(args) == 0 {
+		return false
+	}
+	listed := map[string]bool{}
+	for _, s := range strings.Split(args[0], ":") {
+		listed[s] = true
+	}
+	var missing []string
+	for _, s := range goTLS13Suites {
+		if !listed[s] {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		r.d = append(r.d, Diag{Pos: pos[1], Sev: Warning, Keyword: k, NotImpl: true,
+			Msg: fmt.Sprintf("'%s': gohaka cannot leave out the TLS 1.3 suite(s) %s (Go's TLS offers all of %s); they stay offered", k, strings.Join(missing, ", "), strings.Join(goTLS13Suites, ", "))})
+	}
+	return true
 }
 
 // globalStats handles `stats socket|timeout|maxconn|bind-process`.

@@ -34,3 +34,24 @@ func TestNoEffectTuning(t *testing.T) {
 		}
 	}
 }
+
+// TestCipherSuitesLines: a TLS 1.3 suite list that holds the three Go's
+// TLS offers is what gohaka does (no warning); one that leaves a suite
+// out is warned about, naming it.
+func TestCipherSuitesLines(t *testing.T) {
+	all := "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+	for _, c := range []struct{ line, want string }{
+		{"ssl-default-bind-ciphersuites " + all, ""},
+		{"ssl-default-server-ciphersuites TLS_CHACHA20_POLY1305_SHA256:" + all + ":TLS_AES_128_CCM_SHA256", ""},
+		{"ssl-default-bind-ciphersuites TLS_AES_256_GCM_SHA384",
+			"'ssl-default-bind-ciphersuites': gohaka cannot leave out the TLS 1.3 suite(s) TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256 (Go's TLS offers all of TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256); they stay offered"},
+	} {
+		_, ds := LoadHAProxyBytes("t.cfg", []byte("global\n    "+c.line+"\n"), Options{})
+		if got := lastProblem(ds); got != c.want {
+			t.Errorf("%q: got %q, want %q", c.line, got, c.want)
+		}
+		if len(ds) > 1 || c.want == "" && len(ds) > 0 {
+			t.Errorf("%q: %d diagnostics: %v", c.line, len(ds), ds)
+		}
+	}
+}

@@ -12,7 +12,7 @@ func TestCheckJSONAndStrict(t *testing.T) {
 	t.Setenv("GOHAKA_STUB_RESOLVER", "127.0.0.1")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "h.cfg")
-	os.WriteFile(cfg, []byte("global\n    ssl-default-bind-ciphersuites TLS_AES_256_GCM_SHA384\n\ndefaults\n    timeout client 1s\n    timeout connect 1s\n    timeout server 1s\n\nlisten l\n    bind 127.0.0.1:18080\n    server s1 127.0.0.1:18081\n"), 0o644)
+	os.WriteFile(cfg, []byte("global\n    tune.maxaccept 100\n\ndefaults\n    timeout client 1s\n    timeout connect 1s\n    timeout server 1s\n\nlisten l\n    bind 127.0.0.1:18080\n    server s1 127.0.0.1:18081\n"), 0o644)
 	rc, out, _ := runCLI("gohaka", "check", "-f", cfg, "--format", "json")
 	var rep checkReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -22,7 +22,7 @@ func TestCheckJSONAndStrict(t *testing.T) {
 		t.Errorf("rc %d report %+v", rc, rep)
 	}
 	rc, out, _ = runCLI("gohaka", "check", "-f", cfg, "--strict")
-	if rc != 1 || !strings.Contains(out, "h.cfg:2:5: error: 'ssl-default-bind-ciphersuites' is a known haproxy keyword that gohaka does not implement yet") {
+	if rc != 1 || !strings.Contains(out, "h.cfg:2:5: error: 'tune.maxaccept' is a known haproxy keyword that gohaka does not implement yet") {
 		t.Errorf("--strict: rc %d\n%s", rc, out)
 	}
 	rc, _, errOut := runCLI("gohaka", "check")
