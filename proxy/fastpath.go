@@ -121,9 +121,15 @@ func (r *Runtime) acceptBatch(ln *rawLn) {
 			r.release(fe)
 			return
 		}
+		// counted before the accept, under the lock close takes: once
+		// SoftStop has closed the listeners its wait covers every
+		// connection accepted (counted after, one could be cut by
+		// stopLoops before its session began)
+		r.wg.Add(1)
 		fd, src, err := rawAccept(ln.fd)
 		ln.mu.Unlock()
 		if err != nil {
+			r.wg.Done()
 			r.release(fe)
 			switch err {
 			case unix.EAGAIN:
@@ -143,7 +149,6 @@ func (r *Runtime) acceptBatch(ln *rawLn) {
 		if ln.wildcard {
 			dst = rawSockname(fd)
 		}
-		r.wg.Add(1)
 		r.serveRaw(fe, fd, connInfo{src: src, dst: dst}, func() {
 			r.release(fe)
 			r.wg.Done()

@@ -46,6 +46,12 @@ listen stats
 `, fe, sp[0], sp[1], dead, st)
 }
 
+// pageTransport keeps one connection per address: a request waits for
+// the previous one's connection to be back in the pool rather than dial
+// a second one while the first is still being put back, which would
+// leave the proxy's scur one higher at random.
+var pageTransport = &http.Transport{MaxConnsPerHost: 1}
+
 // pageGet fetches the page with Go's HTTP client (credentials optional).
 func pageGet(t *testing.T, st int, path, user, pass string) (*http.Response, string) {
 	t.Helper()
@@ -53,7 +59,7 @@ func pageGet(t *testing.T, st int, path, user, pass string) (*http.Response, str
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	cl := http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cl := http.Client{Transport: pageTransport, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := cl.Do(req)
 	if err != nil {
 		t.Fatal(err)

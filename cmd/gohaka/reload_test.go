@@ -28,11 +28,24 @@ func echoServer(t *testing.T) int {
 	})
 }
 
-// loadCounts is what the load generator saw.
-type loadCounts struct{ ok, refused, failed atomic.Int64 }
+// loadCounts is what the load generator saw, with its first failure.
+type loadCounts struct {
+	ok, refused, failed atomic.Int64
+	first               atomic.Value
+}
+
+// fail counts a failure and keeps the first one's description.
+func (c *loadCounts) fail(what string) {
+	c.failed.Add(1)
+	c.first.CompareAndSwap(nil, what)
+}
 
 func (c *loadCounts) String() string {
-	return fmt.Sprintf("%d ok, %d refused, %d failed", c.ok.Load(), c.refused.Load(), c.failed.Load())
+	s := fmt.Sprintf("%d ok, %d refused, %d failed", c.ok.Load(), c.refused.Load(), c.failed.Load())
+	if f, ok := c.first.Load().(string); ok {
+		s += " (first: " + f + ")"
+	}
+	return s
 }
 
 // load runs n clients doing one short request/response per connection
@@ -58,7 +71,7 @@ func load(fp, n int, stop chan struct{}) (*loadCounts, *sync.WaitGroup) {
 					if errors.Is(err, syscall.ECONNREFUSED) {
 						counts.refused.Add(1)
 					} else {
-						counts.failed.Add(1)
+						counts.fail(fmt.Sprintf("dial from %v: %v", src, err))
 					}
 					continue
 				}
@@ -70,10 +83,13 @@ func load(fp, n int, stop chan struct{}) (*loadCounts, *sync.WaitGroup) {
 					got, err = bufio.NewReader(c).ReadString('\n')
 				}
 				c.Close()
-				if err == nil && got == want {
+				switch {
+				case err == nil && got == want:
 					counts.ok.Add(1)
-				} else {
-					counts.failed.Add(1)
+				case err != nil:
+					counts.fail(fmt.Sprintf("%v -> %v: %v", c.LocalAddr(), c.RemoteAddr(), err))
+				default:
+					counts.fail(fmt.Sprintf("%v: got %q, want %q", c.LocalAddr(), got, want))
 				}
 				time.Sleep(time.Millisecond)
 			}
