@@ -12,8 +12,9 @@ import (
 // connInfo is what layer-4 ACLs look at.
 type connInfo struct {
 	src, dst netip.AddrPort
-	ssl      bool   // the client connection is TLS (ssl_fc)
-	sni      string // the server name the TLS client asked for (ssl_fc_sni)
+	ssl      bool      // the client connection is TLS (ssl_fc)
+	sni      string    // the server name the TLS client asked for (ssl_fc_sni)
+	sc       *trackSet // the session's sticky counters (nil: none tracked)
 }
 
 // l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.
@@ -24,6 +25,9 @@ type l4Matcher struct {
 	strs     []string
 	nocase   bool
 	always   int // 1 true, -1 false, 0 use patterns
+	// hm matches a stick-counter fetch (compileL4 of Runtime)
+	hm *httpMatcher
+	rt *Runtime
 }
 
 // compileL4 compiles the fetch and values of an ACL for tcp mode.
@@ -75,7 +79,25 @@ func compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher
 	return m, nil
 }
 
+// compileL4 compiles a layer-4 ACL, where the stick-counter fetches
+// (sc_*, src_*) are matched as in http mode.
+func (r *Runtime) compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher, error) {
+	name, arg, _ := strings.Cut(strings.TrimSuffix(fetch, ")"), "(")
+	if _, _, ok, _ := stkFetch(name, arg, nil); ok {
+		hm, err := compileHTTP(fetch, flags, values, pos, r)
+		if err != nil {
+			return nil, err
+		}
+		return &l4Matcher{fetch: fetch, hm: hm, rt: r}, nil
+	}
+	return compileL4(fetch, flags, values, pos)
+}
+
 func (m *l4Matcher) match(ci connInfo) bool {
+	if m.hm != nil {
+		q := hreq{ci: &ci, rt: m.rt}
+		return m.hm.match(&q)
+	}
 	switch m.always {
 	case 1:
 		return true
@@ -126,7 +148,7 @@ type l4Cond struct {
 type l4Factor = condFactor[*l4Matcher]
 
 // compileCond compiles a parsed condition against a proxy's ACLs.
-func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
+func (r *Runtime) compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
 	if c == nil || c.Expr == nil {
 		return nil, nil
 	}
@@ -137,7 +159,7 @@ func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
 			lf := l4Factor{not: f.Not}
 			if f.Anon != nil {
 				flags, vals := splitFlags(f.Anon[1:])
-				m, err := compileL4(f.Anon[0], flags, vals, c.Pos)
+				m, err := r.compileL4(f.Anon[0], flags, vals, c.Pos)
 				if err != nil {
 					return nil, err
 				}
@@ -158,7 +180,7 @@ func compileCond(c *parser.Cond, acls []*parser.ACL) (*l4Cond, error) {
 					if a.Name != f.Name {
 						continue
 					}
-					m, err := compileL4(a.Fetch, a.Flags, a.Values, a.Pos)
+					m, err := r.compileL4(a.Fetch, a.Flags, a.Values, a.Pos)
 					if err != nil {
 						return nil, err
 					}

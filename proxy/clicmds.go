@@ -16,6 +16,7 @@ import (
 // cliHelp lists the runtime API commands gohaka answers, in haproxy's
 // words and layout.
 var cliHelp = [][2]string{
+	{"clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)"},
 	{"disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)"},
 	{"enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)"},
 	{"get weight <bk>/<srv>", "report a server's current weight"},
@@ -124,6 +125,19 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 		return r.showSess()
 	case w[0] == "show" && arg(1) == "table":
 		return r.showTable(arg(2)) // stick.go
+	case w[0] == "clear" && arg(1) == "table" && len(w) == 3:
+		if !admin {
+			return permissionDenied
+		}
+		t := r.ctrTables[arg(2)]
+		if t == nil {
+			if r.stickNamed(arg(2)) == nil {
+				return "No such table\n"
+			}
+			return ""
+		}
+		t.clear()
+		return ""
 	case w[0] == "get" && arg(1) == "weight":
 		be, i, msg := r.findServer(arg(2))
 		if msg != "" {

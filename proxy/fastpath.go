@@ -206,7 +206,7 @@ func tcpAddr(ap netip.AddrPort) net.Addr {
 // server pick, and a connect the event loop completes. It never blocks.
 func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	s := r.openSession(fe, &fdEnd{local: ci.dst, remote: ci.src})
-	if !r.admit(fe, s, ci) {
+	if !r.admit(fe, s, &ci) {
 		rawClose(fd)
 		r.track(s, false)
 		done()

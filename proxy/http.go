@@ -332,6 +332,9 @@ func (h *hconn) transaction() bool {
 // route runs the frontend's http-request rules, picks the backend
 // (use_backend, default_backend) and runs the backend's rules.
 func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *backend) {
+	if q.ci.sc != nil || fe.streamTracks != nil {
+		r.trackRequest(fe, q)
+	}
 	v, resp := runRequestRules(fe.http.reqRules, q)
 	if h != nil && (v == vContinue || v == vAllow) {
 		if sv, page := h.statsAnswer(fe.px); page != nil { // http_service.go

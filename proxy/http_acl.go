@@ -44,6 +44,7 @@ type hreq struct {
 	// per connection: a closure per call would allocate)
 	appendFirst func([]byte) bool
 	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
+	sc          trackSet  // the request's sticky counters (http-request track-sc)
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
@@ -58,7 +59,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.ci, q.tls, q.rt, q.fe, q.be = &h.ci, h.tls, h.r, fe, nil
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
 	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
-	q.answered, q.vars = nil, q.vars[:0]
+	q.answered, q.vars, q.sc = nil, q.vars[:0], trackSet{}
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -449,7 +450,14 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.src.Port()), 10)) }
 		method = "int"
 	default:
-		return nil, "", fmt.Errorf("%s: fetch '%s' is not available in gohaka's http runtime yet", pos, expr)
+		fn, m, ok, err := stkFetch(name, arg, rt)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %v", pos, err)
+		}
+		if !ok {
+			return nil, "", fmt.Errorf("%s: fetch '%s' is not available in gohaka's http runtime yet", pos, expr)
+		}
+		return fn, m, nil
 	}
 	if method == "" {
 		method = "str"

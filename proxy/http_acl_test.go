@@ -103,8 +103,8 @@ func TestHreqResetClearsEverything(t *testing.T) {
 	q := &h.q
 	// every field of q set to something that is not its reset value
 	v := reflect.ValueOf(q).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		f := reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()
+	var dirty func(name string, f reflect.Value)
+	dirty = func(name string, f reflect.Value) {
 		switch f.Kind() {
 		case reflect.Bool:
 			f.SetBool(true)
@@ -118,9 +118,19 @@ func TestHreqResetClearsEverything(t *testing.T) {
 			f.Set(reflect.New(f.Type().Elem()))
 		case reflect.Func:
 			f.Set(reflect.MakeFunc(f.Type(), func([]reflect.Value) []reflect.Value { return []reflect.Value{reflect.ValueOf(true)} }))
+		case reflect.Array: // of structs: each field of each element
+			for j := 0; j < f.Len(); j++ {
+				e := f.Index(j)
+				for k := 0; k < e.NumField(); k++ {
+					dirty(name, reflect.NewAt(e.Field(k).Type(), unsafe.Pointer(e.Field(k).UnsafeAddr())).Elem())
+				}
+			}
 		default:
-			t.Fatalf("hreq.%s: kind %v not handled by this test", v.Type().Field(i).Name, f.Kind())
+			t.Fatalf("hreq.%s: kind %v not handled by this test", name, f.Kind())
 		}
+	}
+	for i := 0; i < v.NumField(); i++ {
+		dirty(v.Type().Field(i).Name, reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem())
 	}
 	q.reset(h, h.fe)
 	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, vars: q.vars[:0]}

@@ -133,6 +133,7 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 
 // newHTTPBackend compiles the http rules of a backend.
 func (r *Runtime) newHTTPBackend(be *backend) error {
+	r.compilePx = be.px
 	h := &httpBE{}
 	var err error
 	if h.errs, err = r.loadErrorfiles(be.px); err != nil {

@@ -367,6 +367,9 @@ func (h *hconn) obsEnd() {
 			sv.st.ctr.http.noteStatus(status)
 		}
 	}
+	if h.q.sc != (trackSet{}) || h.ci.sc != nil {
+		h.untrackRequest(in, out, status)
+	}
 	h.obsLog(in, out, status)
 }
 
@@ -459,6 +462,10 @@ func (h *hconn) obsNoRequest(first bool) {
 		return // an idle keep-alive connection closed
 	case status == 408:
 		term = "cR--"
+	}
+	if sc := h.ci.sc; sc != nil { // a request and an error for the session's counters
+		sc.count(dHTTPReqCnt, dHTTPReqRate, 1)
+		sc.count(dHTTPErrCnt, dHTTPErrRate, 1)
 	}
 	c := &h.fe.ctr
 	c.ereq.Add(1)

@@ -123,7 +123,9 @@ type httpRule struct {
 	// lfBody is a `return ... lf-string|lf-file` body, made per request;
 	// resp then holds the head up to the content-length line
 	lfBody *logFmt
-	lfTail []byte // the head's lines after content-length
+	lfTail []byte     // the head's lines after content-length
+	track  *trackRule // track-scN (stktrack.go)
+	gpc    [2]ctrKind // sc-inc-gpc0|1(N): the counter and its rate; N in slot
 }
 
 type redirect struct {
@@ -287,6 +289,18 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, fmt.Errorf("%s: redirect needs location, prefix or scheme", pr.Pos)
 		}
 		hr.redir = rd
+	case "track-sc0", "track-sc1", "track-sc2":
+		if pr.Keyword != "http-request" {
+			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's http runtime yet (http-request and tcp-request track-sc are)", pr.Pos, pr.Keyword, pr.Action)
+		}
+		hr.action = "track-sc"
+		hr.track, err = r.compileTrack(px, pr)
+	case "sc-inc-gpc0(0)", "sc-inc-gpc0(1)", "sc-inc-gpc0(2)", "sc-inc-gpc1(0)", "sc-inc-gpc1(1)", "sc-inc-gpc1(2)":
+		hr.action, hr.slot = "sc-inc-gpc", int(pr.Action[len(pr.Action)-2]-'0')
+		hr.gpc = [2]ctrKind{dGPC0, dGPC0Rate}
+		if pr.Action[10] == '1' {
+			hr.gpc = [2]ctrKind{dGPC1, dGPC1Rate}
+		}
 	case "use-service":
 		if len(a) == 0 || a[0] != "prometheus-exporter" {
 			return nil, fmt.Errorf("%s: 'http-request use-service %s' is not available in gohaka's http runtime yet", pr.Pos, strings.Join(a, " "))
@@ -352,6 +366,12 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 				v := hr.value.value(q)
 				(*q.caps)[hr.slot] = string(v[:min(len(v), hr.max)])
 			}
+		case "track-sc": // counts the request in the entry it tracks
+			if hr.track.run(q, &q.sc, q.ci.sc) {
+				q.sc[hr.track.n].count(dHTTPReqCnt, dHTTPReqRate, 1)
+			}
+		case "sc-inc-gpc":
+			tracked(&q.sc, q.ci.sc, hr.slot).count(hr.gpc[0], hr.gpc[1], 1)
 		case "use-service": // http_service.go
 			q.answered = hr
 			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it

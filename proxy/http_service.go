@@ -20,7 +20,7 @@ func (r *Runtime) httpPage(px *parser.Proxy) *statsPage {
 	}
 	p := &statsPage{px: px, slots: newGate(0)}
 	if px.Stats.Admin != nil {
-		if c, err := compileCond(px.Stats.Admin, px.ACLs); err != nil {
+		if c, err := r.compileCond(px.Stats.Admin, px.ACLs); err != nil {
 			r.opts.Logf("%s: stats admin: %v; the page stays read-only", px.Stats.Admin.Pos, err)
 		} else {
 			p.admin, p.adminOK = c, true

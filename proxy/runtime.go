@@ -43,7 +43,13 @@ type Runtime struct {
 	frontends []*frontend
 	backends  map[string]*backend
 	sticks    []*stickInfo // the stick tables, in configuration order (stick.go)
-	global    *gate        // global maxconn slots (max 0: unlimited)
+	cfg       *parser.Config
+	// ctrTables are the stick tables of counters track-sc rules and
+	// sc_/src_ fetches use (stktable.go), made as rules name them;
+	// compilePx is the proxy whose rules are being compiled
+	ctrTables map[string]*ctrTable
+	compilePx *parser.Proxy
+	global    *gate // global maxconn slots (max 0: unlimited)
 	obs       observability
 
 	// httpErrors are the http-errors sections (name, code, file)
@@ -81,12 +87,16 @@ type frontend struct {
 	rawLns    []*rawLn      // listeners of the plain tcp path (fastpath.go)
 	http      *httpFE       // mode http
 	ctr       counters
+	// streamTracks are the tcp-request content track-sc rules of an http
+	// frontend: they run on each request
+	streamTracks []tcpRule
 }
 
 type tcpRule struct {
 	accept  bool
 	content bool // tcp-request content (else connection)
 	cond    *l4Cond
+	track   *trackRule // a track-scN rule (neither accepts nor rejects)
 }
 
 type route struct {
@@ -141,7 +151,8 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	r := &Runtime{jobs: make(chan setupJob), quit: make(chan struct{}), opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks}
+	r := &Runtime{jobs: make(chan setupJob), quit: make(chan struct{}), opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks,
+		cfg: cfg, ctrTables: map[string]*ctrTable{}}
 	r.httpErrors = httpErrorSections(cfg)
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
@@ -231,19 +242,34 @@ func newBackend(px *parser.Proxy) *backend {
 
 func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, error) {
 	fe := &frontend{px: px}
+	r.compilePx = px
 	fe.slots = newGate(px.Maxconn) // 0: unlimited; `set maxconn frontend` can change it
 	for _, rule := range px.Rules {
-		if rule.Keyword != "tcp-request connection" && rule.Keyword != "tcp-request content" {
+		if !strings.HasPrefix(rule.Keyword, "tcp-request ") {
 			continue
 		}
-		if rule.Action != "accept" && rule.Action != "reject" {
-			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept and reject are)", rule.Pos, rule.Keyword, rule.Action)
+		track := strings.HasPrefix(rule.Action, "track-sc")
+		if rule.Keyword == "tcp-request session" && !track || rule.Keyword == "tcp-request inspect-delay" {
+			continue // checked and warned about by the parser
 		}
-		c, err := compileCond(rule.Cond, px.ACLs)
+		if rule.Action != "accept" && rule.Action != "reject" && !track {
+			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept, reject and track-sc0/1/2 are)", rule.Pos, rule.Keyword, rule.Action)
+		}
+		c, err := r.compileCond(rule.Cond, px.ACLs)
 		if err != nil {
 			return nil, err
 		}
-		fe.rules = append(fe.rules, tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c})
+		tr := tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c}
+		if track {
+			if tr.track, err = r.compileTrack(px, rule); err != nil {
+				return nil, err
+			}
+			if tr.content && px.Mode == "http" { // once per request, as haproxy runs them
+				fe.streamTracks = append(fe.streamTracks, tr)
+				continue
+			}
+		}
+		fe.rules = append(fe.rules, tr)
 	}
 	for _, u := range px.UseBackends {
 		if px.Mode == "http" {
@@ -253,7 +279,7 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		if be == nil {
 			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
 		}
-		c, err := compileCond(u.Cond, px.ACLs)
+		c, err := r.compileCond(u.Cond, px.ACLs)
 		if err != nil {
 			return nil, err
 		}
@@ -525,7 +551,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, 
 		c = tlsc
 		ci.ssl, ci.sni = true, tlsc.ConnectionState().ServerName
 	}
-	if !r.admit(fe, s, ci) {
+	if !r.admit(fe, s, &ci) {
 		return
 	}
 	started = true
@@ -556,17 +582,32 @@ func (r *Runtime) openSession(fe *frontend, c endpoint) *session {
 
 // admit runs the tcp-request rules on a new session; admitted, the
 // session has started (counted, and logged where haproxy logs a connect).
-func (r *Runtime) admit(fe *frontend, s *session, ci connInfo) bool {
+func (r *Runtime) admit(fe *frontend, s *session, ci *connInfo) bool {
+	var sess [3]bool // counters tracked for the session (not by content rules)
 	for _, rule := range fe.rules {
-		if rule.cond.eval(ci) {
+		if rule.cond.eval(*ci) {
+			if rule.track != nil {
+				if r.trackSession(rule.track, ci) && !rule.content {
+					sess[rule.track.n] = true
+				}
+				continue
+			}
 			if !rule.accept {
+				if ci.sc != nil {
+					ci.sc.release()
+				}
 				r.denied(fe, rule)
 				return false
 			}
 			break
 		}
 	}
-	s.info.ci = ci
+	for n, ok := range sess {
+		if ok { // the session is counted once its connection is accepted
+			ci.sc[n].count(dSessCnt, dSessRate, 1)
+		}
+	}
+	s.info.ci = *ci
 	fe.ctr.sessionStart(s.info.start)
 	r.logConnect(s)
 	return true

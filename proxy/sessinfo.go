@@ -132,6 +132,7 @@ func (r *Runtime) sessionDone(s *session) {
 	sv := s.srv
 	r.mu.Unlock()
 	si.srv = sv
+	untrackSession(si) // stktrack.go
 	in, out := si.bytesIn.Load(), si.bytesOut.Load()
 	var tw, tc time.Duration
 	if !si.connStart.IsZero() {

@@ -74,7 +74,7 @@ func (r *Runtime) addPage(px *parser.Proxy) bool {
 	}
 	p := &statsPage{px: px, slots: newGate(px.Maxconn)}
 	if px.Stats.Admin != nil {
-		c, err := compileCond(px.Stats.Admin, px.ACLs)
+		c, err := r.compileCond(px.Stats.Admin, px.ACLs)
 		if err != nil {
 			r.opts.Logf("%s: stats admin: %v; the page stays read-only", px.Stats.Admin.Pos, err)
 		} else {

@@ -60,7 +60,8 @@ type stickInfo struct {
 	t         *balance.StickTable
 }
 
-// listSticks lists the proxies' stick tables in configuration order.
+// listSticks lists the proxies' stick tables, the last one configured
+// first, as haproxy lists them.
 func listSticks(cfg *parser.Config, filled map[string]*balance.StickTable) []*stickInfo {
 	var out []*stickInfo
 	for _, px := range cfg.Proxies {
@@ -68,7 +69,7 @@ func listSticks(cfg *parser.Config, filled map[string]*balance.StickTable) []*st
 			continue
 		}
 		spec, _ := readStickTable(px.StickTable)
-		out = append(out, &stickInfo{name: px.Name, typ: spec.typ, size: spec.size, t: filled[px.Name]})
+		out = append([]*stickInfo{{name: px.Name, typ: spec.typ, size: spec.size, t: filled[px.Name]}}, out...)
 	}
 	return out
 }
@@ -80,6 +81,13 @@ func (r *Runtime) showTable(name string) string {
 	for _, si := range r.sticks {
 		if name != "" && si.name != name {
 			continue
+		}
+		if t := r.ctrTables[si.name]; t != nil { // counters: stktable.go
+			if name == "" {
+				b.WriteString(t.show(false))
+				continue
+			}
+			return t.show(true)
 		}
 		var ents []balance.StickEntry
 		if si.t != nil {
@@ -98,6 +106,16 @@ func (r *Runtime) showTable(name string) string {
 		return "No such table\n"
 	}
 	return b.String()
+}
+
+// stickNamed is the table called name, nil if none.
+func (r *Runtime) stickNamed(name string) *stickInfo {
+	for _, si := range r.sticks {
+		if si.name == name {
+			return si
+		}
+	}
+	return nil
 }
 
 // stickTableLine finds the stick-table line of a proxy, or of a peers

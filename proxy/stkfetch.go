@@ -1,0 +1,172 @@
+package proxy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stkReads are the stick-counter fetch names (after sc_, scN_ or src_)
+// that read one kind of data.
+var stkReads = map[string]ctrKind{
+	"conn_cnt": dConnCnt, "conn_cur": dConnCur, "conn_rate": dConnRate,
+	"sess_cnt": dSessCnt, "sess_rate": dSessRate,
+	"http_req_cnt": dHTTPReqCnt, "http_req_rate": dHTTPReqRate,
+	"http_err_cnt": dHTTPErrCnt, "http_err_rate": dHTTPErrRate,
+	"http_fail_cnt": dHTTPFailCnt, "http_fail_rate": dHTTPFailRate,
+	"bytes_in_rate": dBytesInRate, "bytes_out_rate": dBytesOutRate,
+	"kbytes_in": dBytesInCnt, "kbytes_out": dBytesOutCnt,
+	"get_gpc0": dGPC0, "get_gpc1": dGPC1, "gpc0_rate": dGPC0Rate, "gpc1_rate": dGPC1Rate,
+	"get_gpt0": dGPT0,
+}
+
+// stkOps are the fetches that change a counter: they return its new
+// value (inc) or the one it had (clr).
+var stkOps = map[string][2]ctrKind{
+	"inc_gpc0": {dGPC0, dGPC0Rate}, "inc_gpc1": {dGPC1, dGPC1Rate},
+	"clr_gpc0": {dGPC0, dGPC0Rate}, "clr_gpc1": {dGPC1, dGPC1Rate},
+}
+
+// stkFetch compiles a stick-counter fetch: sc_X(N[,table]),
+// scN_X([table]) or src_X([table]); ok is false when name is none (rt
+// nil: only that is told).
+func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool, err error) {
+	prefix, what, found := strings.Cut(name, "_")
+	if !found {
+		return nil, "", false, nil
+	}
+	_, read := stkReads[what]
+	_, op := stkOps[what]
+	special := what == "trackers" || what == "tracked" && prefix != "src"
+	if !read && !op && !special {
+		return nil, "", false, nil
+	}
+	n, table := -1, ""
+	switch prefix {
+	case "sc":
+		num, rest, _ := strings.Cut(arg, ",")
+		if n, err = strconv.Atoi(strings.TrimSpace(num)); err != nil || n < 0 || n > 2 {
+			return nil, "", true, fmt.Errorf("fetch '%s': the counter number must be 0, 1 or 2", name)
+		}
+		table = strings.TrimSpace(rest)
+	case "sc0", "sc1", "sc2":
+		n, table = int(prefix[2]-'0'), arg
+	case "src":
+		table = arg
+	default:
+		return nil, "", false, nil
+	}
+	if rt == nil { // only asked whether name is one
+		return nil, "", true, nil
+	}
+	var t *ctrTable
+	if table == "" && n < 0 {
+		table = rt.compilePx.Name
+	}
+	if table != "" {
+		if t, err = rt.ctrTableFor(table, rt.compilePx.Pos); err != nil {
+			return nil, "", true, err
+		}
+	}
+	// entry finds the entry the fetch is about; found false: no value
+	entry := func(q *hreq) (stkctr, bool) {
+		if n < 0 { // src_: the client's address in t
+			key, ok := t.key([]byte(q.ci.src.Addr().Unmap().String()))
+			if !ok {
+				return stkctr{}, false
+			}
+			t.mu.Lock()
+			e := t.get(key, false, time.Now())
+			t.mu.Unlock()
+			return stkctr{t, e}, true
+		}
+		c := tracked(&q.sc, q.ci.sc, n)
+		if c.e == nil {
+			return c, false
+		}
+		if t != nil && t != c.t { // the tracked key, looked up in t
+			c.t.mu.Lock()
+			key := c.e.key
+			c.t.mu.Unlock()
+			t.mu.Lock()
+			e := t.get(key, false, time.Now())
+			t.mu.Unlock()
+			return stkctr{t, e}, true
+		}
+		return c, true
+	}
+	out := func(f func([]byte) bool, v int64) { f(strconv.AppendInt(nil, v, 10)) }
+	switch {
+	case what == "tracked":
+		return func(q *hreq, f func([]byte) bool) {
+			if tracked(&q.sc, q.ci.sc, n).e != nil {
+				f([]byte("1"))
+			} else {
+				f([]byte("0"))
+			}
+		}, "bool", true, nil
+	case what == "trackers":
+		return func(q *hreq, f func([]byte) bool) {
+			if c, ok := entry(q); ok {
+				v := 0
+				if c.e != nil {
+					c.t.mu.Lock()
+					v = c.e.refs
+					c.t.mu.Unlock()
+				}
+				out(f, int64(v))
+			}
+		}, "int", true, nil
+	case op:
+		kinds, clr := stkOps[what], strings.HasPrefix(what, "clr_")
+		return func(q *hreq, f func([]byte) bool) {
+			c, ok := entry(q)
+			if !ok {
+				return
+			}
+			if c.e == nil {
+				out(f, 0)
+				return
+			}
+			c.t.mu.Lock()
+			old, stored := c.t.value(c.e, kinds[0])
+			if clr {
+				c.t.add(c.e, kinds[0], -old)
+			} else {
+				c.t.add(c.e, kinds[0], 1)
+				c.t.add(c.e, kinds[1], 1)
+			}
+			v, _ := c.t.value(c.e, kinds[0])
+			c.t.mu.Unlock()
+			switch {
+			case !stored:
+			case clr:
+				out(f, old)
+			default:
+				out(f, v)
+			}
+		}, "int", true, nil
+	}
+	k := stkReads[what]
+	kb := strings.HasPrefix(what, "kbytes_")
+	return func(q *hreq, f func([]byte) bool) {
+		c, ok := entry(q)
+		if !ok {
+			return
+		}
+		if c.e == nil {
+			out(f, 0)
+			return
+		}
+		c.t.mu.Lock()
+		v, stored := c.t.value(c.e, k)
+		c.t.mu.Unlock()
+		if kb {
+			v >>= 10
+		}
+		if stored {
+			out(f, v)
+		}
+	}, "int", true, nil
+}
