@@ -104,6 +104,11 @@ func runCheck(f checkFlags, stdout, stderr io.Writer) int {
 	}
 	cfg, ds := parser.Load(opts)
 	ds = append(ds, parser.CrossCheck(cfg, nonlocal)...)
+	if !ds.HasErrors() {
+		if d, ok := runtimeRefusal(cfg); ok { // checkrun.go
+			ds = append(ds, d)
+		}
+	}
 	if f.strict {
 		ds = ds.Strict()
 	}
