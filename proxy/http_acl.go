@@ -229,7 +229,10 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		}
 		convs := make([]convFn, 0, len(chain)-1)
 		for _, c := range chain[1:] {
-			cf, err := compileConv(c, pos)
+			cf, err := rt.tableConv(c, pos) // table_X(table): stkfetch.go
+			if cf == nil && err == nil {
+				cf, err = compileConv(c, pos)
+			}
 			if err != nil {
 				return nil, "", err
 			}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gohaka/gohaka/parser"
 )
 
 // stkReads are the stick-counter fetch names (after sc_, scN_ or src_)
@@ -69,15 +71,21 @@ func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool
 			return nil, "", true, err
 		}
 	}
-	// entry finds the entry the fetch is about; found false: no value
+	// entry finds the entry the fetch is about; found false: no value.
+	// src_inc_gpc* and src_clr_gpc* make the client's entry if need be.
+	ensure := op && n < 0
 	entry := func(q *hreq) (stkctr, bool) {
 		if n < 0 { // src_: the client's address in t
 			key, ok := t.key([]byte(q.ci.src.Addr().Unmap().String()))
 			if !ok {
 				return stkctr{}, false
 			}
+			now := time.Now()
 			t.mu.Lock()
-			e := t.get(key, false, time.Now())
+			e := t.get(key, ensure, now)
+			if e != nil && ensure {
+				t.touch(e, now)
+			}
 			t.mu.Unlock()
 			return stkctr{t, e}, true
 		}
@@ -169,4 +177,48 @@ func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool
 			out(f, v)
 		}
 	}, "int", true, nil
+}
+
+// tableConv compiles a table_X(table) converter: the sample is a key of
+// the table, the value that key's data (0 when the table lacks the key,
+// none when it does not store X); nil and no error when c is none.
+func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
+	name, arg, _ := strings.Cut(strings.TrimSuffix(c, ")"), "(")
+	what, ok := strings.CutPrefix(strings.TrimSpace(name), "table_")
+	if !ok || rt == nil {
+		return nil, nil
+	}
+	switch what {
+	case "gpc0", "gpc1", "gpt0":
+		what = "get_" + what
+	}
+	k, read := stkReads[what]
+	if !read && what != "trackers" {
+		return nil, nil
+	}
+	t, err := rt.ctrTableFor(strings.TrimSpace(arg), pos)
+	if err != nil {
+		return nil, err
+	}
+	kb := strings.HasPrefix(what, "kbytes_")
+	return func(out, in []byte) ([]byte, bool) {
+		key, ok := t.key(in)
+		if !ok {
+			return out, false
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		e := t.get(key, false, time.Now())
+		switch {
+		case e == nil:
+			return append(out, '0'), true
+		case what == "trackers":
+			return strconv.AppendInt(out, int64(e.refs), 10), true
+		}
+		v, stored := t.value(e, k)
+		if kb {
+			v >>= 10
+		}
+		return strconv.AppendInt(out, v, 10), stored
+	}, nil
 }

@@ -40,7 +40,8 @@ frontend fe
     http-request deny if { path /deny }
     http-request auth if { path /auth }
     http-request redirect location /x if { path /redir }
-    http-request return status 200 content-type text/plain lf-string "r=%%[sc_http_req_rate(0)] n1=%%[sc1_http_req_cnt] c=%%[sc_conn_cur(0)] s=%%[src_http_req_rate] g=%%[sc_get_gpc0(0)] t=%%[sc_tracked(2)] cc=%%[sc2_conn_cnt] none=%%[sc2_http_req_rate] x=%%[sc_http_req_cnt(1,per_path)] k=%%[sc0_kbytes_in]\n" if { path_beg /show }
+    http-request return status 200 content-type text/plain lf-string "r=%%[sc_http_req_rate(0)] n1=%%[sc1_http_req_cnt] c=%%[sc_conn_cur(0)] s=%%[src_http_req_rate] g=%%[sc_get_gpc0(0)] t=%%[sc_tracked(2)] cc=%%[sc2_conn_cnt] none=%%[sc2_http_req_rate] x=%%[sc_http_req_cnt(1,per_path)] k=%%[sc0_kbytes_in] tb=%%[src,table_http_req_cnt(fe)] tp=%%[str(/p1),table_http_req_cnt(per_path)] tg=%%[src,table_gpc0(fe)] tn=%%[path,table_http_req_rate(per_path)] i=%%[src_inc_gpc1]\n" if { path_beg /show }
+    http-request return status 202 if { src,table_http_req_cnt(fe) eq 3 } { path /a }
     default_backend be
 backend be
     server s1 127.0.0.1:%d
@@ -93,7 +94,7 @@ func tableLines(s string) string {
 // addresses through haproxy 2.6 and gohaka with the same stick-counter
 // config: server answers (200, 404, 500), denials, an auth challenge, a
 // redirect, the counters read back in a lf-string body, sc-inc-gpc0, and
-// the usual rate limit (deny 429 once sc_http_req_rate(0) passes 12).
+// table_* converters (also in an ACL), src_inc_gpc1, the usual rate limit (deny 429 once sc_http_req_rate(0) passes 12).
 // The statuses, the bodies and `show table` of the three tables (every
 // counter and rate) are the same.
 func TestStickCountersAsHAProxy(t *testing.T) {
@@ -115,14 +116,19 @@ func TestStickCountersAsHAProxy(t *testing.T) {
 		{"127.0.0.4", []string{"/show"}},
 		{"127.0.0.2", []string{"/show", "/a", "/a", "/show", "/a"}}, // past 12 requests: 429, which closes
 		{"127.0.0.2", []string{"/show"}},
-		{"127.0.0.5", []string{"/a", "/p1", "/show"}},
+		{"127.0.0.5", []string{"/a", "/p1", "/a", "/show"}}, // the third: 202 by the table_ ACL
 	}
 	portOpen(gp) // haproxy's readiness check made one empty connection: so does gohaka's
+	var all []string
 	for i, v := range visits {
 		h, g := askFrom(t, hp, v.src, v.paths), askFrom(t, gp, v.src, v.paths)
+		all = append(all, h...)
 		if strings.Join(h, "\n") != strings.Join(g, "\n") {
 			t.Errorf("visit %d from %s %v:\nhaproxy:\n%s\ngohaka:\n%s", i, v.src, v.paths, strings.Join(h, "\n"), strings.Join(g, "\n"))
 		}
+	}
+	if j := strings.Join(all, "\n"); !strings.Contains(j, "202 ") || !strings.Contains(j, "429 ") || !strings.Contains(j, "tp=2") {
+		t.Errorf("haproxy's answers lack a 202, a 429 or tp=2: the test does not test what it says:\n%s", j)
 	}
 	time.Sleep(100 * time.Millisecond) // the last connection's end
 	for _, table := range []string{"fe", "per_conn", "per_path"} {
