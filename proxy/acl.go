@@ -15,6 +15,7 @@ type connInfo struct {
 	ssl      bool      // the client connection is TLS (ssl_fc)
 	sni      string    // the server name the TLS client asked for (ssl_fc_sni)
 	sc       *trackSet // the session's sticky counters (nil: none tracked)
+	hello    []byte    // what the client sent first, for content rules (inspect.go)
 }
 
 // l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.
@@ -80,10 +81,14 @@ func compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher
 }
 
 // compileL4 compiles a layer-4 ACL, where the stick-counter fetches
-// (sc_*, src_*) are matched as in http mode.
+// (sc_*, src_*) and those of the client's first bytes (req.ssl_sni...)
+// are matched as in http mode.
 func (r *Runtime) compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher, error) {
 	name, arg, _ := strings.Cut(strings.TrimSuffix(fetch, ")"), "(")
-	if _, _, ok, _ := stkFetch(name, arg, nil); ok {
+	if contentFetches[name] {
+		r.readsContent = true
+	}
+	if _, _, ok, _ := stkFetch(name, arg, nil); ok || contentFetches[name] {
 		hm, err := compileHTTP(fetch, flags, values, pos, r)
 		if err != nil {
 			return nil, err

@@ -27,7 +27,7 @@ import (
 // path, a duplicate of its socket for an event loop to accept on; -1 if
 // the general path serves it.
 func rawListener(fe *frontend, ln net.Listener, tc *tls.Config) int {
-	if tc != nil || fe.http != nil {
+	if tc != nil || fe.http != nil || fe.inspect {
 		return -1
 	}
 	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {

@@ -446,6 +446,22 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			for i := len(vals) - 1; i >= 0 && f(vals[i]); i-- {
 			}
 		}
+	case "req_ssl_sni", "req.ssl_sni": // tcp mode: inspect.go
+		fn = func(q *hreq, f func([]byte) bool) {
+			if name, ok := helloSNI(q.ci.hello); ok {
+				f([]byte(name))
+			}
+		}
+	case "req_ssl_hello_type", "req.ssl_hello_type":
+		fn = func(q *hreq, f func([]byte) bool) {
+			if t, ok := helloType(q.ci.hello); ok {
+				f(strconv.AppendInt(nil, int64(t), 10))
+			}
+		}
+		method = "int"
+	case "req_len", "req.len":
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(len(q.ci.hello)), 10)) }
+		method = "int"
 	case "dst_port":
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.dst.Port()), 10)) }
 		method = "int"

@@ -49,8 +49,11 @@ type Runtime struct {
 	// compilePx is the proxy whose rules are being compiled
 	ctrTables map[string]*ctrTable
 	compilePx *parser.Proxy
-	global    *gate // global maxconn slots (max 0: unlimited)
-	obs       observability
+	// readsContent: a condition compiled since it was cleared reads the
+	// client's first bytes (inspect.go)
+	readsContent bool
+	global       *gate // global maxconn slots (max 0: unlimited)
+	obs          observability
 
 	// httpErrors are the http-errors sections (name, code, file)
 	httpErrors map[string]map[int]string
@@ -90,6 +93,10 @@ type frontend struct {
 	// streamTracks are the tcp-request content track-sc rules of an http
 	// frontend: they run on each request
 	streamTracks []tcpRule
+	// inspect: a tcp frontend's rules or routes read the client's first
+	// bytes, waited for up to inspectDelay (inspect.go)
+	inspect      bool
+	inspectDelay time.Duration
 }
 
 type tcpRule struct {
@@ -242,7 +249,12 @@ func newBackend(px *parser.Proxy) *backend {
 
 func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, error) {
 	fe := &frontend{px: px}
-	r.compilePx = px
+	r.compilePx, r.readsContent = px, false
+	defer func() {
+		if fe.inspect = r.readsContent && px.Mode == "tcp"; fe.inspect {
+			fe.inspectDelay = inspectDelay(px)
+		}
+	}()
 	fe.slots = newGate(px.Maxconn) // 0: unlimited; `set maxconn frontend` can change it
 	for _, rule := range px.Rules {
 		if !strings.HasPrefix(rule.Keyword, "tcp-request ") {
@@ -550,6 +562,13 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, 
 		}
 		c = tlsc
 		ci.ssl, ci.sni = true, tlsc.ConnectionState().ServerName
+	}
+	if fe.inspect && tc == nil {
+		size := r.gcfg.TuneBufsize
+		if size <= 0 {
+			size = 16384 // haproxy's default tune.bufsize
+		}
+		ci.hello = peekHello(c, fe.inspectDelay, size)
 	}
 	if !r.admit(fe, s, &ci) {
 		return
