@@ -10,13 +10,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gohaka/gohaka/balance"
 	"github.com/gohaka/gohaka/parser"
 )
 
@@ -100,6 +103,23 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		}, nil
 	case "length":
 		return func(out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
+	case "ipmask":
+		return ipmaskConv(args, bad)
+	case "b64dec":
+		return func(out, in []byte) ([]byte, bool) {
+			o, err := base64.StdEncoding.AppendDecode(out, in)
+			return o, err == nil
+		}, nil
+	case "crc32", "djb2", "sdbm", "wt6":
+		h := balance.HashFuncByName(name)
+		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
+		return func(out, in []byte) ([]byte, bool) {
+			v := h(in)
+			if aval {
+				v = balance.Avalanche(v)
+			}
+			return strconv.AppendUint(out, uint64(v), 10), true
+		}, nil
 	case "add", "sub", "mul", "div", "mod":
 		if len(args) != 1 {
 			return nil, bad("expects one integer")
@@ -204,7 +224,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, crc32, djb2, sdbm, wt6 and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -396,4 +416,48 @@ func appendUUID(b []byte) []byte {
 		b = append(b, hexd[c>>4], hexd[c&15])
 	}
 	return b
+}
+
+// ipmaskConv is ipmask(mask4[,mask6]): the address with its host bits
+// cleared, each mask a prefix length or (IPv4) a dotted mask; an IPv6
+// address without mask6 has no value.
+func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
+	masks := [2]int{-1, -1}
+	for i, a := range args[:min(len(args), 2)] {
+		if n, err := strconv.Atoi(a); err == nil && n >= 0 && n <= 32+96*i {
+			masks[i] = n
+			continue
+		}
+		m, err := netip.ParseAddr(a)
+		if i > 0 || err != nil || !m.Is4() {
+			return nil, bad("bad mask '" + a + "'")
+		}
+		v := binary.BigEndian.Uint32(m.AsSlice())
+		n := 32 - bits.TrailingZeros32(v)
+		if v != ^uint32(0)<<(32-n) && n > 0 || n == 0 && v != 0 {
+			return nil, bad("bad mask '" + a + "'")
+		}
+		masks[0] = n
+	}
+	if masks[0] < 0 {
+		return nil, bad("expects a mask")
+	}
+	return func(out, in []byte) ([]byte, bool) {
+		a, err := netip.ParseAddr(string(in))
+		if err != nil {
+			return out, false
+		}
+		a = a.Unmap()
+		n := masks[0]
+		if a.Is6() {
+			if n = masks[1]; n < 0 {
+				return out, false
+			}
+		}
+		p, err := a.Prefix(n)
+		if err != nil {
+			return out, false
+		}
+		return append(out, p.Addr().String()...), true
+	}, nil
 }
