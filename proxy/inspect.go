@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,7 +46,12 @@ func peekHello(c net.Conn, delay time.Duration, size int) []byte {
 	if err != nil {
 		return nil
 	}
-	buf := make([]byte, size)
+	bp := peekBufs.Get().(*[]byte)
+	defer peekBufs.Put(bp)
+	if cap(*bp) < size {
+		*bp = make([]byte, size)
+	}
+	buf := (*bp)[:size]
 	n := 0
 	if delay > 0 {
 		c.SetReadDeadline(time.Now().Add(delay))
@@ -62,8 +68,11 @@ func peekHello(c net.Conn, delay time.Duration, size int) []byte {
 		n = m
 		return delay == 0 || n == len(buf) || recordDone(buf[:n])
 	})
-	return buf[:n]
+	return append([]byte(nil), buf[:n]...) // the rules keep it: a copy of its size
 }
+
+// peekBufs hold the buffers clients' first bytes are peeked into.
+var peekBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // recordDone tells whether b holds a whole TLS record, or enough to know
 // it is no TLS handshake.
