@@ -104,7 +104,6 @@ func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool
 		}
 		return c, true
 	}
-	out := func(f func([]byte) bool, v int64) { f(strconv.AppendInt(nil, v, 10)) }
 	switch {
 	case what == "tracked":
 		return func(q *hreq, f func([]byte) bool) {
@@ -115,68 +114,51 @@ func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool
 			}
 		}, "bool", true, nil
 	case what == "trackers":
-		return func(q *hreq, f func([]byte) bool) {
-			if c, ok := entry(q); ok {
-				v := 0
-				if c.e != nil {
-					c.t.mu.Lock()
-					v = c.e.refs
-					c.t.mu.Unlock()
-				}
-				out(f, int64(v))
-			}
-		}, "int", true, nil
+		return valueFn(entry, func(t *ctrTable, e *ctrEntry) (int64, bool) { return int64(e.refs), true }), "int", true, nil
 	case op:
 		kinds, clr := stkOps[what], strings.HasPrefix(what, "clr_")
-		return func(q *hreq, f func([]byte) bool) {
-			c, ok := entry(q)
-			if !ok {
-				return
-			}
-			if c.e == nil {
-				out(f, 0)
-				return
-			}
-			c.t.mu.Lock()
-			old, stored := c.t.value(c.e, kinds[0])
+		return valueFn(entry, func(t *ctrTable, e *ctrEntry) (int64, bool) {
+			old, stored := t.value(e, kinds[0])
 			if clr {
-				c.t.add(c.e, kinds[0], -old)
-			} else {
-				c.t.add(c.e, kinds[0], 1)
-				c.t.add(c.e, kinds[1], 1)
+				t.add(e, kinds[0], -old)
+				return old, stored
 			}
-			v, _ := c.t.value(c.e, kinds[0])
-			c.t.mu.Unlock()
-			switch {
-			case !stored:
-			case clr:
-				out(f, old)
-			default:
-				out(f, v)
-			}
-		}, "int", true, nil
+			t.add(e, kinds[0], 1)
+			t.add(e, kinds[1], 1)
+			v, _ := t.value(e, kinds[0])
+			return v, stored
+		}), "int", true, nil
 	}
 	k := stkReads[what]
 	kb := strings.HasPrefix(what, "kbytes_")
+	return valueFn(entry, func(t *ctrTable, e *ctrEntry) (int64, bool) {
+		v, stored := t.value(e, k)
+		if kb {
+			v >>= 10
+		}
+		return v, stored
+	}), "int", true, nil
+}
+
+// valueFn makes a fetch of an entry's data: no value when entry finds
+// none to look at, 0 for a key the table does not hold, else what get
+// returns (under the table's lock) if it has a value.
+func valueFn(entry func(*hreq) (stkctr, bool), get func(*ctrTable, *ctrEntry) (int64, bool)) fetchFn {
 	return func(q *hreq, f func([]byte) bool) {
 		c, ok := entry(q)
 		if !ok {
 			return
 		}
-		if c.e == nil {
-			out(f, 0)
-			return
+		v, has := int64(0), true
+		if c.e != nil {
+			c.t.mu.Lock()
+			v, has = get(c.t, c.e)
+			c.t.mu.Unlock()
 		}
-		c.t.mu.Lock()
-		v, stored := c.t.value(c.e, k)
-		c.t.mu.Unlock()
-		if kb {
-			v >>= 10
+		if has {
+			f(strconv.AppendInt(nil, v, 10))
 		}
-		if stored {
-			out(f, v)
-		}
-	}, "int", true, nil
+	}
 }
 
 // tableConv compiles a table_X(table) converter: the sample is a key of
