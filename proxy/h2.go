@@ -489,7 +489,10 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			rh = append(rh, h1.Header{Name: []byte(strings.ToLower(k)), Value: []byte(v)})
 		}
 	}
-	rh, denied := responseRules(hc.fe, be, q, resp.StatusCode, rh)
+	rh, denied, reason := responseRules(hc.fe, be, q, resp.StatusCode, rh)
+	if reason != nil { // set-status (h2 has no reason phrase)
+		resp.StatusCode = q.status
+	}
 	if ck != nil && resp.StatusCode >= 200 {
 		ck.hdrs, ck.sv = rh, be.servers[idx]
 		ck.cookieResponse(be)

@@ -250,13 +250,18 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 // true means the response is denied.
 func (h *hconn) responseRules() bool {
 	var denied bool
-	h.hdrs, denied = responseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
+	var reason []byte
+	h.hdrs, denied, reason = responseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
+	if reason != nil { // set-status
+		h.resp.Status, h.resp.Reason = h.q.status, reason
+	}
 	return denied
 }
 
 // responseRules applies the http-response rules of be, then fe, to the
-// response headers hdrs; denied means the response is refused.
-func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Header) (_ []h1.Header, denied bool) {
+// response headers hdrs; denied means the response is refused. A
+// set-status leaves the new status in q.status and returns its reason.
+func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Header) (_ []h1.Header, denied bool, reason []byte) {
 	lists := [][]*httpRule{nil, fe.http.respRules}
 	if be != nil && be.http != nil {
 		lists[0] = be.http.respRules
@@ -271,9 +276,11 @@ func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Hea
 			}
 			switch hr.action {
 			case "deny":
-				return hdrs, true
+				return hdrs, true, reason
 			case "allow":
 				goto next
+			case "set-status":
+				q.status, reason = hr.status, hr.nameB
 			default:
 				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
 				q.hdrs = hdrs
@@ -281,7 +288,7 @@ func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Hea
 		}
 	next:
 	}
-	return hdrs, false
+	return hdrs, false, reason
 }
 
 // forwardBody copies a message body whose first bytes are buf[start:n]

@@ -238,6 +238,17 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if a[0] != "silent" {
 			return nil, fmt.Errorf("%s: '%s set-log-level %s' is not available in gohaka's http runtime yet (silent is)", pr.Pos, pr.Keyword, a[0])
 		}
+	case "set-status":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		if hr.status, err = strconv.Atoi(a[0]); err != nil || hr.status < 100 || hr.status > 999 {
+			return nil, fmt.Errorf("%s: '%s set-status' expects a status code between 100 and 999", pr.Pos, pr.Keyword)
+		}
+		hr.nameB = []byte(reason(hr.status))
+		if len(a) > 2 && a[1] == "reason" {
+			hr.nameB = []byte(a[2])
+		}
 	case "allow":
 	case "deny":
 		hr.status = 403
