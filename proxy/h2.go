@@ -158,7 +158,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.obsBegin()
 	defer h.obsEnd()
 	q := &h.q
-	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &hc.ci, tls: req.TLS,
+	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
@@ -203,7 +203,7 @@ var errH2Retry = errors.New("server closed a reused connection")
 // HTTP/1.1 and streams the answer back.
 func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be *backend) {
 	q := &h.q
-	br := balance.Request{Src: hc.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
+	br := balance.Request{Src: q.ci.src.Addr(), URI: string(q.uri), Header: q.firstHeader}
 	// a small body is kept, so that a retry on a fresh connection can
 	// send it again; a larger one is streamed as it comes (no retry then)
 	var body []byte

@@ -316,6 +316,12 @@ func (h *hconn) transaction() bool {
 		}
 	}()
 	v, resp, be := h.r.route(fe, q, h)
+	if q.addrSet { // set-src, set-dst: the session's books and the balancer see it
+		h.r.mu.Lock()
+		h.s.info.ci.src, h.s.info.ci.dst = h.ci.src, h.ci.dst
+		h.r.mu.Unlock()
+		h.breq.Src = h.ci.src.Addr()
+	}
 	switch v {
 	case vRespond:
 		return h.answer(resp, keepAlive)

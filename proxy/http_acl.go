@@ -45,6 +45,7 @@ type hreq struct {
 	appendFirst func([]byte) bool
 	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
 	sc          trackSet  // the request's sticky counters (http-request track-sc)
+	addrSet     bool      // a set-src/set-dst rule changed *ci
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
@@ -59,7 +60,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.ci, q.tls, q.rt, q.fe, q.be = &h.ci, h.tls, h.r, fe, nil
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
 	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
-	q.answered, q.vars, q.sc = nil, q.vars[:0], trackSet{}
+	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -155,6 +156,25 @@ func (q *hreq) header(name string, split bool, f func([]byte) bool) {
 	}
 }
 
+// headerOcc gives a header's values as haproxy's hdr() and fhdr() do:
+// occurrence occ alone (1 the first, -1 the last), or with occ 0 all of
+// them, the last first (a sample's value is the last one; an ACL tries
+// each).
+func (q *hreq) headerOcc(name string, split bool, occ int, f func([]byte) bool) {
+	var stack [8][]byte
+	vals := stack[:0]
+	q.header(name, split, func(v []byte) bool { vals = append(vals, v); return true })
+	switch {
+	case occ > 0 && occ <= len(vals):
+		f(vals[occ-1])
+	case occ < 0 && -occ <= len(vals):
+		f(vals[len(vals)+occ])
+	case occ == 0:
+		for i := len(vals) - 1; i >= 0 && f(vals[i]); i-- {
+		}
+	}
+}
+
 // firstHeader returns the first value of a header, as the balancer's
 // hdr() wants it.
 func (q *hreq) firstHeader(name string) (string, bool) {
@@ -244,8 +264,13 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	if i := strings.IndexByte(expr, '('); i > 0 && strings.HasSuffix(expr, ")") {
 		name, arg = expr[:i], expr[i+1:len(expr)-1]
 	}
-	if i := strings.IndexByte(arg, ','); i >= 0 && (strings.HasPrefix(name, "hdr") || strings.HasPrefix(name, "req.hdr")) {
-		arg = arg[:i] // occurrence argument: not supported, first form kept
+	occ := 0 // hdr(name,occ): 1 the first value, -1 the last (0: all, the last first)
+	if i := strings.IndexByte(arg, ','); i >= 0 && (strings.HasPrefix(name, "hdr") || strings.HasPrefix(name, "req.hdr") || name == "req.fhdr") {
+		o, err := strconv.Atoi(strings.TrimSpace(arg[i+1:]))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: fetch '%s': the occurrence must be a number", pos, expr)
+		}
+		arg, occ = arg[:i], o
 	}
 	one := func(get func(q *hreq) ([]byte, bool)) fetchFn {
 		return func(q *hreq, f func([]byte) bool) {
@@ -322,13 +347,13 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		fn = one(func(q *hreq) ([]byte, bool) { return urlParam(q.uri, p) })
 	case "hdr", "req.hdr":
 		h := arg
-		fn = func(q *hreq, f func([]byte) bool) { q.header(h, true, f) }
+		fn = func(q *hreq, f func([]byte) bool) { q.headerOcc(h, true, occ, f) }
 		if h == "" {
 			return nil, "", fmt.Errorf("%s: fetch '%s' needs a header name in gohaka", pos, expr)
 		}
 	case "req.fhdr":
 		h := arg
-		fn = func(q *hreq, f func([]byte) bool) { q.header(h, false, f) }
+		fn = func(q *hreq, f func([]byte) bool) { q.headerOcc(h, false, occ, f) }
 	case "res.hdr", "res.fhdr", "res.hdr_cnt":
 		// the request's header fetches: http-response rules put the
 		// response's headers in q.hdrs

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -238,6 +239,11 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if a[0] != "silent" {
 			return nil, fmt.Errorf("%s: '%s set-log-level %s' is not available in gohaka's http runtime yet (silent is)", pr.Pos, pr.Keyword, a[0])
 		}
+	case "set-src", "set-dst", "set-src-port", "set-dst-port":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
 	case "set-status":
 		if err := need(1); err != nil {
 			return nil, err
@@ -381,6 +387,8 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			if hr.track.run(q, &q.sc, q.ci.sc) {
 				q.sc[hr.track.n].count(dHTTPReqCnt, dHTTPReqRate, 1)
 			}
+		case "set-src", "set-dst", "set-src-port", "set-dst-port":
+			setAddr(q, hr.action, hr.value.value(q))
 		case "sc-inc-gpc":
 			tracked(&q.sc, q.ci.sc, hr.slot).count(hr.gpc[0], hr.gpc[1], 1)
 		case "use-service": // http_service.go
@@ -526,4 +534,29 @@ func varAction(action, verb string) (string, bool) {
 		return "", false
 	}
 	return rest[:len(rest)-1], true
+}
+
+// setAddr is set-src, set-dst, set-src-port and set-dst-port: the
+// connection's address or port becomes the value, when it is one (the
+// rest of the address stays); later rules, the server's X-Forwarded-For,
+// balance source and the logs see it.
+func setAddr(q *hreq, action string, v []byte) {
+	ap := &q.ci.src
+	if strings.HasPrefix(action, "set-dst") {
+		ap = &q.ci.dst
+	}
+	if strings.HasSuffix(action, "-port") {
+		p, err := strconv.ParseUint(string(v), 10, 16)
+		if err != nil {
+			return
+		}
+		*ap = netip.AddrPortFrom(ap.Addr(), uint16(p))
+	} else {
+		a, err := netip.ParseAddr(string(v))
+		if err != nil {
+			return
+		}
+		*ap = netip.AddrPortFrom(a, ap.Port())
+	}
+	q.addrSet = true
 }
