@@ -647,8 +647,14 @@ func (h *hconn) hdrLookup(name string) (string, bool) { return h.q.firstHeader(n
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// serverTimeout is the backend's timeout server.
-func (h *hconn) serverTimeout() time.Duration { return h.be.px.Timeouts.Server }
+// serverTimeout is the backend's timeout server, or the request's
+// http-request set-timeout server.
+func (h *hconn) serverTimeout() time.Duration {
+	if h.q.srvTimeout > 0 { // http-request set-timeout server
+		return h.q.srvTimeout
+	}
+	return h.be.px.Timeouts.Server
+}
 
 // since is t when set (a moment of this request already read from the
 // clock), else now.

@@ -46,6 +46,8 @@ type hreq struct {
 	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
 	sc          trackSet  // the request's sticky counters (http-request track-sc)
 	addrSet     bool      // a set-src/set-dst rule changed *ci
+	// srvTimeout, tunTimeout: set-timeout server|tunnel (0: the backend's)
+	srvTimeout, tunTimeout time.Duration
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
@@ -61,6 +63,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
 	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
 	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
+	q.srvTimeout, q.tunTimeout = 0, 0
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.

@@ -108,7 +108,7 @@ func TestHreqResetClearsEverything(t *testing.T) {
 		switch f.Kind() {
 		case reflect.Bool:
 			f.SetBool(true)
-		case reflect.Int:
+		case reflect.Int, reflect.Int64:
 			f.SetInt(7)
 		case reflect.String:
 			f.SetString("old")

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gohaka/gohaka/parser"
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -124,9 +125,10 @@ type httpRule struct {
 	// lfBody is a `return ... lf-string|lf-file` body, made per request;
 	// resp then holds the head up to the content-length line
 	lfBody *logFmt
-	lfTail []byte     // the head's lines after content-length
-	track  *trackRule // track-scN (stktrack.go)
-	gpc    [2]ctrKind // sc-inc-gpc0|1(N): the counter and its rate; N in slot
+	lfTail []byte        // the head's lines after content-length
+	track  *trackRule    // track-scN (stktrack.go)
+	gpc    [2]ctrKind    // sc-inc-gpc0|1(N): the counter and its rate; N in slot
+	dur    time.Duration // set-timeout: a constant timeout (else value, in ms)
 }
 
 type redirect struct {
@@ -244,6 +246,19 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 			return nil, err
 		}
 		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
+	case "set-timeout":
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		if a[0] != "server" && a[0] != "tunnel" {
+			return nil, fmt.Errorf("%s: 'http-request set-timeout' expects 'server' or 'tunnel', not '%s'", pr.Pos, a[0])
+		}
+		hr.name = a[0]
+		if d, perr := parser.ParseTime(a[1]); perr == nil {
+			hr.dur = d
+		} else {
+			hr.value, err = compileFmt("%["+a[1]+"]", pr.Pos, r) // milliseconds
+		}
 	case "set-status":
 		if err := need(1); err != nil {
 			return nil, err
@@ -389,6 +404,20 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			}
 		case "set-src", "set-dst", "set-src-port", "set-dst-port":
 			setAddr(q, hr.action, hr.value.value(q))
+		case "set-timeout":
+			d := hr.dur
+			if d == 0 {
+				ms, err := strconv.ParseInt(string(hr.value.value(q)), 10, 64)
+				if err != nil || ms <= 0 {
+					continue
+				}
+				d = time.Duration(ms) * time.Millisecond
+			}
+			if hr.name == "server" {
+				q.srvTimeout = d
+			} else {
+				q.tunTimeout = d
+			}
 		case "sc-inc-gpc":
 			tracked(&q.sc, q.ci.sc, hr.slot).count(hr.gpc[0], hr.gpc[1], 1)
 		case "use-service": // http_service.go

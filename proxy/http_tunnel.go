@@ -21,6 +21,9 @@ func (h *hconn) tunnel() {
 	h.c.SetDeadline(time.Time{})
 	h.sc.SetDeadline(time.Time{})
 	idle := h.be.px.Timeouts.Tunnel
+	if h.q.tunTimeout > 0 { // http-request set-timeout tunnel
+		idle = h.q.tunTimeout
+	}
 	if idle == 0 {
 		idle = max(h.fe.px.Timeouts.Client, h.be.px.Timeouts.Server)
 	}
