@@ -324,8 +324,14 @@ func (h *hconn) transaction() bool {
 	}
 	switch v {
 	case vRespond:
+		if q.answered != nil && q.answered.action == "tarpit" {
+			h.tarpit()
+		}
 		return h.answer(resp, keepAlive)
 	case vRespondClose:
+		if q.answered != nil && q.answered.action == "silent-drop" {
+			h.silentDrop()
+		}
 		h.c.Write(resp)
 		return false
 	}

@@ -56,6 +56,8 @@ type httpTx struct {
 	redispatched     bool
 	method, uri, ver []byte
 	badReq           bool
+	noTR             bool     // tarpit, reject: TR and Tq are -1, as in haproxy
+	tarpit           bool     // Tw is the time held in the tarpit
 	reqCaps, resCaps []string // captured headers, nil when none are configured
 }
 
@@ -107,21 +109,21 @@ func (tx *httpTx) value(name string) (string, int, bool) {
 	case "U":
 		return strconv.FormatInt(tx.in, 10), lvNum, true
 	case "TR":
-		if tx.badReq {
+		if tx.badReq || tx.noTR {
 			return "-1", lvNum, true
 		}
 		return msOr(tx.headDone.Sub(tx.first), true), lvNum, true
 	case "Ti":
 		return msOr(tx.first.Sub(tx.accept), true), lvNum, true
 	case "Tq":
-		if tx.badReq {
+		if tx.badReq || tx.noTR {
 			return "-1", lvNum, true
 		}
 		return msOr(tx.headDone.Sub(tx.accept), true), lvNum, true
 	case "Th":
 		return "0", lvNum, true
 	case "Tw":
-		return msOr(tx.tw, tx.server || tx.connFailed), lvNum, true
+		return msOr(tx.tw, tx.server || tx.connFailed || tx.tarpit), lvNum, true
 	case "Tc":
 		return msOr(tx.tc, tx.server), lvNum, true
 	case "Tr":

@@ -152,6 +152,8 @@ type httpObs struct {
 	connectedOnce bool
 	denyBE        bool // denied by a backend rule
 	denied        bool
+	tarpit        bool // denied after timeout tarpit (tw): PT--
+	rejected      bool // reject, silent-drop: closed with no answer (status -1)
 	intercepted   bool
 	noServer      bool // no server available, or the connection failed
 	connFailed    bool // noServer because the connection to the server picked failed
@@ -199,6 +201,7 @@ func (h *hconn) obsBegin() {
 	ob := &h.ob
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
+	ob.tarpit, ob.rejected = false, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout = false, false
 	ob.ckReq, ob.ckResp = 0, 0
@@ -275,8 +278,10 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 		return
 	}
 	switch rule.action {
-	case "deny":
+	case "deny", "tarpit", "reject", "silent-drop":
 		h.ob.denied, h.ob.denyBE = true, fromBE
+		h.ob.tarpit = rule.action == "tarpit"
+		h.ob.rejected = rule.action == "reject" || rule.action == "silent-drop"
 	case "redirect", "return":
 		h.ob.intercepted = true
 		h.fe.ctr.http.intercepted.Add(1)
@@ -339,10 +344,13 @@ func (h *hconn) obsEnd() {
 		out = ob.srvOut
 	}
 	status := ob.cc.status
+	if ob.rejected {
+		status = -1 // haproxy's "no status": counted as other
+	}
 	fe := &h.fe.ctr
 	fe.bin.Add(in)
 	fe.bout.Add(out)
-	if status > 0 {
+	if status != 0 {
 		fe.http.noteStatus(status)
 	}
 	if ob.denied {
@@ -353,7 +361,7 @@ func (h *hconn) obsEnd() {
 	tt := now.Sub(ob.start)
 	if be := ob.be; be != nil {
 		be.ctr.sessionEnd(in, out, ob.tw, ob.tc, tt)
-		if status > 0 {
+		if status != 0 {
 			be.ctr.http.noteStatus(status)
 		}
 		if ob.denied && ob.denyBE {
@@ -412,7 +420,10 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	if tx.server && !ob.cc.statusAt.IsZero() && !ob.sent.IsZero() {
 		tx.gotResp, tx.tr = true, ob.cc.statusAt.Sub(ob.sent)
 	}
+	tx.noTR, tx.tarpit = ob.tarpit || ob.rejected, ob.tarpit
 	switch {
+	case ob.tarpit:
+		tx.term = "PT--"
 	case ob.denied:
 		tx.term = "PR--"
 	case ob.intercepted:

@@ -270,9 +270,12 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if len(a) > 2 && a[1] == "reason" {
 			hr.nameB = []byte(a[2])
 		}
-	case "allow":
-	case "deny":
+	case "allow", "reject", "silent-drop":
+	case "deny", "tarpit":
 		hr.status = 403
+		if pr.Action == "tarpit" {
+			hr.status = 500
+		}
 		for i := 0; i+1 < len(a); i++ {
 			if a[i] == "deny_status" || a[i] == "status" {
 				hr.status, _ = strconv.Atoi(a[i+1])
@@ -280,6 +283,9 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		}
 		if _, ok := httpErrorText[hr.status]; !ok {
 			hr.status = 403
+			if pr.Action == "tarpit" {
+				hr.status = 500
+			}
 		}
 		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
 		if errs, err := r.loadErrorfiles(px); err != nil {
@@ -372,7 +378,10 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		switch hr.action {
 		case "allow":
 			return vAllow, nil
-		case "deny", "auth", "return":
+		case "reject", "silent-drop": // no answer: the connection ends
+			q.answered = hr
+			return vRespondClose, nil
+		case "deny", "auth", "return", "tarpit":
 			q.answered = hr
 			if hr.lfBody != nil {
 				return vRespond, hr.lfAnswer(q)

@@ -198,7 +198,7 @@ func (r *Runtime) trackRequest(fe *frontend, q *hreq) {
 // untrackRequest closes a request's books in the counters it was
 // tracked by, and in the session's (hook in obsEnd).
 func (h *hconn) untrackRequest(in, out int64, status int) {
-	denied := h.ob.denied || h.q.answered != nil && h.q.answered.action == "auth"
+	denied := h.ob.denied && !h.ob.rejected || h.q.answered != nil && h.q.answered.action == "auth"
 	fromServer := h.ob.srvOut > 0
 	h.q.sc.ended(in, out, status, denied, fromServer)
 	if h.ci.sc != nil {
