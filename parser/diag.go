@@ -70,6 +70,10 @@ type Diag struct {
 	// NonFatal marks the alerts after which haproxy does not add its
 	// "Fatal errors found" trailer.
 	NonFatal bool
+	// Abort marks an alert after which haproxy stops reading the
+	// configuration: `haproxy -c` reports nothing after it (gohaka check
+	// still does).
+	Abort bool
 	// Exit is the exit status keepalived -t gives for this problem (0, 5
 	// or 6); it only matters for keepalived.conf diagnostics.
 	Exit int

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -68,6 +69,7 @@ func (r *haReader) postChecks() {
 				post(t.pos, Error, "Proxy '%s': unable to find table '%s' referenced by %s.", px.Name, t.table, t.what)
 			}
 		}
+		checkCaptureIDs(px, post)
 		for _, u := range px.UseBackends {
 			if strings.Contains(u.Target, "%[") {
 				continue
@@ -312,5 +314,30 @@ func (r *haReader) checkStickRefs(px *Proxy, tables map[string]bool, post func(P
 		if !tables[name] {
 			post(l.Pos[0], Error, "Proxy '%s': unable to find stick-table '%s'.", px.Name, name)
 		}
+	}
+}
+
+// checkCaptureIDs reports `http-request|http-response capture SAMPLE id N`
+// rules whose slot N no `declare capture request|response` line of the
+// proxy made (each direction numbers its own slots from 0).
+func checkCaptureIDs(px *Proxy, post func(Pos, Severity, string, ...any)) {
+	slots := map[string]int{}
+	for _, l := range px.Captures {
+		if len(l.Words) > 2 {
+			slots[l.Words[2]]++ // declare capture request|response ...
+		}
+	}
+	for _, rule := range px.Rules {
+		if rule.Action != "capture" || len(rule.Args) < 3 || rule.Args[1] != "id" {
+			continue
+		}
+		dir := "request"
+		if rule.Keyword == "http-response" {
+			dir = "response"
+		}
+		if n, err := strconv.Atoi(rule.Args[2]); err == nil && n >= 0 && n < slots[dir] {
+			continue
+		}
+		post(rule.Pos, Error, "Proxy '%s': unable to find capture id '%s' referenced by %s capture rule.", px.Name, rule.Args[2], rule.Keyword)
 	}
 }

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -199,6 +200,9 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 	a := rule.Args
 	switch {
 	case rule.Action == "return" || rule.Action == "deny" || rule.Action == "tarpit":
+		if rule.Action != "return" {
+			r.checkDenyStatus(px, rule, ctx)
+		}
 		for i := 0; i+1 < len(a); i++ {
 			if a[i] == "file" || a[i] == "lf-file" || a[i] == "errorfile" {
 				r.checkFile(ps[i+1], a[i+1], fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule : error opening file '%%s'.", px.Kind, px.Name, ctx))
@@ -214,6 +218,11 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 		px.trackRefs = append(px.trackRefs, tableRef{pos: rule.Pos, table: table, what: rule.Action})
 		if len(a) > 0 {
 			r.checkLogFormat(px, "%["+a[0]+"]", ps[0], ctx)
+		}
+		return
+	case strings.HasPrefix(rule.Action, "set-var-fmt"):
+		if len(a) > 0 { // a log-format string
+			r.checkLogFormat(px, strings.Join(a, " "), ps[0], ctx)
 		}
 		return
 	case strings.HasPrefix(rule.Action, "set-var") || rule.Action == "set-src" || rule.Action == "set-dst":
@@ -249,5 +258,32 @@ func (r *haReader) checkAfterFinal(px *Proxy, rule *Rule) {
 			r.d[len(r.d)-1].Form = "colon"
 		}
 		return
+	}
+}
+
+// checkDenyStatus checks a deny or tarpit rule's deny_status as haproxy
+// 2.6 does: 200 to 599, and one it has a default error page for unless
+// the rule gives its own answer (content-type, a payload, errorfile...).
+func (r *haReader) checkDenyStatus(px *Proxy, rule *Rule, ctx string) {
+	a, code, own := rule.Args, "", false
+	for i, w := range a {
+		switch w {
+		case "deny_status":
+			if i+1 < len(a) {
+				code = a[i+1]
+			}
+		case "content-type", "string", "lf-string", "file", "lf-file", "errorfile", "errorfiles":
+			own = true
+		}
+	}
+	if code == "" {
+		return
+	}
+	where := fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule", px.Kind, px.Name, ctx)
+	if n, err := strconv.Atoi(code); err != nil || n < 200 || n > 599 {
+		r.d.Errorf(rule.Pos, "%s : Unexpected status code '%s'.", where, code)
+	} else if !own && !httpErrorCodes[code] {
+		r.d.Errorf(rule.Pos, "%s : status code '%s' not handled by default with 'default-errorfiles' argument..", where, code)
+		r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true // haproxy stops reading there
 	}
 }

@@ -141,8 +141,13 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 		}
 	}
 	stages := map[string]bool{}
-	fatal := false
-	for _, d := range ds {
+	fatal, aborted := false, false
+	for i, d := range ds {
+		if aborted { // haproxy read no further
+			ds = ds[:i]
+			break
+		}
+		aborted = d.Abort
 		if d.NotImpl || parseErr && d.Stage != "" && d.Stage != "open" {
 			continue
 		}
