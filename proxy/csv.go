@@ -149,6 +149,7 @@ func commonFields(f map[string]string, c *counters, now time.Time) {
 	f["stot"] = u(c.stot.Load())
 	f["bin"] = u(c.bin.Load())
 	f["bout"] = u(c.bout.Load())
+	f["dresp"] = u(c.dresp.Load())
 	rate, rmax := c.sessRate.get(now)
 	f["rate"] = ui(int(rate))
 	f["rate_max"] = ui(int(rmax))

@@ -173,6 +173,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // writeRaw sends and books an answer gohaka made.
 func (h *hconn) writeRaw(w http.ResponseWriter, raw []byte) {
+	raw = h.afterReply(raw) // http-after-response
 	h.answeredRaw(raw)
 	writeRaw(w, raw)
 }
@@ -489,9 +490,14 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			rh = append(rh, h1.Header{Name: []byte(strings.ToLower(k)), Value: []byte(v)})
 		}
 	}
-	rh, denied, reason := responseRules(hc.fe, be, q, resp.StatusCode, rh)
-	if reason != nil { // set-status (h2 has no reason phrase)
-		resp.StatusCode = q.status
+	var ro respOutcome
+	for _, lists := range [2][2][]*httpRule{respLists(hc.fe, be), afterLists(hc.fe, be)} {
+		if ro.rule == nil {
+			rh, ro = runResponseRules(lists, q, resp.StatusCode, rh)
+			if ro.reason != nil { // set-status (h2 has no reason phrase)
+				resp.StatusCode = q.status
+			}
+		}
 	}
 	if ck != nil && resp.StatusCode >= 200 {
 		ck.hdrs, ck.sv = rh, be.servers[idx]
@@ -504,9 +510,13 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			h.ob.cc.resVals = append(h.ob.cc.resVals, captureValue(rh, c))
 		}
 	}
-	if denied || resp.StatusCode == 101 {
+	if ro.rule != nil || resp.StatusCode == 101 {
 		sc.c.Close()
-		h.writeRaw(w, errorFor(hc.fe, 502, be).bytes(q))
+		reply := ro.reply
+		if reply == nil {
+			reply = errorFor(hc.fe, 502, be).bytes(q)
+		}
+		h.writeRaw(w, reply)
 		return nil
 	}
 	h.ob.srvOut = respHeadSize(resp) // and the body as it goes

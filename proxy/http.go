@@ -332,7 +332,7 @@ func (h *hconn) transaction() bool {
 		if q.answered != nil && q.answered.action == "silent-drop" {
 			h.silentDrop()
 		}
-		h.c.Write(resp)
+		h.c.Write(h.afterReply(resp))
 		return false
 	}
 	if be == nil {
@@ -392,7 +392,7 @@ func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *back
 func (h *hconn) answerError(code int, be *backend, keepAlive bool) bool {
 	a := h.errorFor(code, be)
 	if a.close {
-		h.c.Write(a.bytes(&h.q))
+		h.c.Write(h.afterReply(a.bytes(&h.q)))
 		return false
 	}
 	return h.answer(a.bytes(&h.q), keepAlive)
@@ -401,6 +401,7 @@ func (h *hconn) answerError(code int, be *backend, keepAlive bool) bool {
 // answer sends a response made by gohaka, skips the request body and
 // tells whether the connection goes on.
 func (h *hconn) answer(resp []byte, keepAlive bool) bool {
+	resp = h.afterReply(resp) // http-after-response
 	if !keepAlive {
 		resp = addConnClose(resp)
 	}

@@ -14,6 +14,7 @@ import (
 type httpFE struct {
 	reqRules   []*httpRule
 	respRules  []*httpRule
+	afterRules []*httpRule // http-after-response
 	routes     []hroute
 	userlists  []*parser.Userlist
 	limit      int
@@ -32,6 +33,7 @@ type hroute struct {
 // httpBE is the http side of a backend.
 type httpBE struct {
 	reqRules, respRules []*httpRule
+	afterRules          []*httpRule
 	forwardFor          *forwardFor
 	originalTo          *forwardFor
 	errs                map[int]errAnswer
@@ -98,6 +100,9 @@ func (r *Runtime) newHTTPFrontend(cfg *parser.Config, fe *frontend) error {
 	if h.respRules, err = r.compileHTTPRules(px, "http-response"); err != nil {
 		return err
 	}
+	if h.afterRules, err = r.compileHTTPRules(px, "http-after-response"); err != nil {
+		return err
+	}
 	for _, u := range px.UseBackends {
 		c, err := r.compileHTTPCond(u.Cond, px.ACLs)
 		if err != nil {
@@ -150,6 +155,9 @@ func (r *Runtime) newHTTPBackend(be *backend) error {
 			return err
 		}
 		if h.respRules, err = r.compileHTTPRules(be.px, "http-response"); err != nil {
+			return err
+		}
+		if h.afterRules, err = r.compileHTTPRules(be.px, "http-after-response"); err != nil {
 			return err
 		}
 		if h.forwardFor, err = newForwardFor(be.px); err != nil {

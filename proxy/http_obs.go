@@ -154,6 +154,9 @@ type httpObs struct {
 	denied        bool
 	tarpit        bool // denied after timeout tarpit (tw): PT--
 	rejected      bool // reject, silent-drop: closed with no answer (status -1)
+	respDenied    bool // the server's response was denied (http-response deny)
+	srvStatus     int  // the server's own status, before response rules (0: none)
+	respReplaced  bool // an http-response rule answered instead (deny: respDenied too)
 	intercepted   bool
 	noServer      bool // no server available, or the connection failed
 	connFailed    bool // noServer because the connection to the server picked failed
@@ -201,7 +204,7 @@ func (h *hconn) obsBegin() {
 	ob := &h.ob
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
-	ob.tarpit, ob.rejected = false, false
+	ob.tarpit, ob.rejected, ob.respDenied, ob.srvStatus, ob.respReplaced = false, false, false, 0, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout = false, false
 	ob.ckReq, ob.ckResp = 0, 0
@@ -290,6 +293,23 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 	}
 }
 
+// obsAnswerResponse books a server response replaced by an http-response
+// rule: a deny counts as a denied response (hook in responseRules).
+func (h *hconn) obsAnswerResponse(rule *httpRule) {
+	h.ob.respReplaced = true
+	if rule.action != "deny" {
+		return
+	}
+	h.fe.ctr.dresp.Add(1)
+	if h.be != nil {
+		h.be.ctr.dresp.Add(1)
+	}
+	if sv := h.ob.svStarted; sv != nil {
+		sv.st.ctr.dresp.Add(1)
+	}
+	h.ob.respDenied = true
+}
+
 // obsAttempt counts a server pick for a request: a load-balanced pick,
 // a retry or redispatch, a reused connection or a new one and whether it
 // failed (hook in connectServer, after the dial).
@@ -372,7 +392,11 @@ func (h *hconn) obsEnd() {
 		sv.st.ctr.sessionEnd(in, out, ob.tw, ob.tc, tt)
 		if status > 0 && ob.srvErr == 0 && !ob.noServer { // the server's own answers
 			sv.st.ctr.http.reqTot.Add(1)
-			sv.st.ctr.http.noteStatus(status)
+			st := status
+			if ob.srvStatus > 0 { // before response rules changed or replaced it
+				st = ob.srvStatus
+			}
+			sv.st.ctr.http.noteStatus(st)
 		}
 	}
 	if h.q.sc != (trackSet{}) || h.ci.sc != nil {
@@ -422,6 +446,10 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	}
 	tx.noTR, tx.tarpit = ob.tarpit || ob.rejected, ob.tarpit
 	switch {
+	case ob.respDenied: // http-response deny
+		tx.term, tx.gotResp = "PH--", false
+	case ob.respReplaced: // http-response return, redirect
+		tx.term, tx.gotResp = "LH--", false
 	case ob.tarpit:
 		tx.term = "PT--"
 	case ob.denied:

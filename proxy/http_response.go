@@ -122,7 +122,7 @@ func (h *hconn) sendServerError(err error) {
 		code = 504
 	}
 	h.obsServerError(code) // http_obs.go
-	resp := h.errorFor(code, h.be).bytes(&h.q)
+	resp := h.afterReply(h.errorFor(code, h.be).bytes(&h.q))
 	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
 		resp = addConnClose(resp)
 	}
@@ -178,9 +178,9 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		rs := &h.resp
 		h.hdrs = append(h.hdrs[:0], rs.Headers...)
 		if rs.Status >= 200 || rs.Status == 101 {
-			if denied := h.responseRules(); denied {
-				h.c.Write(h.errorFor(502, h.be).bytes(&h.q))
-				return false
+			h.ob.srvStatus = rs.Status
+			if reply := h.responseRules(); reply != nil { // deny, return, redirect
+				return h.replaceResponse(reply, keepAlive)
 			}
 			if h.be.px.Cookie != nil && rs.Status >= 200 {
 				h.cookieResponse(h.be)
@@ -244,51 +244,6 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		}
 		return keepAlive
 	}
-}
-
-// responseRules applies http-response rules (backend, then frontend);
-// true means the response is denied.
-func (h *hconn) responseRules() bool {
-	var denied bool
-	var reason []byte
-	h.hdrs, denied, reason = responseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
-	if reason != nil { // set-status
-		h.resp.Status, h.resp.Reason = h.q.status, reason
-	}
-	return denied
-}
-
-// responseRules applies the http-response rules of be, then fe, to the
-// response headers hdrs; denied means the response is refused. A
-// set-status leaves the new status in q.status and returns its reason.
-func responseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Header) (_ []h1.Header, denied bool, reason []byte) {
-	lists := [][]*httpRule{nil, fe.http.respRules}
-	if be != nil && be.http != nil {
-		lists[0] = be.http.respRules
-	}
-	saved := q.hdrs
-	q.hdrs, q.resp, q.status = hdrs, true, status
-	defer func() { q.hdrs, q.resp = saved, false }()
-	for _, rules := range lists {
-		for _, hr := range rules {
-			if !hr.cond.eval(q) {
-				continue
-			}
-			switch hr.action {
-			case "deny":
-				return hdrs, true, reason
-			case "allow":
-				goto next
-			case "set-status":
-				q.status, reason = hr.status, hr.nameB
-			default:
-				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
-				q.hdrs = hdrs
-			}
-		}
-	next:
-	}
-	return hdrs, false, reason
 }
 
 // forwardBody copies a message body whose first bytes are buf[start:n]

@@ -171,6 +171,9 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 	if err != nil {
 		return nil, err
 	}
+	if pr.Keyword == "http-after-response" && !afterActions[pr.Action] && !strings.HasPrefix(pr.Action, "set-var") && !strings.HasPrefix(pr.Action, "unset-var") {
+		return nil, fmt.Errorf("%s: 'http-after-response %s' is not available in gohaka's http runtime yet", pr.Pos, pr.Action)
+	}
 	hr := &httpRule{action: pr.Action, cond: cond, pos: pr.Pos}
 	a := pr.Args
 	need := func(n int) error {
@@ -185,6 +188,14 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		}
 		hr.action, hr.name = "set-var", name
 		hr.value, err = compileFmt("%["+strings.Join(a, " ")+"]", pr.Pos, r)
+		return hr, err
+	}
+	if name, ok := varAction(pr.Action, "set-var-fmt"); ok { // a log-format string
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		hr.action, hr.name = "set-var", name
+		hr.value, err = compileFmt(strings.Join(a, " "), pr.Pos, r)
 		return hr, err
 	}
 	if name, ok := varAction(pr.Action, "unset-var"); ok {
@@ -229,8 +240,8 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if err := need(3); err != nil {
 			return nil, err
 		}
-		if len(a) > 3 && a[3] == "id" {
-			return nil, fmt.Errorf("%s: 'http-request capture ... id' is not available in gohaka's http runtime yet", pr.Pos)
+		if len(a) > 3 && a[3] == "id" || a[1] == "id" || pr.Keyword != "http-request" {
+			return nil, fmt.Errorf("%s: '%s capture ... id' is not available in gohaka's http runtime yet", pr.Pos, pr.Keyword)
 		}
 		hr.slot, hr.max = buildCaptures(px).slots[pr], captureLen(pr)
 		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
@@ -272,20 +283,14 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		}
 	case "allow", "reject", "silent-drop":
 	case "deny", "tarpit":
-		hr.status = 403
-		if pr.Action == "tarpit" {
-			hr.status = 500
-		}
+		hr.status = denyStatus(pr)
 		for i := 0; i+1 < len(a); i++ {
 			if a[i] == "deny_status" || a[i] == "status" {
 				hr.status, _ = strconv.Atoi(a[i+1])
 			}
 		}
 		if _, ok := httpErrorText[hr.status]; !ok {
-			hr.status = 403
-			if pr.Action == "tarpit" {
-				hr.status = 500
-			}
+			hr.status = denyStatus(pr)
 		}
 		hr.resp = errorPage(hr.status, "", hr.status == 400 || hr.status == 408)
 		if errs, err := r.loadErrorfiles(px); err != nil {
@@ -357,6 +362,10 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 	}
 	return hr, err
 }
+
+// afterActions are the http-after-response actions gohaka runs.
+var afterActions = map[string]bool{"set-header": true, "add-header": true, "del-header": true,
+	"replace-header": true, "replace-value": true, "set-status": true, "allow": true}
 
 // verdict is what a rule list decided.
 type verdict int
@@ -597,4 +606,17 @@ func setAddr(q *hreq, action string, v []byte) {
 		*ap = netip.AddrPortFrom(a, ap.Port())
 	}
 	q.addrSet = true
+}
+
+// denyStatus is the status a deny or tarpit answers with when its rule
+// gives none: 403 for a request denied, 500 for a tarpit, 502 for a
+// response denied.
+func denyStatus(pr *parser.Rule) int {
+	switch {
+	case pr.Keyword == "http-response":
+		return 502
+	case pr.Action == "tarpit":
+		return 500
+	}
+	return 403
 }
