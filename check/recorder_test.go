@@ -29,7 +29,7 @@ type serverScript struct {
 type recorder struct {
 	ln    net.Listener
 	mu    sync.Mutex
-	conns [][]byte
+	conns map[int][]byte // by the order connections were accepted in
 	got   chan struct{}
 }
 
@@ -39,15 +39,15 @@ func startRecorder(t testing.TB, sc serverScript) *recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{ln: ln, got: make(chan struct{}, 1)}
+	r := &recorder{ln: ln, conns: map[int][]byte{}, got: make(chan struct{}, 1)}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
-		for {
+		for i := 0; ; i++ {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go r.serve(c, sc)
+			go r.serve(c, sc, i)
 		}
 	}()
 	return r
@@ -56,7 +56,7 @@ func startRecorder(t testing.TB, sc serverScript) *recorder {
 func (r *recorder) addr() string { return r.ln.Addr().String() }
 func (r *recorder) port() int    { return r.ln.Addr().(*net.TCPAddr).Port }
 
-func (r *recorder) serve(c net.Conn, sc serverScript) {
+func (r *recorder) serve(c net.Conn, sc serverScript, i int) {
 	defer c.Close()
 	var all []byte
 	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
@@ -70,7 +70,7 @@ func (r *recorder) serve(c net.Conn, sc serverScript) {
 			n, err := c.Read(buf)
 			all = append(all, buf[:n]...)
 			if err != nil {
-				r.record(all)
+				r.record(i, all)
 				return
 			}
 		}
@@ -94,12 +94,12 @@ func (r *recorder) serve(c net.Conn, sc serverScript) {
 			break
 		}
 	}
-	r.record(all)
+	r.record(i, all)
 }
 
-func (r *recorder) record(b []byte) {
+func (r *recorder) record(i int, b []byte) {
 	r.mu.Lock()
-	r.conns = append(r.conns, b)
+	r.conns[i] = b
 	r.mu.Unlock()
 	select {
 	case r.got <- struct{}{}:
@@ -107,13 +107,14 @@ func (r *recorder) record(b []byte) {
 	}
 }
 
-// first returns the bytes of the first finished connection, waiting up to d.
+// first returns the bytes of the first connection accepted once it has
+// finished, waiting up to d (a check that opens two connections may end
+// the first one after the second).
 func (r *recorder) first(d time.Duration) ([]byte, bool) {
 	deadline := time.After(d)
 	for {
 		r.mu.Lock()
-		if len(r.conns) > 0 {
-			b := r.conns[0]
+		if b, ok := r.conns[0]; ok {
 			r.mu.Unlock()
 			return b, true
 		}
