@@ -159,7 +159,8 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer h.obsEnd()
 	q := &h.q
 	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
-		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals}
+		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals,
+		firstReq: h.ob.nreq == 1}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
 	case v == vRespond || v == vRespondClose:

@@ -46,6 +46,7 @@ type hreq struct {
 	answered    *httpRule // the rule that answered the request (deny, return, redirect, auth)
 	sc          trackSet  // the request's sticky counters (http-request track-sc)
 	addrSet     bool      // a set-src/set-dst rule changed *ci
+	firstReq    bool      // the connection's first request (http_first_req)
 	// srvTimeout, tunTimeout: set-timeout server|tunnel (0: the backend's)
 	srvTimeout, tunTimeout time.Duration
 	// vars are the request's variables (set-var): txn, req and sess
@@ -63,7 +64,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
 	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
 	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
-	q.srvTimeout, q.tunTimeout = 0, 0
+	q.srvTimeout, q.tunTimeout, q.firstReq = 0, 0, h.reqs == 0
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -101,6 +102,16 @@ func (q *hreq) getVar(name string) ([]byte, bool) {
 
 // path returns the path of the target (absolute form: after the authority).
 func (q *hreq) path() []byte {
+	u := q.pathq()
+	if i := bytes.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// pathq is the path with its query: the URI without the scheme and
+// authority of an absolute form.
+func (q *hreq) pathq() []byte {
 	u := q.uri
 	if len(u) > 0 && u[0] != '/' {
 		i := bytes.Index(u, []byte("://"))
@@ -113,9 +124,6 @@ func (q *hreq) path() []byte {
 			return nil
 		}
 		u = u[j:]
-	}
-	if i := bytes.IndexByte(u, '?'); i >= 0 {
-		u = u[:i]
 	}
 	return u
 }
@@ -298,6 +306,17 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		fn = one(func(q *hreq) ([]byte, bool) { return q.path(), true })
 	case "url":
 		fn = one(func(q *hreq) ([]byte, bool) { return q.uri, true })
+	case "pathq":
+		fn = one(func(q *hreq) ([]byte, bool) { return q.pathq(), q.pathq() != nil })
+	case "http_first_req": // the connection's first request
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.firstReq {
+				f([]byte("1"))
+			} else {
+				f([]byte("0"))
+			}
+		}
+		method = "bool"
 	case "query":
 		fn = one(func(q *hreq) ([]byte, bool) { return q.query() })
 	case "method":

@@ -99,7 +99,7 @@ func TestHTTPMatchIPAsHAProxy(t *testing.T) {
 // TestHreqResetClearsEverything: reset (field by field, for speed) leaves
 // no field of the previous request behind, fields added later included.
 func TestHreqResetClearsEverything(t *testing.T) {
-	h := &hconn{fe: &frontend{http: &httpFE{}}}
+	h := &hconn{fe: &frontend{http: &httpFE{}}, reqs: 3} // not the first request: firstReq false
 	q := &h.q
 	// every field of q set to something that is not its reset value
 	v := reflect.ValueOf(q).Elem()

@@ -31,6 +31,10 @@ frontend fe
     http-after-response set-header x-st-after %%[status]
     http-after-response set-status 299 reason Renamed if { status 201 }
     http-request set-var(txn.p) path
+    http-request set-var(txn.first) http_first_req
+    http-request set-var(txn.pq) pathq
+    http-after-response set-header x-first %%[var(txn.first)]
+    http-after-response set-header x-pq %%[var(txn.pq)]
     http-request deny deny_status 429 if { path /reqdeny }
     http-request return status 201 content-type text/plain string made if { path /made }
     default_backend be
@@ -50,8 +54,8 @@ backend be
 // and deny (502 by default) and http-after-response rules (on the
 // server's answers, on answers the request rules made and on those the
 // response rules made) give the same status lines, headers and bodies
-// through haproxy 2.6 and gohaka, two requests per connection, and the
-// same dresp counters.
+// through haproxy 2.6 and gohaka, two requests per connection (the
+// fetches http_first_req and pathq too), and the same dresp counters.
 func TestResponseRulesAsHAProxy(t *testing.T) {
 	dir := t.TempDir()
 	srvCfg := func(port int) string {
@@ -81,7 +85,7 @@ func TestResponseRulesAsHAProxy(t *testing.T) {
 		sort.Strings(keep)
 		return lines[0] + " | " + strings.Join(keep, " | ") + " | " + body
 	}
-	for _, p := range []string{"/a", "/ret", "/redir", "/deny", "/deny403", "/reqdeny", "/made", "/a"} {
+	for _, p := range []string{"/a", "/ret", "/redir", "/deny", "/deny403", "/reqdeny", "/made", "/a?x=1"} {
 		req := "GET " + p + " HTTP/1.1\r\nHost: h\r\n\r\n"
 		h := norm(rawExchange(t, hp, req+strings.Replace(req, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1), 2*time.Second))
 		g := norm(rawExchange(t, gp, req+strings.Replace(req, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1), 2*time.Second))

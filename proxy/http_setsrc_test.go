@@ -20,12 +20,7 @@ import (
 func TestSetSrcAsHAProxy(t *testing.T) {
 	srv := httpEchoServer(t, "s1")
 	cfg := func(port int) string {
-		return fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		return httpDefaults + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     option forwardfor
     http-request set-src hdr(x-ip) if { hdr(x-ip) -m found }

@@ -7,18 +7,22 @@ import (
 	"time"
 )
 
+// httpDefaults is the defaults section of the http-mode differential
+// tests: mode http, connect 2 s, client and server 5 s.
+const httpDefaults = `defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+`
+
 // TestSetStatusAsHAProxy: http-response set-status changes the status
 // line the client gets (haproxy's reason phrase for the code, or the one
 // given) and what later rules read with `status`, as in haproxy 2.6.
 func TestSetStatusAsHAProxy(t *testing.T) {
 	srv := statusServer(t, "s1")
 	cfg := func(port int) string {
-		return fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		return httpDefaults + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be

@@ -35,12 +35,7 @@ func slowServer(t *testing.T) int {
 func TestSetTimeoutAsHAProxy(t *testing.T) {
 	srv := slowServer(t)
 	cfg := func(port int) string {
-		return fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		return httpDefaults + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be

@@ -20,9 +20,9 @@ func TestCheckWarnsWhatRunRefuses(t *testing.T) {
 	t.Setenv("GOHAKA_STUB_RESOLVER", "127.0.0.1")
 	cfg := filepath.Join(t.TempDir(), "h.cfg")
 	os.WriteFile(cfg, []byte("defaults\n    mode http\n    timeout client 1s\n    timeout connect 1s\n    timeout server 1s\n\n"+
-		"frontend f\n    bind 127.0.0.1:18080\n    http-request set-dst hdr(x-dst)\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:18081\n"), 0o644)
+		"frontend f\n    bind 127.0.0.1:18080\n    http-request set-priority-class int(1)\n    default_backend b\n\nbackend b\n    server s1 127.0.0.1:18081\n"), 0o644)
 	rc, out, _ := runCLI("gohaka", "check", "-f", cfg)
-	want := "h.cfg:9:5: warning: gohaka run refuses this config: 'http-request set-dst' is not available in gohaka's http runtime yet"
+	want := "h.cfg:9:5: warning: gohaka run refuses this config: 'http-request set-priority-class' is not available in gohaka's http runtime yet"
 	if rc != 0 || !strings.Contains(out, want) || !strings.Contains(out, "1 warnings, 0 errors") {
 		t.Errorf("check: rc %d, want 0 and %q:\n%s", rc, want, out)
 	}
