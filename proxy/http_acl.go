@@ -254,7 +254,7 @@ func onlyInResponse(fn fetchFn) fetchFn {
 // the default match method for ACLs using the short forms (path_beg, ...).
 func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error) {
 	if chain := splitTop(expr); len(chain) > 1 {
-		fn, method, err := httpFetch(chain[0], pos, rt)
+		fn, _, err := httpFetch(chain[0], pos, rt)
 		if err != nil {
 			return nil, "", err
 		}
@@ -269,7 +269,8 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			}
 			convs = append(convs, cf)
 		}
-		return withConvs(fn, convs), method, nil
+		// an ACL matches what the last converter gives: ints as ints...
+		return withConvs(fn, convs), convOutType(chain[len(chain)-1]), nil
 	}
 	name, arg := expr, ""
 	if i := strings.IndexByte(expr, '('); i > 0 && strings.HasSuffix(expr, ")") {

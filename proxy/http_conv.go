@@ -461,3 +461,23 @@ func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
 		return append(out, p.Addr().String()...), true
 	}, nil
 }
+
+// convOutType is the sample type a converter gives, which an ACL on it
+// matches by (haproxy's default match for that type): int, ip, bool or
+// str.
+func convOutType(c string) string {
+	name, _ := convArgs(c)
+	switch {
+	case name == "in_table":
+		return "bool"
+	case name == "ipmask":
+		return "ip"
+	case strings.HasPrefix(name, "table_"):
+		return "int"
+	}
+	switch name {
+	case "length", "add", "sub", "mul", "div", "mod", "crc32", "djb2", "sdbm", "wt6":
+		return "int"
+	}
+	return "str"
+}

@@ -42,7 +42,11 @@ func TestConvertersAsHAProxy(t *testing.T) {
 	for i, c := range chains {
 		cfg += fmt.Sprintf("    http-request return status 200 content-type text/plain lf-string \"[%%%%[req.hdr(x-v),%s]]\" if { path /c%d }\n", c, i)
 	}
-	cfg += "    http-request return status 200 content-type text/plain string yes if { path /acl } { req.hdr(x-v),lower,field(1,.) -m str www }\n" +
+	// an ACL matches a converter's output by its type: int, ip
+	cfg += "    http-request return status 200 content-type text/plain string long if { path /acl } { req.hdr(x-v),length gt 12 }\n" +
+		"    http-request return status 200 content-type text/plain string net if { path /acl } { req.hdr(x-v),ipmask(24) 192.0.2.0/24 }\n" +
+		"    http-request return status 200 content-type text/plain string low if { path /acl } { req.hdr(x-v),crc32 lt 1500000000 }\n" +
+		"    http-request return status 200 content-type text/plain string yes if { path /acl } { req.hdr(x-v),lower,field(1,.) -m str www }\n" +
 		"    http-request return status 200 content-type text/plain string no if { path /acl }\n" +
 		"    use_backend %%[req.hdr(host),lower,map(" + mp + ",be_c)]\n" +
 		"backend be_a\n    http-request return status 200 content-type text/plain string a\n" +

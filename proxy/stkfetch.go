@@ -166,7 +166,27 @@ func valueFn(entry func(*hreq) (stkctr, bool), get func(*ctrTable, *ctrEntry) (i
 // none when it does not store X); nil and no error when c is none.
 func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 	name, arg, _ := strings.Cut(strings.TrimSuffix(c, ")"), "(")
-	what, ok := strings.CutPrefix(strings.TrimSpace(name), "table_")
+	name = strings.TrimSpace(name)
+	if name == "in_table" && rt != nil { // whether the sample is a key of the table
+		t, err := rt.ctrTableFor(strings.TrimSpace(arg), pos)
+		if err != nil {
+			return nil, err
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			key, ok := t.key(in)
+			if !ok {
+				return append(out, '0'), true
+			}
+			t.mu.Lock()
+			e := t.get(key, false, time.Now())
+			t.mu.Unlock()
+			if e == nil {
+				return append(out, '0'), true
+			}
+			return append(out, '1'), true
+		}, nil
+	}
+	what, ok := strings.CutPrefix(name, "table_")
 	if !ok || rt == nil {
 		return nil, nil
 	}
