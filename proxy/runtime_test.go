@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/sys/unix"
 )
 
 // startRuntime loads a haproxy config text and runs it; stopped in cleanup.
@@ -124,22 +125,30 @@ func boundSocket(t *testing.T) (fd, port int) {
 	return fd, sa.(*unix.SockaddrInet4).Port
 }
 
-// freePort is a loopback port free at the time of the call, never one
-// this test process has been given before: both proxies listen with
-// SO_REUSEPORT, so a number handed out twice would let haproxy and gohaka
-// share a listening port and split its connections.
+// freePort is a port free on every address at the time of the call,
+// never one this test process has been given before: both proxies listen
+// with SO_REUSEPORT, so a number handed out twice would let haproxy and
+// gohaka share a listening port and split its connections. It is below
+// the kernel's ephemeral range (32768 up), so no client connection of a
+// test can take it before the proxy binds it.
 func freePort(t *testing.T) int {
 	givenPorts.Lock()
 	defer givenPorts.Unlock()
-	for {
-		ln := listenLocal(t)
-		p := port(ln.Addr())
-		ln.Close()
-		if !givenPorts.m[p] {
-			givenPorts.m[p] = true
-			return p
+	for range 10000 {
+		p := 20000 + mrand.IntN(12000)
+		if givenPorts.m[p] {
+			continue
 		}
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		givenPorts.m[p] = true
+		return p
 	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
 var givenPorts = struct {
