@@ -491,6 +491,7 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			rh = append(rh, h1.Header{Name: []byte(strings.ToLower(k)), Value: []byte(v)})
 		}
 	}
+	h.ob.srvStatus = resp.StatusCode
 	var ro respOutcome
 	for _, lists := range [2][2][]*httpRule{respLists(hc.fe, be), afterLists(hc.fe, be)} {
 		if ro.rule == nil {

@@ -199,7 +199,10 @@ func (r *Runtime) trackRequest(fe *frontend, q *hreq) {
 // tracked by, and in the session's (hook in obsEnd).
 func (h *hconn) untrackRequest(in, out int64, status int) {
 	denied := h.ob.denied && !h.ob.rejected || h.q.answered != nil && h.q.answered.action == "auth"
-	fromServer := h.ob.srvOut > 0
+	fromServer := h.ob.srvStatus > 0
+	if fromServer { // errors and failures are the server's statuses, before response rules
+		status = h.ob.srvStatus
+	}
 	h.q.sc.ended(in, out, status, denied, fromServer)
 	if h.ci.sc != nil {
 		h.ci.sc.ended(in, out, status, denied, fromServer)
