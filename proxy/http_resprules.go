@@ -54,7 +54,7 @@ func runResponseRules(lists [2][]*httpRule, q *hreq, status int, hdrs []h1.Heade
 			case "set-log-level": // silent
 				q.silent = true
 			case "sc-inc-gpc":
-				tracked(&q.sc, q.ci.sc, hr.slot).count(hr.gpc[0], hr.gpc[1], 1)
+				hr.inc.run(&q.sc, q.ci.sc)
 			default:
 				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
 				q.hdrs = hdrs

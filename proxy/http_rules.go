@@ -127,7 +127,7 @@ type httpRule struct {
 	lfBody *logFmt
 	lfTail []byte        // the head's lines after content-length
 	track  *trackRule    // track-scN (stktrack.go)
-	gpc    [2]ctrKind    // sc-inc-gpc0|1(N): the counter and its rate; N in slot
+	inc    *gpcInc       // sc-inc-gpc0|1(N)
 	dur    time.Duration // set-timeout: a constant timeout (else value, in ms)
 }
 
@@ -339,11 +339,8 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		hr.action = "track-sc"
 		hr.track, err = r.compileTrack(px, pr)
 	case "sc-inc-gpc0(0)", "sc-inc-gpc0(1)", "sc-inc-gpc0(2)", "sc-inc-gpc1(0)", "sc-inc-gpc1(1)", "sc-inc-gpc1(2)":
-		hr.action, hr.slot = "sc-inc-gpc", int(pr.Action[len(pr.Action)-2]-'0')
-		hr.gpc = [2]ctrKind{dGPC0, dGPC0Rate}
-		if pr.Action[10] == '1' {
-			hr.gpc = [2]ctrKind{dGPC1, dGPC1Rate}
-		}
+		inc, _ := gpcAction(pr.Action)
+		hr.action, hr.inc = "sc-inc-gpc", &inc
 	case "use-service":
 		if len(a) == 0 || a[0] != "prometheus-exporter" {
 			return nil, fmt.Errorf("%s: 'http-request use-service %s' is not available in gohaka's http runtime yet", pr.Pos, strings.Join(a, " "))
@@ -437,7 +434,7 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 				q.tunTimeout = d
 			}
 		case "sc-inc-gpc":
-			tracked(&q.sc, q.ci.sc, hr.slot).count(hr.gpc[0], hr.gpc[1], 1)
+			hr.inc.run(&q.sc, q.ci.sc)
 		case "use-service": // http_service.go
 			q.answered = hr
 			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it

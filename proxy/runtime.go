@@ -104,6 +104,7 @@ type tcpRule struct {
 	content bool // tcp-request content (else connection)
 	cond    *l4Cond
 	track   *trackRule // a track-scN rule (neither accepts nor rejects)
+	inc     *gpcInc    // an sc-inc-gpc0|1(N) rule (neither either)
 }
 
 type route struct {
@@ -261,17 +262,25 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 			continue
 		}
 		track := strings.HasPrefix(rule.Action, "track-sc")
-		if rule.Keyword == "tcp-request session" && !track || rule.Keyword == "tcp-request inspect-delay" {
+		inc, isInc := gpcAction(rule.Action)
+		if rule.Keyword == "tcp-request session" && !track && !isInc || rule.Keyword == "tcp-request inspect-delay" {
 			continue // checked and warned about by the parser
 		}
-		if rule.Action != "accept" && rule.Action != "reject" && !track {
-			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept, reject and track-sc0/1/2 are)", rule.Pos, rule.Keyword, rule.Action)
+		if rule.Action != "accept" && rule.Action != "reject" && !track && !isInc {
+			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept, reject, track-sc0/1/2 and sc-inc-gpc0/1 are)", rule.Pos, rule.Keyword, rule.Action)
 		}
 		c, err := r.compileCond(rule.Cond, px.ACLs)
 		if err != nil {
 			return nil, err
 		}
 		tr := tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c}
+		if isInc {
+			tr.inc = &inc
+			if tr.content && px.Mode == "http" {
+				fe.streamTracks = append(fe.streamTracks, tr)
+				continue
+			}
+		}
 		if track {
 			if tr.track, err = r.compileTrack(px, rule); err != nil {
 				return nil, err
@@ -609,6 +618,10 @@ func (r *Runtime) admit(fe *frontend, s *session, ci *connInfo) bool {
 				if r.trackSession(rule.track, ci) && !rule.content {
 					sess[rule.track.n] = true
 				}
+				continue
+			}
+			if rule.inc != nil {
+				rule.inc.run(nil, ci.sc)
 				continue
 			}
 			if !rule.accept {

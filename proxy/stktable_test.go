@@ -28,12 +28,13 @@ defaults
 backend per_path
     stick-table type string len 8 size 100 expire 30s store conn_cnt,conn_cur,http_req_cnt,http_err_cnt,bytes_in_cnt,bytes_out_cnt
 backend per_conn
-    stick-table type ip size 100 expire 30s store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,http_req_rate(10s),http_err_cnt,bytes_in_cnt,bytes_out_cnt
+    stick-table type ip size 100 expire 30s store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),http_req_cnt,http_req_rate(10s),http_err_cnt,bytes_in_cnt,bytes_out_cnt,gpc1
 frontend fe
     bind 127.0.0.1:%d
     stick-table type ip size 100 expire 30s store gpc0,gpc0_rate(10s),conn_cnt,conn_rate(10s),conn_cur,http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),bytes_in_cnt,bytes_out_cnt,gpc1,http_fail_cnt,http_fail_rate(10s)
     tcp-request connection track-sc1 src table per_conn
     http-request track-sc0 src
+    tcp-request content sc-inc-gpc1(1)
     http-request track-sc2 path table per_path if { path_beg /p }
     http-request sc-inc-gpc0(0) if { path_beg /inc }
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 12 }
@@ -164,10 +165,11 @@ backend t2
     stick-table type ipv6 size 100 expire 30s store conn_cnt,conn_cur,sess_cnt,bytes_in_cnt,bytes_out_cnt,http_req_cnt
 frontend ft
     bind 127.0.0.1:%d
-    stick-table type ip size 100 expire 30s store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),bytes_in_cnt,bytes_out_cnt
+    stick-table type ip size 100 expire 30s store conn_cnt,conn_cur,conn_rate(10s),sess_cnt,sess_rate(10s),bytes_in_cnt,bytes_out_cnt,gpc0
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc_conn_rate(0) gt 5 }
     tcp-request content track-sc1 src table t2
+    tcp-request content sc-inc-gpc0(0) if { src 127.0.0.2 }
     default_backend bt
 backend bt
     server s1 127.0.0.1:%d

@@ -189,7 +189,11 @@ func (r *Runtime) trackRequest(fe *frontend, q *hreq) {
 		q.ci.sc.count(dHTTPReqCnt, dHTTPReqRate, 1)
 	}
 	for _, tr := range fe.streamTracks {
-		if tr.cond.eval(*q.ci) && tr.track.run(q, &q.sc, q.ci.sc) {
+		switch {
+		case !tr.cond.eval(*q.ci):
+		case tr.inc != nil:
+			tr.inc.run(&q.sc, q.ci.sc)
+		case tr.track.run(q, &q.sc, q.ci.sc):
 			q.sc[tr.track.n].count(dHTTPReqCnt, dHTTPReqRate, 1)
 		}
 	}
@@ -222,4 +226,32 @@ func untrackSession(si *sessInfo) {
 		sc.count(dBytesOutCnt, dBytesOutRate, si.bytesOut.Load())
 	}
 	sc.release()
+}
+
+// gpcInc is an sc-inc-gpc0(N) or sc-inc-gpc1(N) action: counter N's
+// entry gets one more in the gpc and its rate.
+type gpcInc struct {
+	n     int
+	kinds [2]ctrKind
+}
+
+// gpcAction reads "sc-inc-gpc0(N)" or "sc-inc-gpc1(N)".
+func gpcAction(action string) (gpcInc, bool) {
+	rest, ok := strings.CutPrefix(action, "sc-inc-gpc")
+	if !ok || len(rest) != 4 || rest[1] != '(' || rest[3] != ')' || rest[2] < '0' || rest[2] > '2' {
+		return gpcInc{}, false
+	}
+	switch rest[0] {
+	case '0':
+		return gpcInc{n: int(rest[2] - '0'), kinds: [2]ctrKind{dGPC0, dGPC0Rate}}, true
+	case '1':
+		return gpcInc{n: int(rest[2] - '0'), kinds: [2]ctrKind{dGPC1, dGPC1Rate}}, true
+	}
+	return gpcInc{}, false
+}
+
+// run counts one in the entry counter n tracks (the stream's, else the
+// session's); nothing when none is tracked.
+func (g *gpcInc) run(stream, sess *trackSet) {
+	tracked(stream, sess, g.n).count(g.kinds[0], g.kinds[1], 1)
 }
