@@ -277,7 +277,7 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		name, arg = expr[:i], expr[i+1:len(expr)-1]
 	}
 	occ := 0 // hdr(name,occ): 1 the first value, -1 the last (0: all, the last first)
-	if i := strings.IndexByte(arg, ','); i >= 0 && (strings.HasPrefix(name, "hdr") || strings.HasPrefix(name, "req.hdr") || name == "req.fhdr") {
+	if i := strings.IndexByte(arg, ','); i >= 0 && (strings.HasPrefix(name, "hdr") || strings.HasPrefix(name, "req.hdr") || name == "req.fhdr") && name != "hdr_cnt" && name != "req.hdr_cnt" {
 		o, err := strconv.Atoi(strings.TrimSpace(arg[i+1:]))
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: fetch '%s': the occurrence must be a number", pos, expr)
@@ -297,7 +297,7 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	default:
 		base, method = name, ""
 	}
-	if name == "url_param" || name == "req.hdr" || name == "req.fhdr" || name == "hdr_cnt" || name == "req.hdr_cnt" ||
+	if name == "url_param" || name == "req.hdr" || name == "req.fhdr" || name == "hdr_cnt" || name == "req.hdr_cnt" || name == "hdr_ip" || name == "req.hdr_ip" ||
 		name == "res.hdr" || name == "res.fhdr" || name == "res.hdr_cnt" {
 		base, method = name, ""
 	}
@@ -388,6 +388,17 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "status": // the response's status: in http-response rules only
 		fn = onlyInResponse(func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.status), 10)) })
 		method = "int"
+	case "hdr_ip", "req.hdr_ip": // the header's values that are addresses, the last first
+		h := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			q.headerOcc(h, true, occ, func(v []byte) bool {
+				if a, ok := sampleIP(v); ok {
+					return f([]byte(a.String()))
+				}
+				return true
+			})
+		}
+		method = "ip"
 	case "hdr_cnt", "req.hdr_cnt":
 		h := arg
 		fn = func(q *hreq, f func([]byte) bool) {

@@ -29,6 +29,8 @@ func TestSetSrcAsHAProxy(t *testing.T) {
     http-request set-dst-port hdr(x-dport) if { hdr(x-dport) -m found }
     http-request deny deny_status 429 if { src 198.51.100.0/24 }
     http-request set-header x-first %%[hdr(x-ip,1)]
+    http-request set-header x-hip %%[req.hdr_ip(x-ip)]
+    http-request set-header x-lan yes if { hdr_ip(x-ip) 192.0.2.0/24 }
     http-request set-header x-fhdr-2 %%[req.fhdr(x-ip,-2)]
     http-request return status 200 content-type text/plain lf-string "src=%%[src] port=%%[src_port] dst=%%[dst] dport=%%[dst_port]" if { path /show }
     default_backend be
@@ -56,7 +58,8 @@ backend be
 		b, _ := io.ReadAll(resp.Body)
 		out := fmt.Sprintf("%d ", resp.StatusCode)
 		for _, l := range strings.Split(string(b), "\n") {
-			if l = strings.ToLower(l); strings.HasPrefix(l, "src=") || strings.HasPrefix(l, "x-forwarded-for:") || strings.HasPrefix(l, "x-first:") || strings.HasPrefix(l, "x-fhdr-2:") {
+			if l = strings.ToLower(l); strings.HasPrefix(l, "src=") || strings.HasPrefix(l, "x-forwarded-for:") || strings.HasPrefix(l, "x-first:") || strings.HasPrefix(l, "x-fhdr-2:") ||
+				strings.HasPrefix(l, "x-hip:") || strings.HasPrefix(l, "x-lan:") {
 				out += strings.TrimSpace(l) + " "
 			}
 		}
