@@ -418,28 +418,32 @@ func appendUUID(b []byte) []byte {
 	return b
 }
 
-// ipmaskConv is ipmask(mask4[,mask6]): the address with its host bits
-// cleared, each mask a prefix length or (IPv4) a dotted mask; an IPv6
-// address without mask6 has no value.
+// ipmaskConv is ipmask(mask4[,mask6]): the address with the bits its
+// mask clears cleared; a mask is a prefix length or an address (IPv4: a
+// netmask; IPv6: any bits, as haproxy takes them); an IPv6 address
+// without mask6 has no value.
 func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
-	masks := [2]int{-1, -1}
+	var masks [2][]byte
 	for i, a := range args[:min(len(args), 2)] {
-		if n, err := strconv.Atoi(a); err == nil && n >= 0 && n <= 32+96*i {
-			masks[i] = n
+		size := 4 + 12*i
+		if n, err := strconv.Atoi(a); err == nil && n >= 0 && n <= size*8 {
+			masks[i] = make([]byte, 0, size)
+			for k := 0; k < size; k++ {
+				ones := min(max(n-8*k, 0), 8)
+				masks[i] = append(masks[i], byte(uint16(0xff00)>>ones))
+			}
 			continue
 		}
 		m, err := netip.ParseAddr(a)
-		if i > 0 || err != nil || !m.Is4() {
+		if err != nil || m.Is4() != (i == 0) {
 			return nil, bad("bad mask '" + a + "'")
 		}
-		v := binary.BigEndian.Uint32(m.AsSlice())
-		n := 32 - bits.TrailingZeros32(v)
-		if v != ^uint32(0)<<(32-n) && n > 0 || n == 0 && v != 0 {
+		if _, ok := maskLen(m.AsSlice()); i == 0 && !ok {
 			return nil, bad("bad mask '" + a + "'")
 		}
-		masks[0] = n
+		masks[i] = m.AsSlice()
 	}
-	if masks[0] < 0 {
+	if masks[0] == nil {
 		return nil, bad("expects a mask")
 	}
 	return func(out, in []byte) ([]byte, bool) {
@@ -448,17 +452,18 @@ func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
 			return out, false
 		}
 		a = a.Unmap()
-		n := masks[0]
+		m := masks[0]
 		if a.Is6() {
-			if n = masks[1]; n < 0 {
+			if m = masks[1]; m == nil {
 				return out, false
 			}
 		}
-		p, err := a.Prefix(n)
-		if err != nil {
-			return out, false
+		b := a.AsSlice()
+		for k := range b {
+			b[k] &= m[k]
 		}
-		return append(out, p.Addr().String()...), true
+		r, _ := netip.AddrFromSlice(b)
+		return append(out, r.String()...), true
 	}, nil
 }
 
@@ -480,4 +485,27 @@ func convOutType(c string) string {
 		return "int"
 	}
 	return "str"
+}
+
+// maskLen is the prefix length of a netmask written as an address
+// (255.255.255.0, ffff:ffff::); false when its ones are not contiguous.
+func maskLen(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c != 0xff {
+			ones := bits.LeadingZeros8(^c)
+			if c<<ones != 0 {
+				return 0, false
+			}
+			n += ones
+			break
+		}
+		n += 8
+	}
+	for _, c := range b[n/8+min(n%8, 1):] {
+		if c != 0 {
+			return 0, false
+		}
+	}
+	return n, true
 }
