@@ -318,13 +318,22 @@ func (r *haReader) checkStickRefs(px *Proxy, tables map[string]bool, post func(P
 }
 
 // checkCaptureIDs reports `http-request|http-response capture SAMPLE id N`
-// rules whose slot N no `declare capture request|response` line of the
-// proxy made (each direction numbers its own slots from 0).
+// rules whose slot N the proxy does not have: each direction numbers its
+// captures from 0 (capture ... header lines, declare capture lines and,
+// for requests, capture rules with a len).
 func checkCaptureIDs(px *Proxy, post func(Pos, Severity, string, ...any)) {
 	slots := map[string]int{}
 	for _, l := range px.Captures {
-		if len(l.Words) > 2 {
-			slots[l.Words[2]]++ // declare capture request|response ...
+		switch {
+		case len(l.Words) > 2 && l.Words[0] == "declare":
+			slots[l.Words[2]]++ // declare capture request|response len N
+		case len(l.Words) > 1 && l.Words[0] == "capture":
+			slots[l.Words[1]]++ // capture request|response header NAME len N
+		}
+	}
+	for _, rule := range px.Rules {
+		if rule.Keyword == "http-request" && rule.Action == "capture" && len(rule.Args) > 1 && rule.Args[1] == "len" {
+			slots["request"]++
 		}
 	}
 	for _, rule := range px.Rules {

@@ -160,7 +160,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	q := &h.q
 	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals,
-		firstReq: h.ob.nreq == 1}
+		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
 	case v == vRespond || v == vRespondClose:
@@ -507,9 +507,13 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		rh = ck.hdrs
 	}
 	if caps := h.ob.caps; caps != nil && len(caps.res) > 0 { // what the client gets, as haproxy captures it
-		h.ob.cc.resVals = h.ob.cc.resVals[:0]
-		for _, c := range caps.res {
-			h.ob.cc.resVals = append(h.ob.cc.resVals, captureValue(rh, c))
+		for len(h.ob.cc.resVals) < len(caps.res) {
+			h.ob.cc.resVals = append(h.ob.cc.resVals, "")
+		}
+		for i, c := range caps.res {
+			if !c.rule { // a rule's slot has its value already
+				h.ob.cc.resVals[i] = captureValue(rh, c)
+			}
 		}
 	}
 	if ro.rule != nil || resp.StatusCode == 101 {

@@ -39,6 +39,7 @@ type hreq struct {
 	silent bool      // set-log-level silent: no log line
 	uid    string    // unique-id-format's value
 	caps   *[]string // the request's capture slots (http-request capture)
+	rcaps  *[]string // the response's (http-response capture ... id)
 	conv   []byte    // converted values while they are looked at (http_conv.go)
 	// appendFirst appends a sample to arena and stops the fetch (made once
 	// per connection: a closure per call would allocate)
@@ -62,7 +63,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.method, q.uri, q.major, q.minor, q.hdrs = req.Method, req.URI, req.Major, req.Minor, h.hdrs
 	q.ci, q.tls, q.rt, q.fe, q.be = &h.ci, h.tls, h.r, fe, nil
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
-	q.resp, q.status, q.silent, q.uid, q.caps = false, 0, false, h.uid, &h.ob.reqVals
+	q.resp, q.status, q.silent, q.uid, q.caps, q.rcaps = false, 0, false, h.uid, &h.ob.reqVals, &h.ob.cc.resVals
 	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
 	q.srvTimeout, q.tunTimeout, q.firstReq = 0, 0, h.reqs == 0
 }

@@ -100,6 +100,7 @@ func TestHTTPMatchIPAsHAProxy(t *testing.T) {
 // no field of the previous request behind, fields added later included.
 func TestHreqResetClearsEverything(t *testing.T) {
 	h := &hconn{fe: &frontend{http: &httpFE{}}, reqs: 3} // not the first request: firstReq false
+	h.ob.cc = &countConn{}
 	q := &h.q
 	// every field of q set to something that is not its reset value
 	v := reflect.ValueOf(q).Elem()
@@ -133,7 +134,7 @@ func TestHreqResetClearsEverything(t *testing.T) {
 		dirty(v.Type().Field(i).Name, reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem())
 	}
 	q.reset(h, h.fe)
-	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, vars: q.vars[:0]}
+	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, rcaps: &h.ob.cc.resVals, vars: q.vars[:0]}
 	for i := 0; i < v.NumField(); i++ {
 		name := v.Type().Field(i).Name
 		got := reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()

@@ -47,19 +47,27 @@ func buildCaptures(px *parser.Proxy) *captureSpec {
 	}
 	for _, l := range px.Captures {
 		w := l.Words
-		if len(w) < 6 || w[0] != "capture" || w[2] != "header" || w[4] != "len" {
+		var c capHdr
+		var side string
+		switch {
+		case len(w) >= 6 && w[0] == "capture" && w[2] == "header" && w[4] == "len":
+			side, c.name = w[1], w[3]
+			c.max, _ = strconv.Atoi(w[5])
+		case len(w) >= 5 && w[0] == "declare" && w[3] == "len": // a slot for capture ... id N
+			side, c.rule = w[2], true
+			c.max, _ = strconv.Atoi(w[4])
+		default:
 			continue
 		}
 		for len(rules) > 0 && before(rules[0].Pos, l.Pos[0]) { // slots in the config's order
 			addRule(rules[0])
 			rules = rules[1:]
 		}
-		n, _ := strconv.Atoi(w[5])
-		switch w[1] {
+		switch side {
 		case "request":
-			cs.req = append(cs.req, capHdr{name: w[3], max: n})
+			cs.req = append(cs.req, c)
 		case "response":
-			cs.res = append(cs.res, capHdr{name: w[3], max: n})
+			cs.res = append(cs.res, c)
 		}
 	}
 	for _, r := range rules {
@@ -68,11 +76,12 @@ func buildCaptures(px *parser.Proxy) *captureSpec {
 	return cs
 }
 
-// captureRules are px's `http-request capture SAMPLE len N` rules.
+// captureRules are px's `http-request capture SAMPLE len N` rules (those
+// with `id N` write a slot a `declare capture` line made).
 func captureRules(px *parser.Proxy) []*parser.Rule {
 	var out []*parser.Rule
 	for _, r := range px.Rules {
-		if r.Keyword == "http-request" && r.Action == "capture" {
+		if r.Keyword == "http-request" && r.Action == "capture" && !(len(r.Args) > 1 && r.Args[1] == "id") {
 			out = append(out, r)
 		}
 	}
@@ -117,13 +126,18 @@ func captureValue(hdrs []h1.Header, c capHdr) string {
 
 // captureHead captures headers from a raw response head.
 func captureHead(head []byte, caps []capHdr, out []string) []string {
-	out = out[:0]
+	for len(out) < len(caps) {
+		out = append(out, "")
+	}
 	end := bytes.Index(head, []byte("\r\n\r\n"))
 	if end < 0 {
 		end = len(head)
 	}
 	lines := bytes.Split(head[:end], []byte("\r\n"))
-	for _, c := range caps {
+	for i, c := range caps {
+		if c.rule { // an http-response capture rule's slot: set already
+			continue
+		}
 		var v []byte
 		for _, l := range lines[1:] {
 			name, val, ok := bytes.Cut(l, []byte(":"))
@@ -134,7 +148,7 @@ func captureHead(head []byte, caps []capHdr, out []string) []string {
 		if len(v) > c.max {
 			v = v[:c.max]
 		}
-		out = append(out, string(v))
+		out[i] = string(v)
 	}
 	return out
 }

@@ -55,3 +55,52 @@ func TestCaptureRuleAsHAProxy(t *testing.T) {
 		t.Errorf("captures: haproxy %q, gohaka %q", ha, gh)
 	}
 }
+
+// TestDeclaredCaptureSlotsAsHAProxy: `declare capture request|response
+// len N` make slots numbered with the other captures of their side in
+// the configuration's order; `http-request capture ... id N` and
+// `http-response capture ... id N` fill them (cut to the declared
+// length), and the log's {%hr} and {%hs} read as haproxy 2.6 writes them.
+func TestDeclaredCaptureSlotsAsHAProxy(t *testing.T) {
+	srv := freePort(t)
+	runHAProxy(t, fmt.Sprintf(httpDefaults+"frontend srv\n    bind 127.0.0.1:%d\n"+
+		"    http-request return status 200 hdr x-s sval hdr x-r rvalue-long\n", srv), srv)
+	cfg := func(logAddr string, port int) string {
+		return fmt.Sprintf(`global
+    log %s local0
+`+httpDefaults+`    log global
+frontend fe
+    bind 127.0.0.1:%d
+    log-format "%%hr %%hs"
+    capture request header Host len 10
+    declare capture request len 20
+    http-request capture req.hdr(x-a) len 5
+    declare capture response len 6
+    capture response header x-s len 12
+    http-request capture req.hdr(x-b) id 1
+    http-response capture res.hdr(x-r) id 0
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, logAddr, port, srv)
+	}
+	run := func(start func(cfg string, port int)) []string {
+		udp := newLogSink(t, "udp", "127.0.0.1:0")
+		p := freePort(t)
+		start(cfg(udp.pc.LocalAddr().String(), p), p)
+		udp.collect(200 * time.Millisecond)
+		rawExchange(t, p, "GET / HTTP/1.1\r\nHost: www.example.com\r\nX-A: aaaaaaaa\r\nX-B: "+strings.Repeat("b", 30)+"\r\nConnection: close\r\n\r\n", 2*time.Second)
+		var out []string
+		for _, l := range udp.collect(300 * time.Millisecond) {
+			if _, rest, ok := strings.Cut(l, "]: "); ok {
+				out = append(out, strings.TrimSpace(rest))
+			}
+		}
+		return out
+	}
+	ha := run(func(cfg string, p int) { runHAProxy(t, cfg, p) })
+	gh := run(func(cfg string, p int) { startRuntime(t, cfg) })
+	if strings.Join(ha, " ") != strings.Join(gh, " ") || len(ha) != 1 || !strings.Contains(ha[0], "rvalue") {
+		t.Errorf("captures: haproxy %q, gohaka %q", ha, gh)
+	}
+}

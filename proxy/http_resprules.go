@@ -53,6 +53,11 @@ func runResponseRules(lists [2][]*httpRule, q *hreq, status int, hdrs []h1.Heade
 				q.setVar(hr.name, nil)
 			case "set-log-level": // silent
 				q.silent = true
+			case "capture": // into its response slot of the log's {...}
+				if q.rcaps != nil && hr.slot < len(*q.rcaps) {
+					v := hr.value.value(q)
+					(*q.rcaps)[hr.slot] = string(v[:min(len(v), hr.max)])
+				}
 			case "sc-inc-gpc":
 				hr.inc.run(&q.sc, q.ci.sc)
 			default:

@@ -240,10 +240,20 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if err := need(3); err != nil {
 			return nil, err
 		}
-		if len(a) > 3 && a[3] == "id" || a[1] == "id" || pr.Keyword != "http-request" {
-			return nil, fmt.Errorf("%s: '%s capture ... id' is not available in gohaka's http runtime yet", pr.Pos, pr.Keyword)
+		cs := buildCaptures(px)
+		if a[1] == "id" { // a slot of a declare capture line
+			id, _ := strconv.Atoi(a[2])
+			slots := cs.req
+			if pr.Keyword == "http-response" {
+				slots = cs.res
+			}
+			if id < 0 || id >= len(slots) {
+				return nil, fmt.Errorf("%s: no capture slot %d for '%s capture'", pr.Pos, id, pr.Keyword)
+			}
+			hr.slot, hr.max = id, slots[id].max
+		} else {
+			hr.slot, hr.max = cs.slots[pr], captureLen(pr)
 		}
-		hr.slot, hr.max = buildCaptures(px).slots[pr], captureLen(pr)
 		hr.value, err = compileFmt("%["+a[0]+"]", pr.Pos, r)
 	case "set-log-level":
 		if err := need(1); err != nil {
