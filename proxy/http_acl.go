@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -491,21 +492,36 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		ck := arg
 		fn = func(q *hreq, f func([]byte) bool) {
 			var found [8][]byte
-			vals := found[:0]
-			q.header("cookie", false, func(v []byte) bool {
-				for len(v) > 0 {
-					var pair []byte
-					pair, v, _ = bytes.Cut(v, []byte(";"))
-					name, val, ok := bytes.Cut(bytes.TrimSpace(pair), []byte("="))
-					if ok && string(name) == ck {
-						vals = append(vals, val)
-					}
-				}
-				return true
-			})
+			vals := q.cookies(ck, found[:0])
 			for i := len(vals) - 1; i >= 0 && f(vals[i]); i-- {
 			}
 		}
+	case "req.cook_cnt", "cook_cnt": // how many cookies have that name (any, without one)
+		ck := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			var found [8][]byte
+			f(strconv.AppendInt(nil, int64(len(q.cookies(ck, found[:0]))), 10))
+		}
+		method = "int"
+	case "http_auth_bearer": // the token of an Authorization (or the named header's) Bearer value
+		h := arg
+		if h == "" {
+			h = "authorization"
+		}
+		fn = func(q *hreq, f func([]byte) bool) {
+			if v, ok := q.firstHeader(h); ok {
+				scheme, tok, found := strings.Cut(strings.TrimSpace(v), " ")
+				if found && strings.EqualFold(scheme, "bearer") {
+					f([]byte(strings.TrimSpace(tok)))
+				}
+			}
+		}
+	case "bin": // a constant, written in hex
+		v, err := hex.DecodeString(arg)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: fetch '%s': '%s' is not hex", pos, expr, arg)
+		}
+		fn = func(q *hreq, f func([]byte) bool) { f(v) }
 	case "req_ssl_sni", "req.ssl_sni": // tcp mode: inspect.go
 		fn = func(q *hreq, f func([]byte) bool) {
 			if name, ok := helloSNI(q.ci.hello); ok {
@@ -956,4 +972,21 @@ func tlsVersionName(v uint16) string {
 		}
 	}
 	return ""
+}
+
+// cookies appends to vals the values of the request's cookies called
+// name (every cookie when name is empty), in order.
+func (q *hreq) cookies(name string, vals [][]byte) [][]byte {
+	q.header("cookie", false, func(v []byte) bool {
+		for len(v) > 0 {
+			var pair []byte
+			pair, v, _ = bytes.Cut(v, []byte(";"))
+			n, val, ok := bytes.Cut(bytes.TrimSpace(pair), []byte("="))
+			if ok && (name == "" || string(n) == name) {
+				vals = append(vals, val)
+			}
+		}
+		return true
+	})
+	return vals
 }

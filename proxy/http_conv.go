@@ -6,9 +6,14 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -105,6 +110,48 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		return func(out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
 	case "ipmask":
 		return ipmaskConv(args, bad)
+	case "digest", "sha1", "sha2": // binary digests (md5, sha1, sha224/256/384/512)
+		algo := "sha1"
+		switch {
+		case name == "digest" && len(args) == 1:
+			algo = strings.ToLower(args[0])
+		case name == "sha2":
+			algo = "sha256"
+			if len(args) == 1 {
+				algo = "sha" + args[0]
+			}
+		}
+		h, ok := digests[algo]
+		if !ok {
+			return nil, bad("unknown digest '" + algo + "'")
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			d := h()
+			d.Write(in)
+			return d.Sum(out), true
+		}, nil
+	case "bytes": // bytes(offset[,length])
+		if len(args) < 1 || len(args) > 2 {
+			return nil, bad("expects an offset and an optional length")
+		}
+		off, err1 := strconv.Atoi(args[0])
+		n, err2 := -1, error(nil)
+		if len(args) == 2 {
+			n, err2 = strconv.Atoi(args[1])
+		}
+		if err1 != nil || err2 != nil || off < 0 || len(args) == 2 && n < 0 {
+			return nil, bad("expects non-negative integers")
+		}
+		return func(out, in []byte) ([]byte, bool) {
+			if off >= len(in) {
+				return out, false
+			}
+			in = in[off:]
+			if n >= 0 && n < len(in) {
+				in = in[:n]
+			}
+			return append(out, in...), true
+		}, nil
 	case "b64dec":
 		return func(out, in []byte) ([]byte, bool) {
 			o, err := base64.StdEncoding.AppendDecode(out, in)
@@ -509,3 +556,7 @@ func maskLen(b []byte) (int, bool) {
 	}
 	return n, true
 }
+
+// digests are the hash functions of the digest, sha1 and sha2 converters.
+var digests = map[string]func() hash.Hash{"md5": md5.New, "sha1": sha1.New, "sha224": sha256.New224,
+	"sha256": sha256.New, "sha384": sha512.New384, "sha512": sha512.New}

@@ -20,7 +20,7 @@ func TestFetchesAndRewritesAsHAProxy(t *testing.T) {
 		"    http-request replace-uri ^/old(.*) /new\\1 if { path_beg /old }\n" +
 		"    http-request return status 200 content-type text/plain string acl-abc if { path /acl } { req.cook(sid) abc }\n" +
 		"    http-request return status 200 content-type text/plain string acl-def if { path /acl } { req.cook(sid) def }\n" +
-		"    http-request return status 200 content-type text/plain lf-string \"dst=%%[dst] fe=%%[fe_name] ver=%%[req.ver] sid=%%[req.cook(sid)] c=%%[cook(c)] url=%%[url]\"\n"
+		"    http-request return status 200 content-type text/plain lf-string \"dst=%%[dst] fe=%%[fe_name] ver=%%[req.ver] sid=%%[req.cook(sid)] c=%%[cook(c)] url=%%[url] n=%%[req.cook_cnt(sid)] all=%%[cook_cnt] bt=%%[http_auth_bearer] bin=%%[bin(41424344)] binx=%%[bin(00ff),hex]\"\n"
 	paths := []string{"/", "/health", "/api/v1/users?x=1", "/old/a?b=2", "/other", "/acl"}
 	line := regexp.MustCompile(`fe (\S+ \S+ \S+)`)
 	run := func(start func(cfg string, port int)) (bodies []string, logged []string) {
@@ -29,7 +29,7 @@ func TestFetchesAndRewritesAsHAProxy(t *testing.T) {
 		start(fmt.Sprintf(cfg, udp.pc.LocalAddr(), p), p)
 		for _, path := range paths {
 			for _, ver := range []string{"1.1", "1.0"} {
-				out := rawExchange(t, p, "GET "+path+" HTTP/"+ver+"\r\nHost: h\r\nCookie: a=1; sid=abc; sid=def\r\nCookie: c=3\r\nConnection: close\r\n\r\n", 2*time.Second)
+				out := rawExchange(t, p, "GET "+path+" HTTP/"+ver+"\r\nHost: h\r\nCookie: a=1; sid=abc; sid=def\r\nCookie: c=3\r\nAuthorization: Bearer eyJ.abc.def\r\nConnection: close\r\n\r\n", 2*time.Second)
 				_, b, _ := strings.Cut(out, "\r\n\r\n")
 				bodies = append(bodies, path+" "+ver+": "+b)
 			}
