@@ -88,12 +88,12 @@ func TestConvertersAsHAProxy(t *testing.T) {
 // TestUnknownConverterRefused: a converter gohaka does not have is a
 // config error naming it, not a silently different value.
 func TestUnknownConverterRefused(t *testing.T) {
-	cfg, ds := parser.LoadHAProxyBytes("u.cfg", []byte("defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:1\n    http-request set-header X %[path,sha2(256)]\n"), parser.Options{Offline: true})
+	cfg, ds := parser.LoadHAProxyBytes("u.cfg", []byte("defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:1\n    http-request set-header X %[path,json(utf8s)]\n"), parser.Options{Offline: true})
 	if ds.HasErrors() {
 		t.Fatalf("config: %s", ds)
 	}
-	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "converter 'sha2'") || !strings.Contains(err.Error(), "u.cfg:5") {
-		t.Errorf("New: %v, want an error naming converter 'sha2' at u.cfg:5", err)
+	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "converter 'json'") || !strings.Contains(err.Error(), "u.cfg:5") {
+		t.Errorf("New: %v, want an error naming converter 'json' at u.cfg:5", err)
 	}
 }
 
