@@ -310,7 +310,7 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "url":
 		fn = one(func(q *hreq) ([]byte, bool) { return q.uri, true })
 	case "pathq":
-		fn = one(func(q *hreq) ([]byte, bool) { return q.pathq(), q.pathq() != nil })
+		fn = one(func(q *hreq) ([]byte, bool) { p := q.pathq(); return p, p != nil })
 	case "http_first_req": // the connection's first request
 		fn = func(q *hreq, f func([]byte) bool) {
 			if q.firstReq {

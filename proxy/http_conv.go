@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"hash"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -271,7 +270,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, crc32, djb2, sdbm, wt6 and table_* are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, djb2, sdbm, wt6, in_table and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -485,7 +484,7 @@ func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
 		if err != nil || m.Is4() != (i == 0) {
 			return nil, bad("bad mask '" + a + "'")
 		}
-		if _, ok := maskLen(m.AsSlice()); i == 0 && !ok {
+		if i == 0 && !isNetmask(m.AsSlice()) {
 			return nil, bad("bad mask '" + a + "'")
 		}
 		masks[i] = m.AsSlice()
@@ -534,27 +533,20 @@ func convOutType(c string) string {
 	return "str"
 }
 
-// maskLen is the prefix length of a netmask written as an address
-// (255.255.255.0, ffff:ffff::); false when its ones are not contiguous.
-func maskLen(b []byte) (int, bool) {
-	n := 0
+// isNetmask tells whether the bits of b are ones then zeros
+// (255.255.255.0), as an IPv4 mask must be.
+func isNetmask(b []byte) bool {
+	zeros := false
 	for _, c := range b {
-		if c != 0xff {
-			ones := bits.LeadingZeros8(^c)
-			if c<<ones != 0 {
-				return 0, false
+		for k := 7; k >= 0; k-- {
+			one := c>>k&1 == 1
+			if one && zeros {
+				return false
 			}
-			n += ones
-			break
-		}
-		n += 8
-	}
-	for _, c := range b[n/8+min(n%8, 1):] {
-		if c != 0 {
-			return 0, false
+			zeros = zeros || !one
 		}
 	}
-	return n, true
+	return true
 }
 
 // digests are the hash functions of the digest, sha1 and sha2 converters.

@@ -276,19 +276,15 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		tr := tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c}
 		if isInc {
 			tr.inc = &inc
-			if tr.content && px.Mode == "http" {
-				fe.streamTracks = append(fe.streamTracks, tr)
-				continue
-			}
 		}
 		if track {
 			if tr.track, err = r.compileTrack(px, rule); err != nil {
 				return nil, err
 			}
-			if tr.content && px.Mode == "http" { // once per request, as haproxy runs them
-				fe.streamTracks = append(fe.streamTracks, tr)
-				continue
-			}
+		}
+		if (track || isInc) && tr.content && px.Mode == "http" { // once per request, as haproxy runs them
+			fe.streamTracks = append(fe.streamTracks, tr)
+			continue
 		}
 		fe.rules = append(fe.rules, tr)
 	}
