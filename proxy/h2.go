@@ -492,14 +492,9 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		}
 	}
 	h.ob.srvStatus = resp.StatusCode
-	var ro respOutcome
-	for _, lists := range [2][2][]*httpRule{respLists(hc.fe, be), afterLists(hc.fe, be)} {
-		if ro.rule == nil {
-			rh, ro = runResponseRules(lists, q, resp.StatusCode, rh)
-			if ro.reason != nil { // set-status (h2 has no reason phrase)
-				resp.StatusCode = q.status
-			}
-		}
+	rh, ro := serverResponseRules(hc.fe, be, q, resp.StatusCode, rh)
+	if ro.reason != nil { // set-status (h2 has no reason phrase)
+		resp.StatusCode = q.status
 	}
 	if ck != nil && resp.StatusCode >= 200 {
 		ck.hdrs, ck.sv = rh, be.servers[idx]

@@ -88,26 +88,40 @@ func afterLists(fe *frontend, be *backend) [2][]*httpRule {
 	return lists
 }
 
-// responseRules applies the http-response rules, then the
-// http-after-response rules, to the server's response head (h.hdrs,
-// h.resp); it returns the answer that replaces the response when a rule
-// denies it, returns or redirects.
-func (h *hconn) responseRules() []byte {
-	for i, lists := range [2][2][]*httpRule{respLists(h.fe, h.be), afterLists(h.fe, h.be)} {
-		if lists[0] == nil && lists[1] == nil {
+// serverResponseRules applies to a server's response head the
+// http-response rules, then, unless one of them replaced the response,
+// the http-after-response rules (h1 and h2 alike). A set-status leaves
+// the status in q.status and its reason in the outcome.
+func serverResponseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []h1.Header) ([]h1.Header, respOutcome) {
+	var out respOutcome
+	for _, lists := range [2][2][]*httpRule{respLists(fe, be), afterLists(fe, be)} {
+		if lists[0] == nil && lists[1] == nil || out.rule != nil {
 			continue
 		}
-		var out respOutcome
-		h.hdrs, out = runResponseRules(lists, &h.q, h.resp.Status, h.hdrs)
-		if out.reason != nil { // set-status
-			h.resp.Status, h.resp.Reason = h.q.status, out.reason
+		var o respOutcome
+		hdrs, o = runResponseRules(lists, q, status, hdrs)
+		if o.reason != nil {
+			status, out.reason = q.status, o.reason
 		}
-		if out.rule != nil && i == 0 {
-			h.obsAnswerResponse(out.rule)
-			return h.afterReply(out.reply)
-		}
+		out.rule, out.reply = o.rule, o.reply
 	}
-	return nil
+	return hdrs, out
+}
+
+// responseRules applies the response rules to the server's response head
+// (h.hdrs, h.resp); it returns the answer that replaces the response
+// when an http-response rule denies it, returns or redirects.
+func (h *hconn) responseRules() []byte {
+	var out respOutcome
+	h.hdrs, out = serverResponseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
+	if out.reason != nil { // set-status
+		h.resp.Status, h.resp.Reason = h.q.status, out.reason
+	}
+	if out.rule == nil {
+		return nil
+	}
+	h.obsAnswerResponse(out.rule)
+	return h.afterReply(out.reply)
 }
 
 // replaceResponse sends the answer of a response rule instead of the
