@@ -16,17 +16,7 @@ import (
 // denyConfig denies four ways: tarpit (500, and 429 given), reject and
 // silent-drop; it logs each request and tracks the client.
 func denyConfig(sock, logAddr string, port int) string {
-	return fmt.Sprintf(`global
-    stats socket %s level admin
-    log %s local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-    timeout tarpit 300ms
+	return loggedHTTP(sock, logAddr) + fmt.Sprintf(`    timeout tarpit 300ms
 frontend fe
     bind 127.0.0.1:%d
     stick-table type ip size 10 store http_req_cnt,http_err_cnt,conn_cnt
@@ -36,7 +26,7 @@ frontend fe
     http-request tarpit deny_status 429 if { path /tar429 }
     http-request silent-drop if { path /drop }
     http-request return status 200 if { path /ok }
-`, sock, logAddr, port)
+`, port)
 }
 
 // TestTarpitRejectSilentDropAsHAProxy: through haproxy 2.6 and gohaka, a

@@ -15,17 +15,7 @@ import (
 // return, redirect and deny, and http-after-response rules that mark
 // every answer (the server's and gohaka's own) with its status.
 func respRulesConfig(sock, logAddr string, fe, be int) string {
-	return fmt.Sprintf(`global
-    stats socket %s level admin
-    log %s local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+	return loggedHTTP(sock, logAddr) + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     http-after-response set-header x-after yes
     http-after-response set-header x-st-after %%[status]
@@ -47,7 +37,15 @@ backend be
     http-response deny deny_status 403 if { var(txn.p) -m str /deny403 }
     http-after-response del-header x-s
     server s1 127.0.0.1:%d
-`, sock, logAddr, fe, be)
+`, fe, be)
+}
+
+// loggedHTTP is the global and defaults sections of the differential
+// tests that read the stats socket and the log lines: an admin socket at
+// sock, logs to logAddr, mode http with option httplog.
+func loggedHTTP(sock, logAddr string) string {
+	return fmt.Sprintf("global\n    stats socket %s level admin\n    log %s local0\n", sock, logAddr) +
+		"defaults\n    mode http\n    log global\n    option httplog\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
 }
 
 // TestResponseRulesAsHAProxy: http-response set-var, return, redirect
