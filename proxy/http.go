@@ -704,10 +704,11 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	}
 	bodiless := !h.req.Chunked && h.req.ContentLength <= 0
 	// A server connection that served this client's previous request a
-	// moment ago is trusted without a look (a system call per request);
-	// should the server have closed it meanwhile, the bodiless request is
-	// sent again on a new connection.
-	trusted := bodiless && h.sc != nil && h.ob.start.Sub(h.ob.end) < trustIdle
+	// moment ago, or that the poller has seen nothing on since, is trusted
+	// without a look (a system call per request); should the server have
+	// closed it meanwhile, the bodiless request is sent again on a new
+	// connection.
+	trusted := bodiless && h.sc != nil && (h.ob.start.Sub(h.ob.end) < trustIdle || !h.sp.readMarked())
 	for {
 		if h.sc != nil && !trusted && !h.sp.idleOpen() {
 			h.srvIdle = false

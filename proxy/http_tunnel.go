@@ -3,6 +3,7 @@ package proxy
 // This file holds tunnels after an Upgrade, idle waits and closing (http mode).
 
 import (
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -82,6 +83,7 @@ type peeker struct {
 	// for waitThen (pollwait.go): the runtime poller's handle (0: none),
 	// waitLoop as a value made once, the read it calls and its error
 	ctx    uintptr
+	mark   *atomic.Uintptr // the poller's read readiness of it (readMarked)
 	waitFn func(fd uintptr)
 	then   func(fd uintptr) bool
 	werr   error
@@ -101,7 +103,7 @@ func newPeeker(c interface {
 	p.rc, _ = c.SyscallConn()
 	p.fn = p.peek
 	p.sendFn, p.sendCtl = p.sendOnce, p.sendNow
-	if p.ctx = pollHandle(c, p.rc); p.ctx != 0 {
+	if p.ctx, p.mark = pollHandle(c, p.rc); p.ctx != 0 {
 		p.waitFn = p.waitLoop
 	}
 	return p
@@ -114,12 +116,16 @@ func (p *peeker) peek(fd uintptr) bool {
 	return true // a look, never a wait
 }
 
+// idleLooks counts idleOpen's system calls.
+var idleLooks atomic.Int64
+
 // idleOpen reports whether an idle connection has neither data nor an end
 // pending (a server connection that may be used again).
 func (p *peeker) idleOpen() bool {
 	if p.rc == nil {
 		return false
 	}
+	idleLooks.Add(1)
 	if p.rc.Read(p.fn) != nil {
 		return false
 	}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -84,8 +86,10 @@ const (
 
 // pollHandle returns the poller handle of c (whose raw connection is rc),
 // or 0 when c is no socket of the net package or the types are not shaped
-// as expected, or the descriptor found there is not rc's.
-func pollHandle(c any, rc syscall.RawConn) uintptr {
+// as expected, or the descriptor found there is not rc's. mark is where
+// the runtime keeps the handle's read readiness (see readMarked), nil
+// when that cannot be trusted.
+func pollHandle(c any, rc syscall.RawConn) (ctx uintptr, mark *atomic.Uintptr) {
 	var base unsafe.Pointer // the netFD
 	switch c := c.(type) {
 	case *net.TCPConn:
@@ -93,19 +97,47 @@ func pollHandle(c any, rc syscall.RawConn) uintptr {
 	case *net.UnixConn:
 		base = *(*unsafe.Pointer)(unsafe.Pointer(c))
 	default:
-		return 0
+		return 0, nil
 	}
 	pollOffsets.once.Do(findPollOffsets)
 	if !pollOffsets.ok || base == nil || rc == nil {
-		return 0
+		return 0, nil
 	}
-	var ctx uintptr
 	rc.Control(func(s uintptr) {
-		if *(*int)(unsafe.Add(base, pollOffsets.sysfd)) == int(s) {
-			ctx = *(*uintptr)(unsafe.Add(base, pollOffsets.ctx))
+		if *(*int)(unsafe.Add(base, pollOffsets.sysfd)) != int(s) {
+			return
+		}
+		pd := *(*unsafe.Pointer)(unsafe.Add(base, pollOffsets.ctx))
+		ctx = uintptr(pd)
+		if pd != nil && pollDescShaped && *(*uintptr)(unsafe.Add(pd, pdFD)) == s {
+			mark = (*atomic.Uintptr)(unsafe.Add(pd, pdRG))
 		}
 	})
-	return ctx
+	return ctx, mark
+}
+
+// The runtime's pollDesc (runtime/netpoll.go), which reflect cannot see:
+// in Go 1.26 its descriptor number sits at pdFD and its read readiness at
+// pdRG (after link, fd, fdseq and the 4-byte atomicInfo). pollHandle
+// trusts pdRG only on that Go version and when pdFD holds the socket's
+// own descriptor.
+const (
+	pdFD    = 8
+	pdRG    = 32
+	pdNil   = 0 // rg: nothing reported since the last wait
+	pdReady = 1 // rg: readable, an end or an error reported, not yet waited for
+)
+
+var pollDescShaped = strings.HasPrefix(runtime.Version(), "go1.26") && unsafe.Sizeof(uintptr(0)) == 8
+
+// readMarked reports whether the runtime poller has seen the socket of p
+// readable (data, an end, an error) since the last wait on it took that
+// mark, or cannot tell. An idle server connection that is not marked has
+// had nothing from its server that the poller has reported: haproxy
+// keeps idle connections in its poller for the same purpose, and reuses
+// them without a system call.
+func (p *peeker) readMarked() bool {
+	return p == nil || p.mark == nil || p.mark.Load() != pdNil
 }
 
 // waitThen waits until the socket of p is readable (or ends, fails, or

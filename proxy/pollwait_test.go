@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,6 +141,16 @@ func TestHTTPKeepAliveReadsPerRequest(t *testing.T) {
 		t.Fatalf("%.2f proxy reads per request found nothing, want none (reading before waiting?)", wasted)
 	}
 	t.Logf("%.2f read(2) calls (client, server) and %.2f empty proxy reads per keep-alive request", per, wasted)
+	// a client that pauses longer than trustIdle: the server connection
+	// has had nothing from its server, the poller says so, no look needed
+	looks := idleLooks.Load()
+	for i := 0; i < 3; i++ {
+		time.Sleep(trustIdle + 20*time.Millisecond)
+		exchange()
+	}
+	if d := idleLooks.Load() - looks; d != 0 {
+		t.Fatalf("%d looks at the idle server connection after pauses, want none (the poller reported nothing)", d)
+	}
 }
 
 // blockingFD returns a blocking duplicate of c's descriptor.
@@ -167,4 +178,40 @@ func readSyscalls(t *testing.T) int {
 	}
 	t.Fatal("no syscr in /proc/self/io")
 	return 0
+}
+
+// TestReadMarked: the poller's read mark of a socket appears once the
+// peer writes or closes, and a wait takes it; a layout pollHandle does not
+// recognise leaves no mark to read (readMarked then always answers true).
+func TestReadMarked(t *testing.T) {
+	c, s := tcpPair(t)
+	p := newPeeker(c)
+	if p.mark == nil {
+		t.Fatalf("no read mark on %s: the runtime's pollDesc layout (pdFD, pdRG) has changed", runtime.Version())
+	}
+	settle := func() { time.Sleep(20 * time.Millisecond) } // the poller runs while this goroutine sleeps
+	settle()
+	if p.readMarked() {
+		t.Fatal("marked before the peer wrote")
+	}
+	s.Write([]byte("x"))
+	settle()
+	if !p.readMarked() {
+		t.Fatal("not marked after the peer wrote")
+	}
+	buf := make([]byte, 8)
+	if err := p.waitThen(func(fd uintptr) bool { _, err := rawRead(int(fd), buf); return err != syscall.EAGAIN }); err != nil {
+		t.Fatal(err)
+	}
+	if p.readMarked() {
+		t.Fatal("still marked after a wait and a read")
+	}
+	s.Close()
+	settle()
+	if !p.readMarked() {
+		t.Fatal("not marked after the peer closed")
+	}
+	if (&peeker{}).readMarked() != true || (*peeker)(nil).readMarked() != true {
+		t.Fatal("a peeker without a mark must answer true (look with a system call)")
+	}
 }
