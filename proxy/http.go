@@ -78,6 +78,8 @@ type hconn struct {
 	own []*idleConn // idle server connections kept for this client (http-reuse never)
 	ckd cookieDates // of the persistence cookie (maxidle, maxlife)
 	ck  h1.Chunks
+	// cache is what cache-use and cache-store know of the request
+	cache cacheTxn
 }
 
 // serveHTTP runs an http-mode client connection: requests one after the
@@ -328,6 +330,8 @@ func (h *hconn) transaction() bool {
 			h.tarpit()
 		}
 		return h.answer(resp, keepAlive)
+	case vCached:
+		return h.serveCached(be, keepAlive) // http_cache_serve.go
 	case vRespondClose:
 		if q.answered != nil && q.answered.action == "silent-drop" {
 			h.silentDrop()

@@ -54,6 +54,9 @@ type hreq struct {
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
+	// cacheTx: cache-use and cache-store (http_cache.go); nil where no
+	// cache serves (HTTP/2 streams)
+	cacheTx *cacheTxn
 }
 
 // reset readies q for the request h just parsed, field by field: a
@@ -67,6 +70,10 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.resp, q.status, q.silent, q.uid, q.caps, q.rcaps = false, 0, false, h.uid, &h.ob.reqVals, &h.ob.cc.resVals
 	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
 	q.srvTimeout, q.tunTimeout, q.firstReq = 0, 0, h.reqs == 0
+	if h.cache.c != nil { // a previous request's
+		h.cache = cacheTxn{}
+	}
+	q.cacheTx = &h.cache
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -320,6 +327,22 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			}
 		}
 		method = "bool"
+	case "res.cache_hit": // the response came from a cache (http_cache.go)
+		fn = func(q *hreq, f func([]byte) bool) {
+			if q.cacheTx != nil && q.cacheTx.hit != nil {
+				f([]byte("1"))
+			} else {
+				f([]byte("0"))
+			}
+		}
+		method = "bool"
+	case "res.cache_name": // the cache it came from, else empty
+		fn = one(func(q *hreq) ([]byte, bool) {
+			if q.cacheTx != nil && q.cacheTx.hit != nil {
+				return []byte(q.cacheTx.c.name), true
+			}
+			return nil, true
+		})
 	case "query":
 		fn = one(func(q *hreq) ([]byte, bool) { return q.query() })
 	case "method":

@@ -59,6 +59,7 @@ type httpTx struct {
 	noTR             bool     // tarpit, reject: TR and Tq are -1, as in haproxy
 	tarpit           bool     // Tw is the time held in the tarpit
 	reqCaps, resCaps []string // captured headers, nil when none are configured
+	cached           bool     // answered from the cache: the server is <CACHE>
 }
 
 // logRequest emits the request's log line where the frontend logs.
@@ -183,6 +184,9 @@ func (tx *httpTx) value(name string) (string, int, bool) {
 	case "b":
 		return tx.beName, lvStr, true
 	case "s":
+		if tx.cached {
+			return "<CACHE>", lvStr, true
+		}
 		if tx.sv == nil {
 			return "<NOSRV>", lvStr, true
 		}

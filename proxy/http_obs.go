@@ -15,7 +15,9 @@ type httpCtr struct {
 	hrsp        [6]atomic.Int64 // responses by class: 1xx..5xx, other
 	intercepted atomic.Int64    // answered by the proxy itself (redirect, return, stats, services)
 	reuse       atomic.Int64    // requests sent on an already open server connection
-	reqRate     rateCtr
+	// cache-use: requests looked up in a cache, and answered from it
+	cacheLookups, cacheHits atomic.Int64
+	reqRate                 rateCtr
 	// compression (http_comp.go): body bytes in and out, responses
 	compIn, compOut, compRsp atomic.Int64
 }
@@ -45,9 +47,9 @@ func httpFields(f map[string]string, c *counters, typ int, now time.Time) {
 		rate, rmax := h.reqRate.get(now)
 		f["req_rate"], f["req_rate_max"] = ui(int(rate)), ui(int(rmax))
 		f["intercepted"] = u(h.intercepted.Load())
-		f["cache_lookups"], f["cache_hits"] = "0", "0"
+		f["cache_lookups"], f["cache_hits"] = u(h.cacheLookups.Load()), u(h.cacheHits.Load())
 	case rowBackend:
-		f["cache_lookups"], f["cache_hits"] = "0", "0"
+		f["cache_lookups"], f["cache_hits"] = u(h.cacheLookups.Load()), u(h.cacheHits.Load())
 		f["reuse"] = u(h.reuse.Load())
 	case rowServer:
 		f["reuse"] = u(h.reuse.Load())
@@ -158,6 +160,7 @@ type httpObs struct {
 	srvStatus     int  // the server's own status, before response rules (0: none)
 	respReplaced  bool // an http-response rule answered instead (deny: respDenied too)
 	intercepted   bool
+	cached        bool // answered from the cache (cache-use)
 	noServer      bool // no server available, or the connection failed
 	connFailed    bool // noServer because the connection to the server picked failed
 	ckReq, ckResp byte // persistence cookie letters of the log's termination state (0: -)
@@ -206,7 +209,7 @@ func (h *hconn) obsBegin() {
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
 	ob.tarpit, ob.rejected, ob.respDenied, ob.srvStatus, ob.respReplaced = false, false, false, 0, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
-	ob.connFailed, ob.connTimeout = false, false
+	ob.connFailed, ob.connTimeout, ob.cached = false, false, false
 	ob.ckReq, ob.ckResp = 0, 0
 	ob.srvOut = 0
 	ob.srvErr = 0
@@ -445,6 +448,9 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		tx.gotResp, tx.tr = true, ob.cc.statusAt.Sub(ob.sent)
 	}
 	tx.noTR, tx.tarpit = ob.tarpit || ob.rejected, ob.tarpit
+	if ob.cached { // haproxy's cache answers at once: every timer 0
+		tx.cached, tx.server, tx.gotResp, tx.tw, tx.tc, tx.tr = true, true, true, 0, 0, 0
+	}
 	switch {
 	case ob.respDenied: // http-response deny
 		tx.term, tx.gotResp = "PH--", false
@@ -454,7 +460,7 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		tx.term = "PT--"
 	case ob.denied:
 		tx.term = "PR--"
-	case ob.intercepted:
+	case ob.intercepted, ob.cached:
 		tx.term = "LR--"
 	case ob.noServer && ob.connTimeout:
 		tx.term = "sC--"

@@ -210,7 +210,11 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 				keepAlive = false
 			}
 		}
-		if h.compAlgo != "" && !noBody && !untilClose && compFor(h.fe, h.be).compressible(rs, h.hdrs) {
+		compress := h.compAlgo != "" && !noBody && !untilClose && compFor(h.fe, h.be).compressible(rs, h.hdrs)
+		if h.cache.store != nil && (compress || noBody || untilClose) {
+			h.cache.store = nil // kept only as it came, with a length
+		}
+		if compress {
 			return h.finishCompressed(keepAlive, srvClose)
 		}
 		// a small body that came with the head goes out in the same write
@@ -226,14 +230,24 @@ func (h *hconn) finishResponse(keepAlive, srvClose, read bool) bool {
 		} else if inline != nil {
 			h.ob.srvOut += int64(len(inline))
 			h.sconsume(rs.HeadLen + len(inline))
+			if h.cache.store != nil {
+				h.cache.add(inline)
+				h.cache.commit(int64(len(inline)))
+			}
 		} else {
 			var cnt bodyCount
-			end, n, err := forwardBody(h.c, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout(), &cnt)
+			var dst net.Conn = h.c
+			if h.cache.store != nil {
+				dst = cacheTee{h.c, &h.cache}
+			}
+			end, n, err := forwardBody(dst, h.sc, h.sbuf, rs.HeadLen, h.sn, rs, &h.ck, h.serverTimeout(), &cnt)
 			h.ob.srvOut += cnt.msg
 			h.sdl.forget()
 			if err != nil && !(untilClose && err == io.EOF) {
+				h.cache.store = nil
 				return false
 			}
+			h.cache.commit(cnt.msg)
 			h.sn = n
 			h.sconsume(end)
 		}

@@ -60,6 +60,14 @@ func runResponseRules(lists [2][]*httpRule, q *hreq, status int, hdrs []h1.Heade
 				}
 			case "sc-inc-gpc":
 				hr.inc.run(&q.sc, q.ci.sc)
+			case "cache-store": // http_cache.go
+				if t := q.cacheTx; t != nil && t.hit == nil && t.c == hr.cache {
+					reason := out.reason
+					if reason == nil {
+						reason = t.reason
+					}
+					hdrs = hr.cache.prepare(q, t, q.status, reason, hdrs)
+				}
 			default:
 				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
 				q.hdrs = hdrs
@@ -113,6 +121,7 @@ func serverResponseRules(fe *frontend, be *backend, q *hreq, status int, hdrs []
 // when an http-response rule denies it, returns or redirects.
 func (h *hconn) responseRules() []byte {
 	var out respOutcome
+	h.cache.reason = h.resp.Reason
 	h.hdrs, out = serverResponseRules(h.fe, h.be, &h.q, h.resp.Status, h.hdrs)
 	if out.reason != nil { // set-status
 		h.resp.Status, h.resp.Reason = h.q.status, out.reason

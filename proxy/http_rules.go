@@ -129,6 +129,7 @@ type httpRule struct {
 	track  *trackRule    // track-scN (stktrack.go)
 	inc    *gpcInc       // sc-inc-gpc0|1(N)
 	dur    time.Duration // set-timeout: a constant timeout (else value, in ms)
+	cache  *httpCache    // cache-use, cache-store
 }
 
 type redirect struct {
@@ -355,6 +356,16 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		if len(a) == 0 || a[0] != "prometheus-exporter" {
 			return nil, fmt.Errorf("%s: 'http-request use-service %s' is not available in gohaka's http runtime yet", pr.Pos, strings.Join(a, " "))
 		}
+	case "cache-use", "cache-store":
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		if (pr.Action == "cache-use") != (pr.Keyword == "http-request") {
+			return nil, fmt.Errorf("%s: '%s %s' is not an action haproxy has", pr.Pos, pr.Keyword, pr.Action)
+		}
+		if hr.cache, err = r.cacheNamed(a[0]); err != nil {
+			return nil, fmt.Errorf("%s: '%s %s': %v", pr.Pos, pr.Keyword, pr.Action, err)
+		}
 	case "auth":
 		realm := px.Name
 		for i := 0; i+1 < len(a); i++ {
@@ -382,6 +393,7 @@ const (
 	vAllow                       // allow: stop evaluating this list
 	vRespond                     // answer with resp and do not forward
 	vRespondClose                // the same, then end the connection
+	vCached                      // answer from the cache (q.cacheTx.hit)
 )
 
 // runRequestRules applies http-request rules to q; on vRespond, resp is
@@ -445,6 +457,14 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 			}
 		case "sc-inc-gpc":
 			hr.inc.run(&q.sc, q.ci.sc)
+		case "cache-use": // http_cache.go
+			if t := q.cacheTx; t != nil {
+				looked, hit := hr.cache.use(q, t)
+				q.countCache(looked, hit)
+				if hit {
+					return vCached, nil
+				}
+			}
 		case "use-service": // http_service.go
 			q.answered = hr
 			q.fe.ctr.http.intercepted.Add(1) // before the answer, which shows it

@@ -44,6 +44,7 @@ type Runtime struct {
 	backends  map[string]*backend
 	sticks    []*stickInfo // the stick tables, in configuration order (stick.go)
 	cfg       *parser.Config
+	caches    map[string]*httpCache // cache sections rules name (http_cache.go)
 	// ctrTables are the stick tables of counters track-sc rules and
 	// sc_/src_ fetches use (stktable.go), made as rules name them;
 	// compilePx is the proxy whose rules are being compiled

@@ -1,0 +1,275 @@
+package proxy
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gohaka/gohaka/proxy/h1"
+)
+
+// cacheServer answers GET /<case>... with the headers its case names and
+// a body telling how many times that path reached it (the proxies' cache
+// hits do not); the counts are returned per path.
+func cacheServer(t *testing.T) (int, func() map[string]int) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	cases := map[string]string{
+		"plain":    "",
+		"maxage":   "Cache-Control: max-age=30\r\n",
+		"smaxage":  "Cache-Control: s-maxage=30, max-age=5\r\n",
+		"etag":     "ETag: \"abc\"\r\n",
+		"lastmod":  "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+		"expires":  "Expires: Wed, 21 Oct 2099 07:28:00 GMT\r\n",
+		"past":     "Expires: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+		"badexp":   "Expires: soon\r\n",
+		"nostore":  "Cache-Control: no-store, max-age=30\r\n",
+		"private":  "Cache-Control: private, max-age=30\r\n",
+		"nocache":  "Cache-Control: no-cache, max-age=30\r\n",
+		"cookie":   "Cache-Control: max-age=30\r\nSet-Cookie: a=b\r\n",
+		"vary":     "Cache-Control: max-age=30\r\nVary: Accept-Encoding\r\n",
+		"maxage0":  "Cache-Control: max-age=0\r\n",
+		"max0s":    "Cache-Control: max-age=0, s-maxage=30\r\n",
+		"pragma":   "Pragma: no-cache\r\nETag: \"x\"\r\n",
+		"age":      "Cache-Control: max-age=30\r\nAge: 5\r\n",
+		"oldage":   "Cache-Control: max-age=30\r\nAge: 50\r\n",
+		"etagage":  "ETag: \"e\"\r\nAge: 3\r\n",
+		"chunked":  "Cache-Control: max-age=30\r\n",
+		"big":      "Cache-Control: max-age=30\r\n",
+		"r404":     "Cache-Control: max-age=30\r\n",
+		"public":   "Cache-Control: public\r\n",
+		"weaketag": "ETag: W/\"w1\"\r\n",
+	}
+	p := answerHeads(t, func(head string) (string, bool) {
+		f := strings.Fields(head)
+		path := f[1]
+		name := strings.SplitN(strings.Trim(strings.SplitN(path, "?", 2)[0], "/"), "/", 2)[0]
+		mu.Lock()
+		hits[path]++
+		n := hits[path]
+		mu.Unlock()
+		body := fmt.Sprintf("%s %s number %d\n", f[0], path, n)
+		status := "200 OK"
+		switch name {
+		case "big":
+			body = strings.Repeat("b", 5000)
+		case "r404":
+			status = "404 Not Found"
+		}
+		hdrs := fmt.Sprintf("HTTP/1.1 %s\r\nX-N: %d\r\n%s", status, n, cases[name])
+		if name == "chunked" {
+			return fmt.Sprintf("%sTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", hdrs, len(body), body), true
+		}
+		return fmt.Sprintf("%sContent-Length: %d\r\n\r\n%s", hdrs, len(body), body), true
+	})
+	return p, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for k, v := range hits {
+			out[k] = v
+		}
+		return out
+	}
+}
+
+// cacheConfig: a backend using cache c1 between two response rules, so
+// that the kept head is the one before the second; after-response rules
+// on every answer.
+func cacheConfig(sock, logAddr string, fp, sp int) string {
+	return loggedHTTP(sock, logAddr) + fmt.Sprintf(`frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    http-request cache-use c1 if !{ path_beg /skip }
+    http-response set-header x-before %%[res.hdr(x-n)]
+    http-response cache-store c1
+    http-response set-header x-after yes
+    http-response set-header x-cache %%[res.cache_hit]/%%[res.cache_name]
+    http-after-response set-header x-final yes
+    server s1 127.0.0.1:%d
+cache c1
+    total-max-size 1
+    max-age 20
+    max-object-size 4000
+`, fp, sp)
+}
+
+// TestCacheAsHAProxy: haproxy's small-object cache, the same config and
+// the same requests through haproxy 2.6 and gohaka: which responses are
+// kept (status, Cache-Control, Pragma, Expires, validators, Vary, Age,
+// size), which requests are answered from the cache (method, version,
+// Authorization, Cache-Control and Pragma of the request, Host in the
+// key), 304 answers to If-None-Match and If-Modified-Since, a POST
+// dropping the entry, the answers byte for byte (Age blanked), how often
+// the server was reached, the log lines (be/<CACHE>, LR--, haproxy's byte
+// counts), the fetches res.cache_hit and res.cache_name, and the
+// cache_lookups and cache_hits columns.
+func TestCacheAsHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
+	hp, gp := freePort(t), freePort(t)
+	hlog, glog := newLogSink(t, "udp", "127.0.0.1:0"), newLogSink(t, "udp", "127.0.0.1:0")
+	hsrv, hhits := cacheServer(t)
+	gsrv, ghits := cacheServer(t)
+	startHAProxyCfg(t, cacheConfig(hs, hlog.pc.LocalAddr().String(), hp, hsrv))
+	startRuntime(t, cacheConfig(gs, glog.pc.LocalAddr().String(), gp, gsrv))
+	waitFor(t, func() bool { _, err := os.Stat(hs); return err == nil && portOpen(hp) }, "haproxy")
+	portOpen(gp)
+	hlog.collect(300 * time.Millisecond)
+	glog.collect(300 * time.Millisecond)
+	type step struct{ method, path, extra string }
+	var steps []step
+	twice := func(path string) {
+		steps = append(steps, step{"GET", path, ""}, step{"GET", path, ""})
+	}
+	for _, c := range []string{"plain", "maxage", "smaxage", "etag", "lastmod", "expires", "past", "badexp", "nostore",
+		"private", "nocache", "cookie", "vary", "maxage0", "max0s", "pragma", "age", "oldage", "etagage", "chunked",
+		"big", "r404", "public", "skip/maxage"} {
+		twice("/" + c)
+	}
+	steps = append(steps,
+		step{"HEAD", "/maxage", ""},
+		step{"GET", "/maxage", "Host: other\r\n"},
+		step{"GET", "/maxage", "Host: other\r\n"},
+		step{"GET/1.0", "/maxage", ""},
+		step{"GET", "/maxage", "Authorization: Basic eDp5\r\n"},
+		step{"GET", "/maxage", "Cache-Control: no-store\r\n"},
+		step{"GET", "/maxage", "Cache-Control: no-cache\r\n"},
+		step{"GET", "/maxage", ""},
+		step{"GET", "/maxage", "Cache-Control: max-age=0\r\n"},
+		step{"GET", "/maxage", "Pragma: no-cache\r\n"},
+		step{"GET", "/maxage", "Pragma: no-cache\r\nCache-Control: no-transform\r\n"},
+		step{"GET", "/maxage?q=1", ""},
+		step{"GET", "/maxage?q=1", ""},
+		step{"GET", "/etag", "If-None-Match: \"abc\"\r\n"},
+		step{"GET", "/etag", "If-None-Match: \"zzz\", \"abc\"\r\n"},
+		step{"GET", "/etag", "If-None-Match: \"zzz\"\r\n"},
+		step{"GET", "/etag", "If-None-Match: *\r\n"},
+		step{"GET", "/weaketag", ""},
+		step{"GET", "/weaketag", "If-None-Match: \"w1\"\r\n"},
+		step{"GET", "/lastmod", "If-Modified-Since: Wed, 21 Oct 2015 07:28:00 GMT\r\n"},
+		step{"GET", "/lastmod", "If-Modified-Since: Wed, 21 Oct 2014 07:28:00 GMT\r\n"},
+		step{"HEAD", "/etag", "If-None-Match: \"abc\"\r\n"},
+		step{"POST", "/maxage", "Content-Length: 2\r\n"},
+		step{"GET", "/maxage", ""},
+		step{"GET", "/maxage", ""},
+		step{"DELETE", "/r404", ""},
+		step{"GET", "/chunked", ""},
+	)
+	ageRe := regexp.MustCompile(`(?m)^age: \d+\r$`)
+	norm := func(out string) string {
+		out = ageRe.ReplaceAllString(out, "age: N\r")
+		head, body, _ := strings.Cut(out, "\r\n\r\n")
+		var keep []string
+		for _, l := range strings.Split(head, "\r\n") {
+			if !strings.HasPrefix(strings.ToLower(l), "date:") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, " | ") + " || " + body
+	}
+	for i, s := range steps {
+		method, ver := s.method, "HTTP/1.1"
+		if m, ok := strings.CutSuffix(method, "/1.0"); ok {
+			method, ver = m, "HTTP/1.0"
+		}
+		host := "Host: h\r\n"
+		if strings.HasPrefix(s.extra, "Host:") {
+			host = ""
+		}
+		req := fmt.Sprintf("%s %s %s\r\n%s%sConnection: close\r\n\r\n", method, s.path, ver, host, s.extra)
+		if method == "POST" {
+			req += "ok"
+		}
+		h := norm(rawExchange(t, hp, req, 2*time.Second))
+		g := norm(rawExchange(t, gp, req, 2*time.Second))
+		if h != g {
+			t.Errorf("step %d %s %s %q:\nhaproxy %q\ngohaka  %q", i, s.method, s.path, s.extra, h, g)
+		}
+	}
+	if h, g := fmt.Sprint(hhits()), fmt.Sprint(ghits()); h != g {
+		t.Errorf("requests reaching the server:\nhaproxy %s\ngohaka  %s", h, g)
+	}
+	logs := func(s *logSink) string {
+		var ls []string
+		for _, l := range s.collect(300 * time.Millisecond) {
+			ls = append(ls, blankTimers(normLog(l)))
+		}
+		sort.Strings(ls)
+		return strings.Join(ls, "")
+	}
+	if h, g := logs(hlog), logs(glog); h != g {
+		t.Errorf("log lines:\nhaproxy:\n%s\ngohaka:\n%s", h, g)
+	}
+	_, hrows, _ := parseStat(t, cliQuery(t, "unix:"+hs, "show stat"))
+	_, grows, _ := parseStat(t, cliQuery(t, "unix:"+gs, "show stat"))
+	for _, row := range []string{"fe/FRONTEND", "be/BACKEND", "be/s1"} {
+		for _, col := range []string{"cache_lookups", "cache_hits", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "req_tot", "bout"} {
+			if h, g := hrows[row][colIndex(col)], grows[row][colIndex(col)]; h != g {
+				t.Errorf("%s %s: haproxy %s, gohaka %s", row, col, h, g)
+			}
+		}
+	}
+}
+
+// TestCacheKeepsWithinItsSize: the cache drops its oldest entries to
+// keep a new one within total-max-size, and an entry expires after
+// max-age (a clock the test moves).
+func TestCacheKeepsWithinItsSize(t *testing.T) {
+	c, err := newHTTPCache("c", [][]string{{"total-max-size", "1"}, {"max-age", "10"}, {"max-object-size", "300000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	keep := func(path string, size int) {
+		q := &hreq{method: []byte("GET"), uri: []byte(path), major: 1, minor: 1, hdrs: hdrList("host", "h")}
+		var tx cacheTxn
+		c.use(q, &tx)
+		c.prepare(q, &tx, 200, []byte("OK"), hdrList("cache-control", "max-age=60"))
+		tx.add(make([]byte, size))
+		tx.commit(int64(size))
+	}
+	found := func(path string) bool {
+		q := &hreq{method: []byte("GET"), uri: []byte(path), major: 1, minor: 1, hdrs: hdrList("host", "h")}
+		var tx cacheTxn
+		_, hit := c.use(q, &tx)
+		return hit
+	}
+	for i := 0; i < 4; i++ { // 4 x 250 kB fill 1 MB
+		keep(fmt.Sprint("/", i), 250_000)
+	}
+	if !found("/0") || !found("/3") {
+		t.Fatal("entries that fit were not kept")
+	}
+	keep("/4", 250_000)
+	if found("/0") || !found("/1") || !found("/4") {
+		t.Fatalf("after a fifth entry: /0 %v /1 %v /4 %v, want the oldest (/0) dropped", found("/0"), found("/1"), found("/4"))
+	}
+	if c.used > c.maxSize {
+		t.Fatalf("%d bytes used of %d", c.used, c.maxSize)
+	}
+	now = now.Add(9 * time.Second)
+	if !found("/4") {
+		t.Fatal("expired before max-age (10 s, under the response's 60)")
+	}
+	now = now.Add(time.Second)
+	if found("/4") {
+		t.Fatal("still answered at max-age")
+	}
+}
+
+func hdrList(kv ...string) []h1.Header {
+	var out []h1.Header
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, h1.Header{Name: []byte(kv[i]), Value: []byte(kv[i+1])})
+	}
+	return out
+}
