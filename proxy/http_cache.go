@@ -41,7 +41,7 @@ type cacheEntry struct {
 	body    []byte
 	etag    string    // the ETag value, if any
 	lastMod time.Time // Last-Modified (zero: none)
-	stored  int64 // when, and until when it is fresh, in Unix seconds as haproxy counts
+	stored  int64     // when, and until when it is fresh, in Unix seconds as haproxy counts
 	expire  int64
 	age     int64 // the server's own Age
 	size    int64
