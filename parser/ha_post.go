@@ -33,6 +33,7 @@ func (r *haReader) postChecks() {
 		r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "raw"
 	}
 	r.checkErrorfilesRefs(post)
+	r.checkCaches(post)
 	tables := map[string]bool{}
 	for _, px := range cfg.Proxies {
 		if px.StickTable != nil {
@@ -271,6 +272,50 @@ func (r *haReader) checkServerVerify(px *Proxy, s *Server) {
 	}
 	r.d.Add(s.Pos, Error, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
 	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "bracket"
+}
+
+// checkCaches reports, as haproxy 2.6: a cache section without its size
+// or whose max-object-size passes half of it (when the section is read),
+// and cache-use or cache-store naming no cache section (once all is read).
+func (r *haReader) checkCaches(post func(Pos, Severity, string, ...any)) {
+	caches := map[string]bool{}
+	for _, o := range r.cfg.Others {
+		if o.Kind != "cache" {
+			continue
+		}
+		caches[o.Name] = true
+		var size, obj int64 = -1, -1
+		for _, l := range o.Lines {
+			if len(l.Words) > 1 {
+				n, _ := strconv.ParseInt(l.Words[1], 10, 64)
+				switch l.Words[0] {
+				case "total-max-size":
+					size = n
+				case "max-object-size":
+					obj = n
+				}
+			}
+		}
+		if size < 0 {
+			post(o.Pos, Error, "Size not specified for cache '%s'", o.Name)
+		} else if half := size << 20 / 2; obj > half {
+			post(o.Pos, Error, "\"max-object-size\" is limited to an half of \"total-max-size\" => %d", half)
+		} else {
+			continue
+		}
+		r.d[len(r.d)-1].Stage = "parse"
+	}
+	for _, px := range r.cfg.Proxies {
+		kind := px.Kind
+		if kind == "listen" {
+			kind = "proxy"
+		}
+		for _, rl := range px.Rules {
+			if (rl.Action == "cache-use" || rl.Action == "cache-store") && len(rl.Args) > 0 && !caches[rl.Args[0]] {
+				post(rl.Pos, Error, "config: %s '%s': unable to find the cache '%s' referenced by the filter 'cache'.", kind, px.Name, rl.Args[0])
+			}
+		}
+	}
 }
 
 // checkErrorfilesRefs reports `errorfiles NAME` and `http-error ...
