@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -197,26 +196,7 @@ func TestCacheAsHAProxy(t *testing.T) {
 	if h, g := fmt.Sprint(hhits()), fmt.Sprint(ghits()); h != g {
 		t.Errorf("requests reaching the server:\nhaproxy %s\ngohaka  %s", h, g)
 	}
-	logs := func(s *logSink) string {
-		var ls []string
-		for _, l := range s.collect(300 * time.Millisecond) {
-			ls = append(ls, blankTimers(normLog(l)))
-		}
-		sort.Strings(ls)
-		return strings.Join(ls, "")
-	}
-	if h, g := logs(hlog), logs(glog); h != g {
-		t.Errorf("log lines:\nhaproxy:\n%s\ngohaka:\n%s", h, g)
-	}
-	_, hrows, _ := parseStat(t, cliQuery(t, "unix:"+hs, "show stat"))
-	_, grows, _ := parseStat(t, cliQuery(t, "unix:"+gs, "show stat"))
-	for _, row := range []string{"fe/FRONTEND", "be/BACKEND", "be/s1"} {
-		for _, col := range []string{"cache_lookups", "cache_hits", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "req_tot", "bout"} {
-			if h, g := hrows[row][colIndex(col)], grows[row][colIndex(col)]; h != g {
-				t.Errorf("%s %s: haproxy %s, gohaka %s", row, col, h, g)
-			}
-		}
-	}
+	sameLogsAndCounters(t, hlog, glog, hs, gs, []string{"cache_lookups", "cache_hits", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "req_tot", "bout"})
 }
 
 // TestCacheKeepsWithinItsSize: the cache drops its oldest entries to

@@ -92,7 +92,16 @@ func TestResponseRulesAsHAProxy(t *testing.T) {
 		}
 	}
 	// the log lines (PH-- for a denied response, LH-- for one a rule
-	// answered), in order of their text: two connections' lines interleave
+	// answered) and the denial and status counters
+	sameLogsAndCounters(t, hlog, glog, hs, gs, []string{"dreq", "dresp", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "req_tot"})
+}
+
+// sameLogsAndCounters compares the log lines two sinks got (timers
+// blanked, in order of their text: connections' lines interleave) and
+// the columns cols of the rows fe/FRONTEND, be/BACKEND and be/s1 at the
+// stats sockets hs (haproxy's) and gs (gohaka's).
+func sameLogsAndCounters(t *testing.T, hlog, glog *logSink, hs, gs string, cols []string) {
+	t.Helper()
 	logs := func(s *logSink) string {
 		var ls []string
 		for _, l := range s.collect(300 * time.Millisecond) {
@@ -107,7 +116,7 @@ func TestResponseRulesAsHAProxy(t *testing.T) {
 	_, hrows, _ := parseStat(t, cliQuery(t, "unix:"+hs, "show stat"))
 	_, grows, _ := parseStat(t, cliQuery(t, "unix:"+gs, "show stat"))
 	for _, row := range []string{"fe/FRONTEND", "be/BACKEND", "be/s1"} {
-		for _, col := range []string{"dreq", "dresp", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "req_tot"} {
+		for _, col := range cols {
 			if h, g := hrows[row][colIndex(col)], grows[row][colIndex(col)]; h != g {
 				t.Errorf("%s %s: haproxy %s, gohaka %s", row, col, h, g)
 			}
