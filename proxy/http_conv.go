@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -99,12 +100,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 	case "base64":
 		return func(out, in []byte) ([]byte, bool) { return base64.StdEncoding.AppendEncode(out, in), true }, nil
 	case "hex":
-		return func(out, in []byte) ([]byte, bool) {
-			for _, c := range in {
-				out = append(out, "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
-			}
-			return out, true
-		}, nil
+		return func(out, in []byte) ([]byte, bool) { return hexUpper(out, in), true }, nil
 	case "length":
 		return func(out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
 	case "ipmask":
@@ -156,6 +152,18 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			o, err := base64.StdEncoding.AppendDecode(out, in)
 			return o, err == nil
 		}, nil
+	case "crc32c": // Castagnoli's polynomial, as haproxy's crc32c
+		tab := crc32.MakeTable(crc32.Castagnoli)
+		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
+		return func(out, in []byte) ([]byte, bool) {
+			v := crc32.Checksum(in, tab)
+			if aval {
+				v = balance.Avalanche(v)
+			}
+			return strconv.AppendUint(out, uint64(v), 10), true
+		}, nil
+	case "be2dec", "be2hex":
+		return beConv(name, args, bad)
 	case "crc32", "djb2", "sdbm", "wt6":
 		h := balance.HashFuncByName(name)
 		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
@@ -270,7 +278,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, djb2, sdbm, wt6, in_table and table_* are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, in_table and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -527,10 +535,67 @@ func convOutType(c string) string {
 		return "int"
 	}
 	switch name {
-	case "length", "add", "sub", "mul", "div", "mod", "crc32", "djb2", "sdbm", "wt6":
+	case "length", "add", "sub", "mul", "div", "mod", "crc32", "crc32c", "djb2", "sdbm", "wt6":
 		return "int"
 	}
 	return "str"
+}
+
+// beConv is be2dec(<separator>,<chunk_size>[,<truncate>]) and
+// be2hex([<separator>][,<chunk_size>][,<truncate>]): the input bytes
+// read big-endian in chunks (a short last chunk dropped with truncate),
+// each chunk as a decimal number or as upper-case hex, separated.
+func beConv(name string, args []string, bad func(string) error) (convFn, error) {
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	sep := arg(0)
+	size, trunc := 0, arg(2) != "" && arg(2) != "0"
+	if s := arg(1); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || name == "be2dec" && n > 8 {
+			return nil, bad("chunk size")
+		}
+		size = n
+	} else if name == "be2dec" {
+		return nil, bad("needs a chunk size")
+	}
+	return func(out, in []byte) ([]byte, bool) {
+		if name == "be2hex" && size == 0 {
+			return hexUpper(out, in), true
+		}
+		for i := 0; i < len(in); i += size {
+			chunk := in[i:min(i+size, len(in))]
+			if len(chunk) < size && trunc {
+				break
+			}
+			if i > 0 {
+				out = append(out, sep...)
+			}
+			if name == "be2hex" {
+				out = hexUpper(out, chunk)
+				continue
+			}
+			var v uint64
+			for _, c := range chunk {
+				v = v<<8 | uint64(c)
+			}
+			out = strconv.AppendUint(out, v, 10)
+		}
+		return out, true
+	}, nil
+}
+
+// hexUpper appends in as upper-case hex digits.
+func hexUpper(out, in []byte) []byte {
+	const digits = "0123456789ABCDEF"
+	for _, c := range in {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return out
 }
 
 // isNetmask tells whether the bits of b are ones then zeros
