@@ -31,7 +31,7 @@ import (
 // convFn appends the converted value of in to out; false when the sample
 // fails (a map without a match and no default, a field that is not
 // there).
-type convFn func(out, in []byte) ([]byte, bool)
+type convFn func(q *hreq, out, in []byte) ([]byte, bool)
 
 // splitTop splits s at the commas outside parentheses and quotes.
 func splitTop(s string) []string {
@@ -88,7 +88,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if name == "upper" {
 			from, to = 'a', 'A'
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			for _, c := range in {
 				if c >= from && c <= from+25 {
 					c = c - from + to
@@ -98,11 +98,11 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return out, true
 		}, nil
 	case "base64":
-		return func(out, in []byte) ([]byte, bool) { return base64.StdEncoding.AppendEncode(out, in), true }, nil
+		return func(_ *hreq, out, in []byte) ([]byte, bool) { return base64.StdEncoding.AppendEncode(out, in), true }, nil
 	case "hex":
-		return func(out, in []byte) ([]byte, bool) { return hexUpper(out, in), true }, nil
+		return func(_ *hreq, out, in []byte) ([]byte, bool) { return hexUpper(out, in), true }, nil
 	case "length":
-		return func(out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
+		return func(_ *hreq, out, in []byte) ([]byte, bool) { return strconv.AppendInt(out, int64(len(in)), 10), true }, nil
 	case "ipmask":
 		return ipmaskConv(args, bad)
 	case "digest", "sha1", "sha2": // binary digests (md5, sha1, sha224/256/384/512)
@@ -120,7 +120,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if !ok {
 			return nil, bad("unknown digest '" + algo + "'")
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			d := h()
 			d.Write(in)
 			return d.Sum(out), true
@@ -137,7 +137,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if err1 != nil || err2 != nil || off < 0 || len(args) == 2 && n < 0 {
 			return nil, bad("expects non-negative integers")
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			if off >= len(in) {
 				return out, false
 			}
@@ -148,14 +148,14 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, in...), true
 		}, nil
 	case "b64dec":
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			o, err := base64.StdEncoding.AppendDecode(out, in)
 			return o, err == nil
 		}, nil
 	case "crc32c": // Castagnoli's polynomial, as haproxy's crc32c
 		tab := crc32.MakeTable(crc32.Castagnoli)
 		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			v := crc32.Checksum(in, tab)
 			if aval {
 				v = balance.Avalanche(v)
@@ -164,10 +164,23 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		}, nil
 	case "be2dec", "be2hex":
 		return beConv(name, args, bad)
+	case "concat", "add_item":
+		return joinConv(name, args, bad)
+	case "set-var": // sets the variable to the sample, which goes on unchanged
+		if len(args) != 1 {
+			return nil, bad("takes a variable name only (gohaka has no conditions)")
+		}
+		v := args[0]
+		return func(q *hreq, out, in []byte) ([]byte, bool) {
+			if q != nil { // a copy: the arena may be the value being made
+				q.setVar(v, append([]byte(nil), in...))
+			}
+			return append(out, in...), true
+		}, nil
 	case "crc32", "djb2", "sdbm", "wt6":
 		h := balance.HashFuncByName(name)
 		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			v := h(in)
 			if aval {
 				v = balance.Avalanche(v)
@@ -182,7 +195,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if err != nil {
 			return nil, bad("expects an integer")
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			v := leadingInt(in)
 			switch name {
 			case "add":
@@ -211,7 +224,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if len(args) > 0 {
 			off, _ = strconv.ParseInt(args[0], 10, 64)
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			v, err := strconv.ParseInt(strings.TrimSpace(string(in)), 10, 64)
 			if err != nil {
 				return out, false
@@ -233,7 +246,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			}
 		}
 		delims, words := args[1], name == "word"
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			return appendFields(out, in, idx, count, delims, words)
 		}, nil
 	case "regsub":
@@ -252,7 +265,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return nil, bad(err.Error())
 		}
 		repl := []byte(backrefs.ReplaceAllString(args[1], "$${$1}"))
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			if global {
 				return append(out, re.ReplaceAll(in, repl)...), true
 			}
@@ -271,14 +284,14 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		if hasDef {
 			def = args[1]
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			if v, ok := m.lookup(in); ok {
 				return append(out, v...), true
 			}
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, in_table and table_* are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, concat, add_item, set-var, in_table and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -408,7 +421,7 @@ func withConvs(fetch fetchFn, convs []convFn) fetchFn {
 			for _, c := range convs {
 				at := len(q.conv)
 				var ok bool
-				if q.conv, ok = c(q.conv, cur); !ok {
+				if q.conv, ok = c(q, q.conv, cur); !ok {
 					q.conv = q.conv[:base]
 					return true // no value: the next one, if any
 				}
@@ -500,7 +513,7 @@ func ipmaskConv(args []string, bad func(string) error) (convFn, error) {
 	if masks[0] == nil {
 		return nil, bad("expects a mask")
 	}
-	return func(out, in []byte) ([]byte, bool) {
+	return func(_ *hreq, out, in []byte) ([]byte, bool) {
 		a, err := netip.ParseAddr(string(in))
 		if err != nil {
 			return out, false
@@ -563,7 +576,7 @@ func beConv(name string, args []string, bad func(string) error) (convFn, error) 
 	} else if name == "be2dec" {
 		return nil, bad("needs a chunk size")
 	}
-	return func(out, in []byte) ([]byte, bool) {
+	return func(_ *hreq, out, in []byte) ([]byte, bool) {
 		if name == "be2hex" && size == 0 {
 			return hexUpper(out, in), true
 		}
@@ -586,6 +599,31 @@ func beConv(name string, args []string, bad func(string) error) (convFn, error) 
 			out = strconv.AppendUint(out, v, 10)
 		}
 		return out, true
+	}, nil
+}
+
+// joinConv is concat([start][,var][,end]) and add_item(delim[,var][,suffix]):
+// the sample, then constants and a variable's value; add_item puts delim
+// only between a non-empty sample and a non-empty rest.
+func joinConv(name string, args []string, bad func(string) error) (convFn, error) {
+	if len(args) > 3 || name == "add_item" && len(args) < 2 {
+		return nil, bad("wrong number of arguments")
+	}
+	a := [3]string{}
+	copy(a[:], args)
+	return func(q *hreq, out, in []byte) ([]byte, bool) {
+		var v []byte
+		if a[1] != "" && q != nil {
+			v, _ = q.getVar(a[1])
+		}
+		out = append(out, in...)
+		if name == "concat" {
+			return append(append(append(out, a[0]...), v...), a[2]...), true
+		}
+		if len(in) > 0 && (len(v) > 0 || a[2] != "") {
+			out = append(out, a[0]...)
+		}
+		return append(append(out, v...), a[2]...), true
 	}, nil
 }
 

@@ -36,11 +36,13 @@ func TestConvertersAsHAProxy(t *testing.T) {
 		"ipmask(24)", "ipmask(255.255.0.0)", "ipmask(24,64)", "ipmask(0)", "ipmask(255.255.255.128,ffff:ffff:ffff:ff00::)", "ipmask(24,ffff:ffff:ffff:ffff:ffff:ffff:ffff:fee0)",
 		"sha1,hex", "sha2,hex", "sha2(512),hex", "digest(md5),hex", "digest(sha384),hex", "bytes(2)", "bytes(1,3)", "bytes(40)", "b64dec", "base64,b64dec", "crc32", "crc32(1)",
 		"crc32c", "crc32c(1)", "be2dec(-,1)", "be2dec(:,2)", "be2dec(:,3,1)", "be2dec(,8)", "be2hex", "be2hex(:,1)", "be2hex(-,2,1)", "be2hex(,3)",
+		"concat(<,txn.w,>)", "concat(,txn.w)", "concat(-)", "concat(,txn.none,!)", "add_item(',',txn.w,_s)", "add_item(',',txn.w)",
+		"add_item(',',,_s)", "add_item(',',txn.none)", "set-var(txn.c),concat(:,txn.c)", "lower,set-var(txn.c2),upper,concat(/,txn.c2)",
 	}
 	values := []string{"/api/v1/Users", "//a//b/", "www.example.com", "WWW.Example.COM", "/u/42", "/x/index.php", "/static/a.css", "plain", "",
 		"192.0.2.77", "2001:db8:1:2:3:4:5:6", "::ffff:192.0.2.9", "cGxhaW4="}
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
-		"frontend fe\n    bind 127.0.0.1:%d\n"
+		"frontend fe\n    bind 127.0.0.1:%d\n    http-request set-var(txn.w) str(W)\n"
 	for i, c := range chains {
 		cfg += fmt.Sprintf("    http-request return status 200 content-type text/plain lf-string \"[%%%%[req.hdr(x-v),%s]]\" if { path /c%d }\n", c, i)
 	}

@@ -172,7 +172,7 @@ func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(out, in []byte) ([]byte, bool) {
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			key, ok := t.key(in)
 			if !ok {
 				return append(out, '0'), true
@@ -203,7 +203,7 @@ func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 		return nil, err
 	}
 	kb := strings.HasPrefix(what, "kbytes_")
-	return func(out, in []byte) ([]byte, bool) {
+	return func(_ *hreq, out, in []byte) ([]byte, bool) {
 		key, ok := t.key(in)
 		if !ok {
 			return out, false
