@@ -160,7 +160,7 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	q := &h.q
 	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals,
-		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals}
+		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals, ob: &h.ob}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
 	case v == vRespond || v == vRespondClose:

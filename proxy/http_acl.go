@@ -54,6 +54,7 @@ type hreq struct {
 	// vars are the request's variables (set-var): txn, req and sess
 	// scopes alike live as long as the transaction
 	vars []hvar
+	ob   *httpObs // the request line kept for the log and capture.req.*
 	// cacheTx: cache-use and cache-store (http_cache.go); nil where no
 	// cache serves (HTTP/2 streams)
 	cacheTx *cacheTxn
@@ -73,7 +74,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	if h.cache.c != nil { // a previous request's
 		h.cache = cacheTxn{}
 	}
-	q.cacheTx = &h.cache
+	q.cacheTx, q.ob = &h.cache, &h.ob
 }
 
 // hvar is one variable set by set-var; the value lives in the arena.
@@ -248,6 +249,29 @@ func noResponseValue(fn fetchFn) fetchFn {
 			fn(q, f)
 		}
 	}
+}
+
+// strl2ic reads an integer as haproxy's strl2ic does: digits after an
+// optional '-', stopping at the first byte above '9' (one below '0'
+// counts as a negative digit), in 32 bits that wrap.
+func strl2ic(s []byte) int32 {
+	var i int32
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	for _, c := range s {
+		j := int32(c) - '0'
+		if j > 9 {
+			break
+		}
+		if neg {
+			i = i*10 - j
+		} else {
+			i = i*10 + j
+		}
+	}
+	return i
 }
 
 // onlyInResponse makes a fetch give nothing outside http-response rules.
@@ -517,6 +541,31 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			var found [8][]byte
 			vals := q.cookies(ck, found[:0])
 			for i := len(vals) - 1; i >= 0 && f(vals[i]); i-- {
+			}
+		}
+	case "req.cook_val", "cook_val": // the last cookie of that name (the first of any, without one) as an integer
+		ck := arg
+		fn = func(q *hreq, f func([]byte) bool) {
+			var found [8][]byte
+			vals := q.cookies(ck, found[:0])
+			if len(vals) == 0 {
+				return
+			}
+			v := vals[len(vals)-1]
+			if ck == "" {
+				v = vals[0]
+			} else if len(v) == 0 {
+				return
+			}
+			f(strconv.AppendInt(nil, int64(strl2ic(v)), 10))
+		}
+		method = "int"
+	case "capture.req.method", "capture.req.uri", "capture.req.ver": // the request line as it came, in requests and responses
+		rt.keepReqLine = true
+		part := name
+		fn = func(q *hreq, f func([]byte) bool) {
+			if ob := q.ob; ob != nil && len(ob.line) > 0 {
+				f(ob.lineParts(part))
 			}
 		}
 	case "req.cook_cnt", "cook_cnt": // how many cookies have that name (any, without one)

@@ -134,7 +134,7 @@ func TestHreqResetClearsEverything(t *testing.T) {
 		dirty(v.Type().Field(i).Name, reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem())
 	}
 	q.reset(h, h.fe)
-	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, rcaps: &h.ob.cc.resVals, vars: q.vars[:0], cacheTx: &h.cache}
+	want := hreq{ci: &h.ci, rt: h.r, fe: h.fe, arena: h.arena[:0], conv: h.conv[:0], caps: &h.ob.reqVals, rcaps: &h.ob.cc.resVals, vars: q.vars[:0], cacheTx: &h.cache, ob: &h.ob}
 	for i := 0; i < v.NumField(); i++ {
 		name := v.Type().Field(i).Name
 		got := reflect.NewAt(v.Field(i).Type(), unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()

@@ -55,3 +55,50 @@ func TestFetchesAndRewritesAsHAProxy(t *testing.T) {
 		t.Errorf("haproxy logged %d requests, want 10 (the two /health ones silent)", len(hl))
 	}
 }
+
+// TestCookValAndCapturedLineAsHAProxy: req.cook_val (the last cookie of
+// a name, the first of any, read as haproxy reads integers) and
+// capture.req.method/uri/ver, in a request rule and in response rules,
+// give haproxy 2.6's values.
+func TestCookValAndCapturedLineAsHAProxy(t *testing.T) {
+	srv := httpEchoServer(t, "s")
+	cfg := httpDefaults + `frontend fe
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain lf-string "[%%[req.cook_val()]] [%%[req.cook_val(c2)]] [%%[cook_val(c1)]] [%%[capture.req.uri]] [%%[capture.req.method]] [%%[capture.req.ver]]" if { path_beg /ret }
+    http-response set-header x-line "%%[capture.req.method] %%[capture.req.uri] %%[capture.req.ver]"
+    http-after-response set-header x-after yes unless { capture.req.uri /plain }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp, srv), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp, srv))
+	reqs := []string{
+		"GET /ret?a HTTP/1.1\r\nHost: h\r\nCookie: c1=12; c2=34x; c3=5\r\n",
+		"GET /ret HTTP/1.1\r\nHost: h\r\nCookie: c2=-7; c2=9\r\n",
+		"GET /ret HTTP/1.1\r\nHost: h\r\nCookie: c1=abc; c2=+5\r\n",
+		"GET /ret HTTP/1.1\r\nHost: h\r\nCookie: c1=\r\n",
+		"GET /ret HTTP/1.1\r\nHost: h\r\nCookie: c1=99999999999999999999\r\n",
+		"GET /ret HTTP/1.1\r\nHost: h\r\n",
+		"GET http://h/ret/abs?q HTTP/1.1\r\nHost: h\r\n",
+		"GET /ret/old HTTP/1.0\r\n",
+		"GET /plain HTTP/1.1\r\nHost: h\r\n",
+		"HEAD /other?x=1 HTTP/1.1\r\nHost: h\r\n",
+	}
+	pick := func(out string) string {
+		var keep []string
+		for _, l := range strings.Split(out, "\r\n") {
+			if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "x-line:") || strings.HasPrefix(l, "x-after:") || strings.HasPrefix(l, "[") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, " | ")
+	}
+	for _, r := range reqs {
+		req := r + "Connection: close\r\n\r\n"
+		if h, g := pick(rawExchange(t, hp, req, 2*time.Second)), pick(rawExchange(t, gp, req, 2*time.Second)); h != g {
+			t.Errorf("%q:\nhaproxy %q\ngohaka  %q", r, h, g)
+		}
+	}
+}

@@ -200,6 +200,26 @@ func (h *hconn) logged() bool {
 	return ls != nil && ls.byProxy[h.fe.px] != nil
 }
 
+// lineParts is a part of the kept request line: capture.req.method, the
+// URI from its path on (capture.req.uri) or capture.req.ver.
+func (ob *httpObs) lineParts(part string) []byte {
+	switch part {
+	case "capture.req.method":
+		return ob.line[:ob.nm]
+	case "capture.req.ver":
+		return ob.line[ob.nm+ob.nu:]
+	}
+	u := ob.line[ob.nm : ob.nm+ob.nu]
+	if i := bytes.Index(u, []byte("://")); i >= 0 && len(u) > 0 && u[0] != '/' {
+		rest := u[i+3:]
+		if j := bytes.IndexByte(rest, '/'); j >= 0 {
+			return rest[j:]
+		}
+		return nil
+	}
+	return u
+}
+
 // obsBegin starts the books of a request (hook at the top of
 // transaction).
 func (h *hconn) obsBegin() {
@@ -231,7 +251,7 @@ func (h *hconn) obsBegin() {
 	ob.cc.in += headAdjust(h.buf[:h.req.HeadLen]) // as haproxy counts a head
 	// the request line is kept for the log line: the buffer may be
 	// reused by then
-	if h.logged() {
+	if h.logged() || h.r.keepReqLine {
 		ob.line = append(append(append(ob.line[:0], h.req.Method...), h.req.URI...), "HTTP/"...)
 		if h.req.Major == 2 {
 			ob.line = append(ob.line, "2.0"...)

@@ -45,6 +45,9 @@ type Runtime struct {
 	sticks    []*stickInfo // the stick tables, in configuration order (stick.go)
 	cfg       *parser.Config
 	caches    map[string]*httpCache // cache sections rules name (http_cache.go)
+	// keepReqLine: capture.req.* fetches read the request line kept
+	// for the log, kept then even when nothing logs
+	keepReqLine bool
 	// ctrTables are the stick tables of counters track-sc rules and
 	// sc_/src_ fetches use (stktable.go), made as rules name them;
 	// compilePx is the proxy whose rules are being compiled
