@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -249,6 +250,19 @@ func noResponseValue(fn fetchFn) fetchFn {
 			fn(q, f)
 		}
 	}
+}
+
+// payloadArgs reads req.payload's offset and length (0: to the end).
+func payloadArgs(arg string) (off, n int, err error) {
+	a, b, ok := strings.Cut(arg, ",")
+	off, err = strconv.Atoi(strings.TrimSpace(a))
+	if err == nil && ok {
+		n, err = strconv.Atoi(strings.TrimSpace(b))
+	}
+	if err != nil || !ok || off < 0 || n < 0 {
+		return 0, 0, errors.New("needs an offset and a length")
+	}
+	return off, n, nil
 }
 
 // strl2ic reads an integer as haproxy's strl2ic does: digits after an
@@ -607,6 +621,21 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			}
 		}
 		method = "int"
+	case "req.payload": // req.payload(offset,length): the client's first bytes (tcp mode)
+		off, n, err := payloadArgs(arg)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: fetch '%s': %v", pos, expr, err)
+		}
+		fn = func(q *hreq, f func([]byte) bool) {
+			b := q.ci.hello
+			switch {
+			case n == 0 && off <= len(b):
+				f(b[off:])
+			case n > 0 && off+n <= len(b):
+				f(b[off : off+n])
+			}
+		}
+		method = "bin"
 	case "req_len", "req.len":
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(len(q.ci.hello)), 10)) }
 		method = "int"
@@ -799,6 +828,12 @@ func compileHTTP(fetch string, flags, values []string, pos parser.Pos, rt *Runti
 				return nil, fmt.Errorf("%s: '%s' is not an integer or range", pos, v)
 			}
 			m.ints = append(m.ints, r)
+		case "bin": // bytes written in hex
+			b, err := hex.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: '%s' is not hex", pos, v)
+			}
+			m.strs = append(m.strs, b)
 		case "ip":
 			p, err := ipPattern(v)
 			if err != nil {

@@ -17,7 +17,7 @@ import (
 
 // contentFetches are the fetches that read the client's first bytes.
 var contentFetches = map[string]bool{"req_ssl_sni": true, "req.ssl_sni": true, "req_ssl_hello_type": true,
-	"req.ssl_hello_type": true, "req.len": true, "req_len": true}
+	"req.ssl_hello_type": true, "req.len": true, "req_len": true, "req.payload": true}
 
 // inspectDelay is the proxy's `tcp-request inspect-delay` (its
 // defaults' when it has none), 0 if neither sets one.

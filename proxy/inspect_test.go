@@ -70,6 +70,10 @@ frontend tls_in
     use_backend be_a if { req_ssl_sni -i a.example.com }
     use_backend be_b if { req.ssl_sni -m end .example.org }
     use_backend be_b if { req.len gt 20000 }
+    use_backend be_a if { req.payload(0,4) -m bin 50494E47 }
+    use_backend be_b if { req.payload(1,2) -m bin 5151 }
+    use_backend be_a if { req.payload(0,0) -m bin 7a7a7a7a7a7a }
+    use_backend be_b if { req.payload(4,8) -m bin 0000000000000000 }
     default_backend be_c
 backend be_a
     server s1 127.0.0.1:%d
@@ -115,6 +119,10 @@ func TestSNIRoutingAsHAProxy(t *testing.T) {
 		"no name":                {clientHello(t, "")},
 		"plain text":             {[]byte("hello\n")},
 		"b.example.org in parts": {split[:40], split[40:]},
+		"payload PING":           {[]byte("PINGxx")},
+		"payload at 1":           {[]byte("xQQxxx")},
+		"payload whole":          {[]byte("zzzzzz")},
+		"payload too short":      {[]byte("abcd\x00\x00")},
 	}
 	for name, parts := range cases {
 		h, g := send(hp, parts), send(gp, parts)
