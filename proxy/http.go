@@ -48,6 +48,7 @@ type hconn struct {
 	idle      atomic.Bool // waiting for the next request (session.httpIdle points here)
 	head      bool        // the request is a HEAD (known before the request's bytes go cold)
 	reqs      int         // requests done on this client connection
+	pipelined bool        // a request came in the same read as the one before it
 
 	readFn    func(fd uintptr) bool // firstRead's attempt, made once
 	srvReadFn func(fd uintptr) bool // waitResponse's read, made once
@@ -223,6 +224,9 @@ func (h *hconn) readHead(first bool) bool {
 	reqTO := t.HTTPRequest
 	if reqTO == 0 {
 		reqTO = t.Client
+	}
+	if h.n > 0 && !first {
+		h.pipelined = true
 	}
 	if h.n == 0 {
 		// wait for the next request without holding a buffer
@@ -818,11 +822,16 @@ func (h *hconn) firstRead(first bool) error {
 			return true // an end or error: the read that follows sees it again
 		}
 	}
-	if !first && h.cp.ctx != 0 {
+	if !first && h.cp.ctx != 0 && h.reqs > 1 && !h.pipelined {
 		// the client sends its next request once it has our response:
 		// wait for it rather than try a read that would find nothing
 		return h.cp.waitThen(h.readFn)
 	}
+	// Read first after the connection's first request and after
+	// pipelined ones: a client that sent its end with them (a script's
+	// request then shutdown) gave the poller one readiness for both, which
+	// the read of the request took, so only a read sees that end now.
+	h.pipelined = false
 	return h.cp.rc.Read(h.readFn)
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -205,6 +206,48 @@ func TestIdleServerConnResetAsHAProxy(t *testing.T) {
 		}
 		if got[0] != "reset" || got[1] != "reset" {
 			t.Errorf("haproxy=%v: server connections ended %v, want [reset reset]", haproxy, got)
+		}
+	}
+}
+
+// TestHalfClosingClientsAsHAProxy: a client that sends its request, or
+// pipelined requests, and then its end (shutdown of its sending side, as
+// `printf ... | nc` does) without `Connection: close` gets its answers
+// and then the end of the connection at once, as from haproxy 2.6, not
+// after timeout client.
+func TestHalfClosingClientsAsHAProxy(t *testing.T) {
+	srv := httpEchoServer(t, "s")
+	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 20s\n    timeout server 5s\n" +
+		"frontend fe\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string here if { path /here }\n" +
+		"    default_backend be\nbackend be\n    server s 127.0.0.1:%d\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp, srv), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp, srv))
+	one := "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+	for _, c := range []struct{ name, send string }{
+		{"one request", one},
+		{"one answered locally", "GET /here HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"two pipelined", one + one},
+		{"three pipelined", one + "GET /here HTTP/1.1\r\nHost: h\r\n\r\n" + one},
+	} {
+		for _, port := range []int{hp, gp} {
+			conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Write([]byte(c.send))
+			conn.(*net.TCPConn).CloseWrite()
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			start := time.Now()
+			out, err := io.ReadAll(conn)
+			conn.Close()
+			who := map[int]string{hp: "haproxy", gp: "gohaka"}[port]
+			if err != nil || time.Since(start) > 5*time.Second {
+				t.Errorf("%s, %s: the connection did not end (%v after %v)", c.name, who, err, time.Since(start).Round(time.Millisecond))
+			}
+			if got, want := statuses(string(out)), strings.TrimSpace(strings.Repeat("200 ", strings.Count(c.send, "GET"))); got != want {
+				t.Errorf("%s, %s: statuses %q, want %q", c.name, who, got, want)
+			}
 		}
 	}
 }
