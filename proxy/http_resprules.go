@@ -67,6 +67,7 @@ func runResponseRules(lists [2][]*httpRule, q *hreq, status int, hdrs []h1.Heade
 						reason = t.reason
 					}
 					hdrs = hr.cache.prepare(q, t, q.status, reason, hdrs)
+					q.hdrs = hdrs // the server's Age may have left
 				}
 			default:
 				hdrs, _, _ = applyRewrite(hr, q, hdrs, nil, nil)
