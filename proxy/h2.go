@@ -160,9 +160,11 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	q := &h.q
 	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals,
-		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals, ob: &h.ob}
+		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals, ob: &h.ob, cacheTx: &h.cache}
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
+	case v == vCached:
+		h.serveCachedH2(w, be) // http_cache_serve.go
 	case v == vRespond || v == vRespondClose:
 		h.writeRaw(w, resp)
 	case be == nil:
@@ -520,7 +522,8 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		h.writeRaw(w, reply)
 		return nil
 	}
-	h.ob.srvOut = respHeadSize(resp) // and the body as it goes
+	h.ob.srvOut = respHeadSize(resp)                 // and the body as it goes
+	keep := h.cache.store != nil && q.cacheTx != nil // cache-store: the body is kept as it goes
 	algo := h.compAlgo
 	if algo == "" || resp.StatusCode == 204 || resp.StatusCode == 304 ||
 		!compFor(hc.fe, be).compressible(&h1.Msg{Status: resp.StatusCode}, rh) {
@@ -557,6 +560,9 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 		if n > 0 {
 			h.ob.srvOut += int64(n)
 			in += int64(n)
+			if keep {
+				h.cache.add((*buf)[:n])
+			}
 			if _, werr := out.Write((*buf)[:n]); werr != nil {
 				sc.c.Close()
 				return nil
@@ -576,6 +582,12 @@ func (hc *h2conn) exchange(w http.ResponseWriter, req *http.Request, h *hconn, b
 			return nil
 		}
 		sc.c.SetDeadline(deadline(be.px.Timeouts.Server))
+	}
+	if keep {
+		if algo != "" || len(resp.TransferEncoding) == 0 && resp.ContentLength < 0 {
+			h.cache.store = nil // kept only as it came, with a length
+		}
+		h.cache.commitDecoded(len(resp.TransferEncoding) > 0)
 	}
 	if enc != nil {
 		enc.Close()

@@ -6,6 +6,7 @@ package proxy
 // and the conditional answers (304) it gives.
 
 import (
+	"bytes"
 	"container/list"
 	"crypto/sha1"
 	"fmt"
@@ -379,6 +380,42 @@ func (t *cacheTxn) commit(msg int64) {
 	}
 	c.entries[e.key] = c.lru.PushBack(e)
 	c.used += e.size
+}
+
+// commitDecoded keeps a response whose body was relayed decoded (the
+// HTTP/2 path): chunked, it is kept as one chunk, with the
+// Transfer-Encoding header Go's response reader removed.
+func (t *cacheTxn) commitDecoded(chunked bool) {
+	e := t.store
+	if e == nil || !chunked {
+		if e != nil {
+			t.commit(int64(len(e.body)))
+		}
+		return
+	}
+	if !bytes.Contains(e.head, []byte("\r\ntransfer-encoding:")) { // Go's reader took it out
+		e.head = append(e.head, "transfer-encoding: chunked\r\n"...)
+	}
+	data := e.body
+	e.body = nil
+	if len(data) > 0 {
+		e.body = append(strconv.AppendInt(e.body, int64(len(data)), 16), "\r\n"...)
+		e.body = append(append(e.body, data...), "\r\n"...)
+	}
+	e.body = append(e.body, "0\r\n\r\n"...)
+	t.commit(int64(len(data)) + 1) // haproxy counts a chunked body's end as a byte
+}
+
+// payload is the body of a kept response without its chunk framing (the
+// HTTP/2 answers).
+func (e *cacheEntry) payload(chunked bool, body []byte) []byte {
+	if !chunked || body == nil {
+		return body
+	}
+	var ck h1.Chunks
+	out := make([]byte, 0, len(body))
+	ck.Decode(body, &out)
+	return out
 }
 
 // answer is the kept response for q: its head with an Age header, the

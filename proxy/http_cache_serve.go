@@ -5,6 +5,7 @@ package proxy
 
 import (
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gohaka/gohaka/proxy/h1"
@@ -61,6 +62,48 @@ func (h *hconn) serveCached(be *backend, keepAlive bool) bool {
 		return false
 	}
 	return h.skipBody()
+}
+
+// serveCachedH2 answers an HTTP/2 stream from the cache, as serveCached
+// an HTTP/1.1 request.
+func (h *hconn) serveCachedH2(w http.ResponseWriter, be *backend) {
+	e := h.cache.hit
+	head, body := e.answer(&h.q, time.Now())
+	var m h1.Msg
+	if err := h1.ParseResponse(head, &m, len(head)+1024); err != nil {
+		h.writeRaw(w, errorFor(h.fe, 500, be).bytes(&h.q))
+		return
+	}
+	h.ob.cached = true
+	h.cache.reason = m.Reason
+	hdrs, out := serverResponseRules(h.fe, be, &h.q, m.Status, append([]h1.Header(nil), m.Headers...))
+	status := m.Status
+	if out.reason != nil { // set-status
+		status = h.q.status
+	}
+	if out.rule != nil { // deny, return, redirect
+		h.obsAnswerResponse(out.rule)
+		h.writeRaw(w, out.reply)
+		return
+	}
+	for _, hd := range hdrs {
+		if n := string(hd.Name); !hopByHop[n] || n == "content-length" {
+			w.Header().Add(n, string(hd.Value))
+		}
+	}
+	if w.Header().Get("content-type") == "" {
+		w.Header()["Content-Type"] = nil // no sniffing
+	}
+	w.WriteHeader(status)
+	if fl, ok := w.(http.Flusher); ok && m.Chunked {
+		fl.Flush() // the head goes now: no content-length of Go's making
+	}
+	h.answered(status, 0)
+	h.ob.srvOut = int64(len(head)) + headAdjust(head)
+	if body != nil {
+		h.ob.srvOut += e.msg
+		w.Write(e.payload(m.Chunked, body))
+	}
 }
 
 // cacheTee passes a response body to the client and keeps a copy for

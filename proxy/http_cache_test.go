@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -252,4 +255,84 @@ func hdrList(kv ...string) []h1.Header {
 		out = append(out, h1.Header{Name: []byte(kv[i]), Value: []byte(kv[i+1])})
 	}
 	return out
+}
+
+// TestCacheH2AsHAProxy: HTTP/2 clients use the cache as HTTP/1.1 ones
+// do, sharing its entries with them (the key is the same absolute URI):
+// misses, hits with Age, a 304, a HEAD, a chunked response kept from
+// one protocol and served to the other, through haproxy 2.6 and gohaka.
+func TestCacheH2AsHAProxy(t *testing.T) {
+	ca := newTestCA(t)
+	dir := certDir(t, ca)
+	cfg := `defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
+    default_backend be
+backend be
+    http-request cache-use c1
+    http-response cache-store c1
+    http-response set-header x-cache %%[res.cache_hit]
+    server s1 127.0.0.1:%d
+cache c1
+    total-max-size 1
+    max-age 20
+`
+	hsrv, hhits := cacheServer(t)
+	gsrv, ghits := cacheServer(t)
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp, dir, hsrv), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp, dir, gsrv))
+	h2 := [2]*http.Client{h2Client(ca, "a.example.com"), h2Client(ca, "a.example.com")}
+	h1c := func() *http.Client {
+		c := h2Client(ca, "a.example.com")
+		tr := c.Transport.(*http.Transport)
+		tr.ForceAttemptHTTP2, tr.TLSNextProto = false, map[string]func(string, *tls.Conn) http.RoundTripper{}
+		return c
+	}
+	h1 := [2]*http.Client{h1c(), h1c()}
+	ask := func(c *http.Client, port int, method, path, inm string) string {
+		req, _ := http.NewRequest(method, fmt.Sprintf("https://127.0.0.1:%d%s", port, path), nil)
+		req.Host = "h"
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		age := "no"
+		if len(resp.Header.Values("Age")) > 0 {
+			age = "yes"
+		}
+		return fmt.Sprintf("%s %d x-n=%q x-cache=%q age=%s length=%d te=%v etag=%q body=%q", resp.Proto, resp.StatusCode,
+			resp.Header.Get("X-N"), resp.Header.Get("X-Cache"), age, resp.ContentLength, resp.TransferEncoding, resp.Header.Get("ETag"), b)
+	}
+	steps := []struct {
+		h2                bool
+		method, path, inm string
+	}{
+		{true, "GET", "/maxage", ""}, {true, "GET", "/maxage", ""}, {false, "GET", "/maxage", ""},
+		{true, "GET", "/chunked", ""}, {true, "GET", "/chunked", ""}, {false, "GET", "/chunked", ""},
+		{false, "GET", "/chunked/x", ""}, {true, "GET", "/chunked/x", ""},
+		{true, "GET", "/etag", ""}, {true, "GET", "/etag", `"abc"`}, {true, "HEAD", "/maxage", ""},
+		{true, "GET", "/plain", ""}, {true, "GET", "/plain", ""},
+	}
+	for i, s := range steps {
+		c := h1
+		if s.h2 {
+			c = h2
+		}
+		if h, g := ask(c[0], hp, s.method, s.path, s.inm), ask(c[1], gp, s.method, s.path, s.inm); h != g {
+			t.Errorf("step %d (h2 %v) %s %s:\nhaproxy %s\ngohaka  %s", i, s.h2, s.method, s.path, h, g)
+		}
+	}
+	if h, g := fmt.Sprint(hhits()), fmt.Sprint(ghits()); h != g {
+		t.Errorf("requests reaching the server:\nhaproxy %s\ngohaka  %s", h, g)
+	}
 }
