@@ -166,6 +166,10 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		return beConv(name, args, bad)
 	case "concat", "add_item":
 		return joinConv(name, args, bad)
+	case "jwt_header_query", "jwt_payload_query": // http_jwt.go
+		return jwtQueryConv(name, args, bad)
+	case "jwt_verify":
+		return jwtVerifyConv(args, bad)
 	case "set-var": // sets the variable to the sample, which goes on unchanged
 		if len(args) != 1 {
 			return nil, bad("takes a variable name only (gohaka has no conditions)")
@@ -291,7 +295,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, concat, add_item, set-var, in_table and table_* are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, concat, add_item, set-var, jwt_header_query, jwt_payload_query, jwt_verify, in_table and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -548,7 +552,7 @@ func convOutType(c string) string {
 		return "int"
 	}
 	switch name {
-	case "length", "add", "sub", "mul", "div", "mod", "crc32", "crc32c", "djb2", "sdbm", "wt6":
+	case "length", "add", "sub", "mul", "div", "mod", "crc32", "crc32c", "djb2", "sdbm", "wt6", "jwt_verify":
 		return "int"
 	}
 	return "str"
