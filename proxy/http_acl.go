@@ -101,6 +101,59 @@ func (q *hreq) setVar(name string, v []byte) {
 	}
 }
 
+// varConds are set-var's conditions: the variable's name, then what must
+// hold for the value to be set.
+var varConds = map[string]bool{"ifexists": true, "ifnotexists": true, "ifempty": true, "ifnotempty": true,
+	"ifset": true, "ifnotset": true, "ifgt": true, "iflt": true}
+
+// splitVarConds reads set-var(<var>[,<cond>...]).
+func splitVarConds(arg string) (name string, conds []string, err error) {
+	parts := strings.Split(arg, ",")
+	for _, c := range parts[1:] {
+		c = strings.TrimSpace(c)
+		if !varConds[c] {
+			return "", nil, fmt.Errorf("unknown set-var condition '%s'", c)
+		}
+		conds = append(conds, c)
+	}
+	if len(conds) > 4 {
+		return "", nil, errors.New("set-var takes at most four conditions")
+	}
+	return strings.TrimSpace(parts[0]), conds, nil
+}
+
+// setVarIf sets a variable to v when every condition holds: the
+// variable existed (was set) or not, v is empty or not, the variable's
+// integer is greater or less than v's (true unless both are integers).
+// false when one did not.
+func (q *hreq) setVarIf(name string, conds []string, v []byte) bool {
+	cur, set := q.getVar(name)
+	for _, c := range conds {
+		ok := true
+		switch c {
+		case "ifexists", "ifset":
+			ok = set
+		case "ifnotexists", "ifnotset":
+			ok = !set
+		case "ifempty":
+			ok = len(v) == 0
+		case "ifnotempty":
+			ok = len(v) > 0
+		case "ifgt", "iflt":
+			a, err1 := strconv.ParseInt(string(cur), 10, 64)
+			b, err2 := strconv.ParseInt(string(v), 10, 64)
+			if set && err1 == nil && err2 == nil {
+				ok = c == "ifgt" && a > b || c == "iflt" && a < b
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	q.setVar(name, v)
+	return true
+}
+
 // getVar returns a variable's value.
 func (q *hreq) getVar(name string) ([]byte, bool) {
 	for _, v := range q.vars {

@@ -171,13 +171,18 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 	case "jwt_verify":
 		return jwtVerifyConv(args, bad)
 	case "set-var": // sets the variable to the sample, which goes on unchanged
-		if len(args) != 1 {
-			return nil, bad("takes a variable name only (gohaka has no conditions)")
+		if len(args) == 0 {
+			return nil, bad("needs a variable name")
 		}
-		v := args[0]
+		v, conds, err := splitVarConds(strings.Join(args, ","))
+		if err != nil {
+			return nil, bad(err.Error())
+		}
 		return func(q *hreq, out, in []byte) ([]byte, bool) {
-			if q != nil { // a copy: the arena may be the value being made
-				q.setVar(v, append([]byte(nil), in...))
+			// a copy: the arena may be the value being made; a condition
+			// that does not hold fails the sample, as in haproxy
+			if q != nil && !q.setVarIf(v, conds, append([]byte(nil), in...)) {
+				return out, false
 			}
 			return append(out, in...), true
 		}, nil

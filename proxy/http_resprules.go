@@ -47,7 +47,7 @@ func runResponseRules(lists [2][]*httpRule, q *hreq, status int, hdrs []h1.Heade
 				q.status, out.reason = hr.status, hr.nameB
 			case "set-var":
 				if v := hr.value.value(q); len(v) > 0 {
-					q.setVar(hr.name, v)
+					q.setVarIf(hr.name, hr.conds, v)
 				}
 			case "unset-var":
 				q.setVar(hr.name, nil)

@@ -130,6 +130,7 @@ type httpRule struct {
 	inc    *gpcInc       // sc-inc-gpc0|1(N)
 	dur    time.Duration // set-timeout: a constant timeout (else value, in ms)
 	cache  *httpCache    // cache-use, cache-store
+	conds  []string      // set-var's conditions (setVarIf)
 }
 
 type redirect struct {
@@ -183,20 +184,23 @@ func (r *Runtime) compileHTTPRule(px *parser.Proxy, pr *parser.Rule) (*httpRule,
 		}
 		return nil
 	}
-	if name, ok := varAction(pr.Action, "set-var"); ok {
+	for _, verb := range []string{"set-var", "set-var-fmt"} { // the latter takes a log-format string
+		arg, ok := varAction(pr.Action, verb)
+		if !ok {
+			continue
+		}
 		if err := need(1); err != nil {
 			return nil, err
 		}
-		hr.action, hr.name = "set-var", name
-		hr.value, err = compileFmt("%["+strings.Join(a, " ")+"]", pr.Pos, r)
-		return hr, err
-	}
-	if name, ok := varAction(pr.Action, "set-var-fmt"); ok { // a log-format string
-		if err := need(1); err != nil {
-			return nil, err
+		hr.action = "set-var"
+		if hr.name, hr.conds, err = splitVarConds(arg); err != nil {
+			return nil, fmt.Errorf("%s: %v", pr.Pos, err)
 		}
-		hr.action, hr.name = "set-var", name
-		hr.value, err = compileFmt(strings.Join(a, " "), pr.Pos, r)
+		expr := "%[" + strings.Join(a, " ") + "]"
+		if verb == "set-var-fmt" {
+			expr = strings.Join(a, " ")
+		}
+		hr.value, err = compileFmt(expr, pr.Pos, r)
 		return hr, err
 	}
 	if name, ok := varAction(pr.Action, "unset-var"); ok {
@@ -424,7 +428,7 @@ func runRequestRules(rules []*httpRule, q *hreq) (verdict, []byte) {
 		case "set-var":
 			// a fetch that finds nothing leaves the variable unset, as haproxy
 			if v := hr.value.value(q); len(v) > 0 {
-				q.setVar(hr.name, v)
+				q.setVarIf(hr.name, hr.conds, v)
 			}
 		case "unset-var":
 			q.setVar(hr.name, nil)
