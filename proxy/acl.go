@@ -16,6 +16,8 @@ type connInfo struct {
 	sni      string    // the server name the TLS client asked for (ssl_fc_sni)
 	sc       *trackSet // the session's sticky counters (nil: none tracked)
 	hello    []byte    // what the client sent first, for content rules (inspect.go)
+	// from a PROXY v2 header's TLVs (fc_pp_authority, fc_pp_unique_id)
+	ppAuthority, ppUniqueID []byte
 }
 
 // l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.

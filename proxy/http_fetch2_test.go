@@ -102,3 +102,49 @@ backend be
 		}
 	}
 }
+
+// TestProxyV2TLVsAsHAProxy: fc_pp_unique_id and fc_pp_authority read the
+// TLVs of a PROXY v2 header (accept-proxy), as in haproxy 2.6; nothing
+// without them.
+func TestProxyV2TLVsAsHAProxy(t *testing.T) {
+	cfg := httpDefaults + "frontend fe\n    bind 127.0.0.1:%d accept-proxy\n" +
+		"    http-after-response set-header x-uid %%[fc_pp_unique_id,hex]\n" +
+		"    http-after-response set-header x-auth %%[fc_pp_authority]\n" +
+		"    http-request return status 200 content-type text/plain lf-string \"%%[src] %%[fc_pp_unique_id,hex]\"\n"
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
+	startRuntime(t, fmt.Sprintf(cfg, gp))
+	tlv := func(typ byte, v string) []byte { return append([]byte{typ, byte(len(v) >> 8), byte(len(v))}, v...) }
+	v2 := func(tlvs ...[]byte) []byte {
+		body := []byte{192, 0, 2, 7, 192, 0, 2, 1, 0x30, 0x39, 0, 80}
+		for _, x := range tlvs {
+			body = append(body, x...)
+		}
+		h := append(append([]byte{}, proxyV2Sig...), 0x21, 0x11, byte(len(body)>>8), byte(len(body)))
+		return append(h, body...)
+	}
+	req := "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+	for name, head := range map[string][]byte{
+		"unique id and authority": v2(tlv(0x05, "\x01\x02\xffid"), tlv(0x02, "example.com")),
+		"other tlvs":              v2(tlv(0x01, "h2"), tlv(0x04, "noop")),
+		"none":                    v2(),
+		"v1":                      []byte("PROXY TCP4 192.0.2.7 192.0.2.1 12345 80\r\n"),
+	} {
+		pick := func(out string) string {
+			var keep []string
+			for _, l := range strings.Split(out, "\r\n") {
+				if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "x-") || strings.HasPrefix(l, "192.") {
+					keep = append(keep, l)
+				}
+			}
+			return strings.Join(keep, " | ")
+		}
+		h, g := pick(rawExchange(t, hp, string(head)+req, 2*time.Second)), pick(rawExchange(t, gp, string(head)+req, 2*time.Second))
+		if h != g || !strings.HasPrefix(h, "HTTP/1.1 200") {
+			t.Errorf("%s:\nhaproxy %q\ngohaka  %q", name, h, g)
+		}
+		if name == "unique id and authority" && !strings.Contains(g, "x-uid: 0102FF6964") {
+			t.Errorf("the unique id TLV was not read: %q", g)
+		}
+	}
+}

@@ -52,6 +52,45 @@ func proxyHeader(v2 bool, src, dst netip.AddrPort) []byte {
 // readProxyHeader reads a PROXY v1 or v2 header from a new connection
 // (accept-proxy) without reading past it.
 func readProxyHeader(c net.Conn, timeout time.Duration) (src, dst netip.AddrPort, err error) {
+	pp, err := readProxyInfo(c, timeout)
+	return pp.src, pp.dst, err
+}
+
+// ppInfo is what a PROXY header told: the addresses (invalid: none) and,
+// from a v2 header's TLVs, the authority and the unique id.
+type ppInfo struct {
+	src, dst            netip.AddrPort
+	authority, uniqueID []byte
+}
+
+// readProxyInfo is readProxyHeader with the v2 header's TLVs.
+func readProxyInfo(c net.Conn, timeout time.Duration) (pp ppInfo, err error) {
+	pp.src, pp.dst, err = readProxyAddrs(c, timeout, &pp)
+	return pp, err
+}
+
+// ppTLVs reads the TLVs after a v2 header's address block of the family.
+func ppTLVs(body []byte, family byte, pp *ppInfo) {
+	skip := map[byte]int{1: 12, 2: 36, 3: 216}[family]
+	if skip > len(body) {
+		return
+	}
+	for rest := body[skip:]; len(rest) >= 3; {
+		t, l := rest[0], int(binary.BigEndian.Uint16(rest[1:3]))
+		if 3+l > len(rest) {
+			return
+		}
+		switch v := rest[3 : 3+l]; t {
+		case 0x02: // PP2_TYPE_AUTHORITY
+			pp.authority = append([]byte(nil), v...)
+		case 0x05: // PP2_TYPE_UNIQUE_ID
+			pp.uniqueID = append([]byte(nil), v...)
+		}
+		rest = rest[3+l:]
+	}
+}
+
+func readProxyAddrs(c net.Conn, timeout time.Duration, pp *ppInfo) (src, dst netip.AddrPort, err error) {
 	if timeout > 0 {
 		c.SetReadDeadline(time.Now().Add(timeout))
 		defer c.SetReadDeadline(time.Time{})
@@ -99,6 +138,7 @@ func readProxyHeader(c net.Conn, timeout time.Duration) (src, dst netip.AddrPort
 	if _, err = io.ReadFull(c, body); err != nil {
 		return
 	}
+	ppTLVs(body, first[13]>>4, pp)
 	if first[12]&0x0f == 0 { // LOCAL
 		return
 	}

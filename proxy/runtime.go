@@ -552,15 +552,16 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, 
 	}()
 	ci := connInfo{src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
 	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {
-		src, dst, err := readProxyHeader(c, fe.px.Timeouts.Client)
+		pp, err := readProxyInfo(c, fe.px.Timeouts.Client)
 		if err != nil {
 			r.opts.Logf("%s '%s': bad PROXY header from %s: %v", fe.px.Kind, fe.px.Name, ci.src, err)
 			fe.ctr.ereq.Add(1)
 			return
 		}
-		if src.IsValid() {
-			ci.src, ci.dst = src, dst
+		if pp.src.IsValid() {
+			ci.src, ci.dst = pp.src, pp.dst
 		}
+		ci.ppAuthority, ci.ppUniqueID = pp.authority, pp.uniqueID
 	}
 	if tc != nil {
 		tlsc, err := handshake(c, tc, fe.px.Timeouts.Client)
