@@ -214,7 +214,8 @@ func TestIdleServerConnResetAsHAProxy(t *testing.T) {
 // pipelined requests, and then its end (shutdown of its sending side, as
 // `printf ... | nc` does) without `Connection: close` gets its answers
 // and then the end of the connection at once, as from haproxy 2.6, not
-// after timeout client.
+// after timeout client (haproxy may leave pipelined requests after the
+// first unanswered then; gohaka answers them).
 func TestHalfClosingClientsAsHAProxy(t *testing.T) {
 	srv := httpEchoServer(t, "s")
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 20s\n    timeout server 5s\n" +
@@ -245,7 +246,9 @@ func TestHalfClosingClientsAsHAProxy(t *testing.T) {
 			if err != nil || time.Since(start) > 5*time.Second {
 				t.Errorf("%s, %s: the connection did not end (%v after %v)", c.name, who, err, time.Since(start).Round(time.Millisecond))
 			}
-			if got, want := statuses(string(out)), strings.TrimSpace(strings.Repeat("200 ", strings.Count(c.send, "GET"))); got != want {
+			// haproxy 2.6 may drop the pipelined requests after the first
+			// once it has read the end with them; gohaka answers them all
+			if got, want := statuses(string(out)), strings.TrimSpace(strings.Repeat("200 ", strings.Count(c.send, "GET"))); got != want && (port == gp || !strings.HasPrefix(want, got)) {
 				t.Errorf("%s, %s: statuses %q, want %q", c.name, who, got, want)
 			}
 		}
