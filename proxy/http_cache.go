@@ -26,11 +26,13 @@ type httpCache struct {
 	maxObj  int64 // max-object-size
 	maxAge  int64 // max-age, seconds
 	mu      sync.Mutex
-	entries map[[20]byte]*list.Element
-	lru     list.List // of *cacheEntry, oldest at the front
-	used    int64     // bytes of the entries, counted in 1 kB blocks
+	entries map[[20]byte][]*list.Element // a key's variants (process-vary), or its one entry
+	lru     list.List                    // of *cacheEntry, oldest at the front
+	used    int64                        // bytes of the entries, counted in 1 kB blocks
 	now     func() time.Time
-	vary    bool // process-vary on: responses with Vary are still never kept (see README)
+	vary    bool // process-vary on: variants by Accept-Encoding and Referer (http_cache_vary.go)
+	// maxVariants is max-secondary-entries
+	maxVariants int
 }
 
 // cacheEntry is a kept response: its head as gohaka writes it (status
@@ -46,12 +48,13 @@ type cacheEntry struct {
 	expire  int64
 	age     int64 // the server's own Age
 	size    int64
-	msg     int64 // the body's bytes as haproxy counts them (data, not chunk framing)
+	msg     int64   // the body's bytes as haproxy counts them (data, not chunk framing)
+	v       variant // what the response varies on (http_cache_vary.go)
 }
 
 // newHTTPCache reads a cache section's lines.
 func newHTTPCache(name string, lines [][]string) (*httpCache, error) {
-	c := &httpCache{name: name, maxAge: 60, entries: map[[20]byte]*list.Element{}, now: time.Now}
+	c := &httpCache{name: name, maxAge: 60, maxVariants: 10, entries: map[[20]byte][]*list.Element{}, now: time.Now}
 	for _, w := range lines {
 		if len(w) < 2 {
 			continue
@@ -66,6 +69,8 @@ func newHTTPCache(name string, lines [][]string) (*httpCache, error) {
 			c.maxAge = n
 		case "process-vary":
 			c.vary, err = w[1] == "on", nil
+		case "max-secondary-entries":
+			c.maxVariants = int(n)
 		default:
 			err = nil
 		}
@@ -117,6 +122,10 @@ type cacheTxn struct {
 	noStore bool // the request forbids keeping its response (no-store, Authorization)
 	hit     *cacheEntry
 	reason  []byte // the server's reason phrase, for the head kept
+	// req is the request's side of a variant (process-vary), read at
+	// cache-use as the response rules no longer see the request's headers
+	req    variant
+	varyOK bool // req was read (cache-use looked, the request's Accept-Encoding could be read)
 	// the response head kept by cache-store, the body as it is relayed
 	store *cacheEntry
 }
@@ -150,20 +159,25 @@ func (c *httpCache) use(q *hreq, t *cacheTxn) (looked, hit bool) {
 	if !t.makeKey(q) || ignore {
 		return false, false
 	}
+	if c.vary {
+		t.req.accept, t.varyOK = acceptBits(q.hdrs)
+		t.req.referer, t.req.hasRef = wholeHeader(q.hdrs, "referer")
+	}
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el := c.entries[t.key]
-	if el == nil {
-		return true, false
+	for _, el := range append([]*list.Element(nil), c.entries[t.key]...) {
+		e := el.Value.(*cacheEntry)
+		if e.expire <= now.Unix() {
+			c.drop(el)
+			continue
+		}
+		if e.v.fits(q) {
+			t.hit = e
+			return true, true
+		}
 	}
-	e := el.Value.(*cacheEntry)
-	if e.expire <= now.Unix() {
-		c.drop(el)
-		return true, false
-	}
-	t.hit = e
-	return true, true
+	return true, false
 }
 
 // makeKey hashes the request's absolute URI: as sent when absolute,
@@ -191,14 +205,25 @@ func (t *cacheTxn) makeKey(q *hreq) bool {
 func (c *httpCache) drop(el *list.Element) {
 	e := el.Value.(*cacheEntry)
 	c.lru.Remove(el)
-	delete(c.entries, e.key)
+	vs := c.entries[e.key]
+	for i, x := range vs {
+		if x == el {
+			vs = append(vs[:i:i], vs[i+1:]...)
+			break
+		}
+	}
+	if len(vs) == 0 {
+		delete(c.entries, e.key)
+	} else {
+		c.entries[e.key] = vs
+	}
 	c.used -= e.size
 }
 
-// invalidate drops the entry of a key (a successful unsafe method).
+// invalidate drops the entries of a key (a successful unsafe method).
 func (c *httpCache) invalidate(key [20]byte) {
 	c.mu.Lock()
-	if el := c.entries[key]; el != nil {
+	for _, el := range append([]*list.Element(nil), c.entries[key]...) {
 		c.drop(el)
 	}
 	c.mu.Unlock()
@@ -226,8 +251,12 @@ func (c *httpCache) prepare(q *hreq, t *cacheTxn, status int, reason []byte, hdr
 	if !ok {
 		return hdrs
 	}
+	v, ok := c.varyOf(t, hdrs)
+	if !ok {
+		return hdrs
+	}
 	now := c.now()
-	e := &cacheEntry{key: t.key, stored: now.Unix(), expire: now.Unix() + maxAge, age: age}
+	e := &cacheEntry{key: t.key, stored: now.Unix(), expire: now.Unix() + maxAge, age: age, v: v}
 	b := append([]byte("HTTP/1.1 "), strconv.Itoa(status)...)
 	b = append(append(append(b, ' '), reason...), "\r\n"...)
 	for _, hd := range hdrs {
@@ -269,8 +298,6 @@ func (c *httpCache) keepFor(hdrs []h1.Header) (maxAge, age int64, ok bool) {
 			if strings.EqualFold(v, "no-cache") {
 				return 0, 0, false
 			}
-		case h1.EqualFold(hd.Name, "vary"):
-			return 0, 0, false
 		case h1.EqualFold(hd.Name, "etag"), h1.EqualFold(hd.Name, "last-modified"):
 			validator = true
 		case h1.EqualFold(hd.Name, "expires"):
@@ -372,13 +399,21 @@ func (t *cacheTxn) commit(msg int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el := c.entries[e.key]; el != nil {
-		c.drop(el)
+	// the entry this response replaces: the variant the request fits, or
+	// the key's entry; a key with as many variants as allowed takes no more
+	for _, el := range c.entries[e.key] {
+		if old := el.Value.(*cacheEntry); e.v.sig == 0 || old.v.replacedBy(&e.v) {
+			c.drop(el)
+			break
+		}
+	}
+	if e.v.sig != 0 && len(c.entries[e.key]) >= c.maxVariants {
+		return
 	}
 	for c.used+e.size > c.maxSize && c.lru.Len() > 0 {
 		c.drop(c.lru.Front())
 	}
-	c.entries[e.key] = c.lru.PushBack(e)
+	c.entries[e.key] = append(c.entries[e.key], c.lru.PushBack(e))
 	c.used += e.size
 }
 

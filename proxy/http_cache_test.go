@@ -336,3 +336,113 @@ cache c1
 		t.Errorf("requests reaching the server:\nhaproxy %s\ngohaka  %s", h, g)
 	}
 }
+
+// TestCacheVaryAsHAProxy: with process-vary on, responses that vary on
+// Accept-Encoding and Referer are kept once per variant (the coding the
+// server chose, the request's referer), requests get the variant they
+// accept, others (Vary: *, Cookie, an unknown coding) are not kept, and
+// a key takes at most max-secondary-entries variants — as in haproxy 2.6.
+func TestCacheVaryAsHAProxy(t *testing.T) {
+	srv := func() (int, func() map[string]int) {
+		var mu sync.Mutex
+		hits := map[string]int{}
+		p := answerHeads(t, func(head string) (string, bool) {
+			path := strings.Fields(head)[1]
+			lower := strings.ToLower(head)
+			key := path
+			mu.Lock()
+			hits[key]++
+			n := hits[key]
+			mu.Unlock()
+			hd := "Cache-Control: max-age=30\r\n"
+			coding := ""
+			switch {
+			case strings.HasPrefix(path, "/ae"), strings.HasPrefix(path, "/both"):
+				if strings.Contains(lower, "accept-encoding:") && strings.Contains(lower[strings.Index(lower, "accept-encoding:"):], "gzip") &&
+					!strings.Contains(lower, "gzip;q=0") {
+					coding = "gzip"
+				}
+				hd += "Vary: Accept-Encoding\r\n"
+				if strings.HasPrefix(path, "/both") {
+					hd += "Vary: Referer\r\n"
+				}
+			case strings.HasPrefix(path, "/ref"):
+				hd += "Vary: referer\r\n"
+			case strings.HasPrefix(path, "/star"):
+				hd += "Vary: *\r\n"
+			case strings.HasPrefix(path, "/cookie"):
+				hd += "Vary: Cookie\r\n"
+			case strings.HasPrefix(path, "/br"):
+				hd += "Vary: Accept-Encoding\r\n"
+				coding = "br"
+			case strings.HasPrefix(path, "/multi"): // the first coding asked for
+				hd += "Vary: Accept-Encoding\r\n"
+				if i := strings.Index(lower, "accept-encoding: "); i >= 0 {
+					coding = strings.Fields(strings.NewReplacer(",", " ", "\r", " ").Replace(lower[i+17:]))[0]
+				}
+			case strings.HasPrefix(path, "/unk"):
+				hd += "Vary: Accept-Encoding\r\n"
+				coding = "foo"
+			}
+			if coding != "" {
+				hd += "Content-Encoding: " + coding + "\r\n"
+			}
+			body := fmt.Sprintf("%s %s %d\n", path, coding, n)
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nX-N: %d\r\n%sContent-Length: %d\r\n\r\n%s", n, hd, len(body), body), true
+		})
+		return p, func() map[string]int {
+			mu.Lock()
+			defer mu.Unlock()
+			out := map[string]int{}
+			for k, v := range hits {
+				out[k] = v
+			}
+			return out
+		}
+	}
+	cfg := func(sock, logAddr string, fp, sp int) string {
+		return loggedHTTP(sock, logAddr) + fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n"+
+			"    http-request cache-use c1\n    http-response cache-store c1\n    server s1 127.0.0.1:%d\n"+
+			"cache c1\n    total-max-size 1\n    max-age 20\n    process-vary on\n    max-secondary-entries 3\n", fp, sp)
+	}
+	dir := t.TempDir()
+	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
+	hp, gp := freePort(t), freePort(t)
+	hlog, glog := newLogSink(t, "udp", "127.0.0.1:0"), newLogSink(t, "udp", "127.0.0.1:0")
+	hsrv, hhits := srv()
+	gsrv, ghits := srv()
+	startHAProxyCfg(t, cfg(hs, hlog.pc.LocalAddr().String(), hp, hsrv))
+	startRuntime(t, cfg(gs, glog.pc.LocalAddr().String(), gp, gsrv))
+	waitFor(t, func() bool { _, err := os.Stat(hs); return err == nil && portOpen(hp) }, "haproxy")
+	portOpen(gp)
+	hlog.collect(300 * time.Millisecond)
+	glog.collect(300 * time.Millisecond)
+	ae := func(v string) string { return "Accept-Encoding: " + v + "\r\n" }
+	ref := func(v string) string { return "Referer: " + v + "\r\n" }
+	steps := []struct{ path, extra string }{
+		{"/ae", ae("gzip")}, {"/ae", ae("gzip")}, {"/ae", ""}, {"/ae", ae("br")}, {"/ae", ae("br")},
+		{"/ae", ae("gzip;q=0")}, {"/ae", ae("identity;q=0, gzip")}, {"/ae", ae("*")}, {"/ae", ae("identity;q=0, br")},
+		{"/ae", ae("gzip, deflate, br, zstd")}, {"/ae", ae("unknowncoding")},
+		{"/ref", ref("a")}, {"/ref", ref("a")}, {"/ref", ref("b")}, {"/ref", ""}, {"/ref", ""}, {"/ref", ref("c")},
+		{"/ref", ref("c")}, {"/ref", ref("b")},
+		{"/both", ae("gzip") + ref("a")}, {"/both", ae("gzip") + ref("a")}, {"/both", ae("gzip") + ref("b")}, {"/both", ref("a")},
+		{"/star", ""}, {"/star", ""}, {"/cookie", ""}, {"/cookie", ""},
+		{"/br", ae("br")}, {"/br", ae("br")}, {"/br", ae("gzip")}, {"/br", ""},
+		{"/unk", ae("foo")}, {"/unk", ae("foo")},
+		{"/multi", ae("gzip")}, {"/multi", ae("br")}, {"/multi", ae("deflate")}, {"/multi", ae("zstd")},
+		{"/multi", ae("zstd")}, {"/multi", ae("br")}, {"/multi", ae("gzip")}, {"/multi", ae("deflate, gzip")},
+	}
+	ageRe := regexp.MustCompile(`(?m)^age: \d+\r$`)
+	for i, s := range steps {
+		req := "GET " + s.path + " HTTP/1.1\r\nHost: h\r\n" + s.extra + "Connection: close\r\n\r\n"
+		h := ageRe.ReplaceAllString(rawExchange(t, hp, req, 2*time.Second), "age: N\r")
+		g := ageRe.ReplaceAllString(rawExchange(t, gp, req, 2*time.Second), "age: N\r")
+		if h != g {
+			t.Errorf("step %d %s %q:\nhaproxy %q\ngohaka  %q", i, s.path, s.extra, h, g)
+		}
+	}
+	if h, g := fmt.Sprint(hhits()), fmt.Sprint(ghits()); h != g {
+		t.Errorf("requests reaching the server:\nhaproxy %s\ngohaka  %s", h, g)
+	}
+	sameLogsAndCounters(t, hlog, glog, hs, gs, []string{"cache_lookups", "cache_hits", "req_tot", "bout"})
+}
