@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +19,7 @@ import (
 // a body telling how many times that path reached it (the proxies' cache
 // hits do not); the counts are returned per path.
 func cacheServer(t *testing.T) (int, func() map[string]int) {
-	var mu sync.Mutex
-	hits := map[string]int{}
+	var hits hitCounter
 	cases := map[string]string{
 		"plain":    "",
 		"maxage":   "Cache-Control: max-age=30\r\n",
@@ -52,10 +50,7 @@ func cacheServer(t *testing.T) (int, func() map[string]int) {
 		f := strings.Fields(head)
 		path := f[1]
 		name := strings.SplitN(strings.Trim(strings.SplitN(path, "?", 2)[0], "/"), "/", 2)[0]
-		mu.Lock()
-		hits[path]++
-		n := hits[path]
-		mu.Unlock()
+		n := hits.add(path)
 		body := fmt.Sprintf("%s %s number %d\n", f[0], path, n)
 		status := "200 OK"
 		switch name {
@@ -70,15 +65,7 @@ func cacheServer(t *testing.T) (int, func() map[string]int) {
 		}
 		return fmt.Sprintf("%sContent-Length: %d\r\n\r\n%s", hdrs, len(body), body), true
 	})
-	return p, func() map[string]int {
-		mu.Lock()
-		defer mu.Unlock()
-		out := map[string]int{}
-		for k, v := range hits {
-			out[k] = v
-		}
-		return out
-	}
+	return p, hits.snapshot
 }
 
 // cacheConfig: a backend using cache c1 between two response rules, so
@@ -344,16 +331,11 @@ cache c1
 // a key takes at most max-secondary-entries variants — as in haproxy 2.6.
 func TestCacheVaryAsHAProxy(t *testing.T) {
 	srv := func() (int, func() map[string]int) {
-		var mu sync.Mutex
-		hits := map[string]int{}
+		var hits hitCounter
 		p := answerHeads(t, func(head string) (string, bool) {
 			path := strings.Fields(head)[1]
 			lower := strings.ToLower(head)
-			key := path
-			mu.Lock()
-			hits[key]++
-			n := hits[key]
-			mu.Unlock()
+			n := hits.add(path)
 			hd := "Cache-Control: max-age=30\r\n"
 			coding := ""
 			switch {
@@ -390,15 +372,7 @@ func TestCacheVaryAsHAProxy(t *testing.T) {
 			body := fmt.Sprintf("%s %s %d\n", path, coding, n)
 			return fmt.Sprintf("HTTP/1.1 200 OK\r\nX-N: %d\r\n%sContent-Length: %d\r\n\r\n%s", n, hd, len(body), body), true
 		})
-		return p, func() map[string]int {
-			mu.Lock()
-			defer mu.Unlock()
-			out := map[string]int{}
-			for k, v := range hits {
-				out[k] = v
-			}
-			return out
-		}
+		return p, hits.snapshot
 	}
 	cfg := func(sock, logAddr string, fp, sp int) string {
 		return loggedHTTP(sock, logAddr) + fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n"+

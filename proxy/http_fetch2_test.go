@@ -71,9 +71,7 @@ func TestCookValAndCapturedLineAsHAProxy(t *testing.T) {
 backend be
     server s 127.0.0.1:%d
 `
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(cfg, hp, srv), hp)
-	startRuntime(t, fmt.Sprintf(cfg, gp, srv))
+	hp, gp := startBoth(t, cfg, srv)
 	reqs := []string{
 		"GET /ret?a HTTP/1.1\r\nHost: h\r\nCookie: c1=12; c2=34x; c3=5\r\n",
 		"GET /ret HTTP/1.1\r\nHost: h\r\nCookie: c2=-7; c2=9\r\n",
@@ -86,15 +84,7 @@ backend be
 		"GET /plain HTTP/1.1\r\nHost: h\r\n",
 		"HEAD /other?x=1 HTTP/1.1\r\nHost: h\r\n",
 	}
-	pick := func(out string) string {
-		var keep []string
-		for _, l := range strings.Split(out, "\r\n") {
-			if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "x-line:") || strings.HasPrefix(l, "x-after:") || strings.HasPrefix(l, "[") {
-				keep = append(keep, l)
-			}
-		}
-		return strings.Join(keep, " | ")
-	}
+	pick := func(out string) string { return linesWith(out, "HTTP/", "x-line:", "x-after:", "[") }
 	for _, r := range reqs {
 		req := r + "Connection: close\r\n\r\n"
 		if h, g := pick(rawExchange(t, hp, req, 2*time.Second)), pick(rawExchange(t, gp, req, 2*time.Second)); h != g {
@@ -111,9 +101,7 @@ func TestProxyV2TLVsAsHAProxy(t *testing.T) {
 		"    http-after-response set-header x-uid %%[fc_pp_unique_id,hex]\n" +
 		"    http-after-response set-header x-auth %%[fc_pp_authority]\n" +
 		"    http-request return status 200 content-type text/plain lf-string \"%%[src] %%[fc_pp_unique_id,hex]\"\n"
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
-	startRuntime(t, fmt.Sprintf(cfg, gp))
+	hp, gp := startBoth(t, cfg)
 	tlv := func(typ byte, v string) []byte { return append([]byte{typ, byte(len(v) >> 8), byte(len(v))}, v...) }
 	v2 := func(tlvs ...[]byte) []byte {
 		body := []byte{192, 0, 2, 7, 192, 0, 2, 1, 0x30, 0x39, 0, 80}
@@ -130,15 +118,7 @@ func TestProxyV2TLVsAsHAProxy(t *testing.T) {
 		"none":                    v2(),
 		"v1":                      []byte("PROXY TCP4 192.0.2.7 192.0.2.1 12345 80\r\n"),
 	} {
-		pick := func(out string) string {
-			var keep []string
-			for _, l := range strings.Split(out, "\r\n") {
-				if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "x-") || strings.HasPrefix(l, "192.") {
-					keep = append(keep, l)
-				}
-			}
-			return strings.Join(keep, " | ")
-		}
+		pick := func(out string) string { return linesWith(out, "HTTP/", "x-", "192.") }
 		h, g := pick(rawExchange(t, hp, string(head)+req, 2*time.Second)), pick(rawExchange(t, gp, string(head)+req, 2*time.Second))
 		if h != g || !strings.HasPrefix(h, "HTTP/1.1 200") {
 			t.Errorf("%s:\nhaproxy %q\ngohaka  %q", name, h, g)

@@ -120,9 +120,7 @@ func TestJWTAsHAProxy(t *testing.T) {
 		fmt.Sprintf("    http-request return status 200 content-type text/plain lf-string \"hs=[%s] hsc=[%s] rs=[%s] es256=[%s] es384=[%s] nofile=[%s]\" if { path /v }\n",
 			q(`jwt_verify(txn.alg,"s3cret")`), q(`jwt_verify(HS256,"s3cret")`), q(`jwt_verify(txn.alg,"`+rsaPEM+`")`),
 			q(`jwt_verify(txn.alg,"`+e256PEM+`")`), q(`jwt_verify(txn.alg,"`+e384PEM+`")`), q(`jwt_verify(RS256,"`+dir+`/none.pem")`))
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(cfg, hp), hp)
-	startRuntime(t, fmt.Sprintf(cfg, gp))
+	hp, gp := startBoth(t, cfg)
 	body := func(port int, path, tok string) string {
 		out := rawExchange(t, port, "GET "+path+" HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer "+tok+"\r\nConnection: close\r\n\r\n", 2*time.Second)
 		_, b, _ := strings.Cut(out, "\r\n\r\n")

@@ -221,9 +221,7 @@ func TestHalfClosingClientsAsHAProxy(t *testing.T) {
 	cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 20s\n    timeout server 5s\n" +
 		"frontend fe\n    bind 127.0.0.1:%d\n    http-request return status 200 content-type text/plain string here if { path /here }\n" +
 		"    default_backend be\nbackend be\n    server s 127.0.0.1:%d\n"
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(cfg, hp, srv), hp)
-	startRuntime(t, fmt.Sprintf(cfg, gp, srv))
+	hp, gp := startBoth(t, cfg, srv)
 	one := "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
 	for _, c := range []struct{ name, send string }{
 		{"one request", one},

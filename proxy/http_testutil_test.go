@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,58 @@ func statuses(out string) string {
 		s = append(s, m[1])
 	}
 	return strings.Join(s, " ")
+}
+
+// startBoth runs haproxy and gohaka with the same config: cfg's first
+// verb is the listening port, args fill the rest.
+func startBoth(t *testing.T, cfg string, args ...any) (hp, gp int) {
+	hp, gp = freePort(t), freePort(t)
+	runHAProxy(t, fmt.Sprintf(cfg, append([]any{hp}, args...)...), hp)
+	startRuntime(t, fmt.Sprintf(cfg, append([]any{gp}, args...)...))
+	return hp, gp
+}
+
+// linesWith is the lines of a raw exchange that start with one of the
+// prefixes, joined: what a comparison looks at.
+func linesWith(out string, prefixes ...string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\r\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				keep = append(keep, l)
+				break
+			}
+		}
+	}
+	return strings.Join(keep, " | ")
+}
+
+// hitCounter counts the requests a test server got, by path.
+type hitCounter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// add counts one more request for path and returns its number.
+func (h *hitCounter) add(path string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[string]int{}
+	}
+	h.m[path]++
+	return h.m[path]
+}
+
+// snapshot is a copy of the counts.
+func (h *hitCounter) snapshot() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range h.m {
+		out[k] = v
+	}
+	return out
 }
 
 // readHead reads from c, after the bytes already got, until a request

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -83,23 +82,13 @@ func TestSetVarConditionsAsHAProxy(t *testing.T) {
 backend be
     server s 127.0.0.1:%d
 `
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, fmt.Sprintf(cfg, hp, srv), hp)
-	startRuntime(t, fmt.Sprintf(cfg, gp, srv))
+	hp, gp := startBoth(t, cfg, srv)
 	for _, req := range []string{
 		"GET /r HTTP/1.1\r\nHost: h\r\nX-H: one\r\nX-H2: two\r\nConnection: close\r\n\r\n",
 		"GET /r HTTP/1.1\r\nHost: h\r\nX-H: one\r\nConnection: close\r\n\r\n",
 		"GET /p HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
 	} {
-		pick := func(out string) string {
-			var keep []string
-			for _, l := range strings.Split(out, "\r\n") {
-				if strings.HasPrefix(l, "HTTP/") || strings.HasPrefix(l, "x-vars:") || strings.HasPrefix(l, "a=") {
-					keep = append(keep, l)
-				}
-			}
-			return strings.Join(keep, " | ")
-		}
+		pick := func(out string) string { return linesWith(out, "HTTP/", "x-vars:", "a=") }
 		if h, g := pick(rawExchange(t, hp, req, 2*time.Second)), pick(rawExchange(t, gp, req, 2*time.Second)); h != g {
 			t.Errorf("%q:\nhaproxy %q\ngohaka  %q", req, h, g)
 		}
