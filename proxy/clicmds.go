@@ -32,6 +32,7 @@ var cliHelp = [][2]string{
 	{"show sess [id]", "report the list of current sessions or dump this exact session"},
 	{"show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server"},
 	{"show table <table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)"},
+	{"show cache", "show cache status"},
 	{"show version", "show version of the current process"},
 	{"help [<command>]", "list matching or all commands"},
 	{"prompt", "toggle interactive mode with prompt"},
@@ -125,6 +126,8 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 		return r.showSess()
 	case w[0] == "show" && arg(1) == "table":
 		return r.showTable(arg(2)) // stick.go
+	case w[0] == "show" && arg(1) == "cache":
+		return r.showCache() // http_cache_show.go
 	case w[0] == "clear" && arg(1) == "table" && len(w) == 3:
 		if !admin {
 			return permissionDenied

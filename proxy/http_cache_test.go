@@ -420,3 +420,35 @@ func TestCacheVaryAsHAProxy(t *testing.T) {
 	}
 	sameLogsAndCounters(t, hlog, glog, hs, gs, []string{"cache_lookups", "cache_hits", "req_tot", "bout"})
 }
+
+// TestShowCacheAsHAProxy: `show cache` lists the same caches and the same
+// fresh entries (their key's first bytes, what they vary on, the seconds
+// they have left, in the same order) as haproxy 2.6; addresses and sizes
+// are each program's own.
+func TestShowCacheAsHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(sock string, fp, sp int) string {
+		return fmt.Sprintf("global\n    stats socket %s level admin\n", sock) + httpDefaults +
+			fmt.Sprintf("frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n"+
+				"    http-request cache-use c1\n    http-response cache-store c1\n    server s1 127.0.0.1:%d\n"+
+				"cache c1\n    total-max-size 1\n    max-age 20\n    process-vary on\ncache unused\n    total-max-size 2\n", fp, sp)
+	}
+	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
+	hsrv, _ := cacheServer(t)
+	gsrv, _ := cacheServer(t)
+	hp, gp := freePort(t), freePort(t)
+	startHAProxyCfg(t, cfg(hs, hp, hsrv))
+	startRuntime(t, cfg(gs, gp, gsrv))
+	waitFor(t, func() bool { _, err := os.Stat(hs); return err == nil && portOpen(hp) }, "haproxy")
+	for _, p := range []string{"/maxage", "/etag", "/expires", "/plain", "/chunked", "/smaxage", "/vary"} {
+		for _, port := range []int{hp, gp} {
+			rawExchange(t, port, "GET "+p+" HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n", 2*time.Second)
+		}
+	}
+	norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+|shctx:0x[0-9a-f]+|size:\d+ \(\d+ blocks\)|available blocks:\d+`)
+	h := norm.ReplaceAllString(cliQuery(t, "unix:"+hs, "show cache"), "_")
+	g := norm.ReplaceAllString(cliQuery(t, "unix:"+gs, "show cache"), "_")
+	if h != g || strings.Count(h, "hash:") != 6 {
+		t.Errorf("show cache:\nhaproxy:\n%s\ngohaka:\n%s", h, g)
+	}
+}

@@ -16,17 +16,18 @@ const (
 	varyReferer
 )
 
-// the content codings haproxy knows, one bit each; encOther is any other
+// the content codings haproxy knows, one bit each as in its secondary
+// keys (show cache prints them); encOther is any other
 const (
-	encAES128GCM = 1 << iota
+	encGzip = 1 << iota
+	encDeflate
 	encBr
 	encCompress
-	encDeflate
+	encAES128GCM
 	encExi
-	encGzip
-	encIdentity
 	encPack200Gzip
 	encZstd
+	encIdentity
 	encStar
 	encOther
 )
