@@ -164,6 +164,8 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 		}, nil
 	case "be2dec", "be2hex":
 		return beConv(name, args, bad)
+	case "xxh32", "xxh64", "xxh3": // http_xxh.go
+		return xxhConv(name, args, bad)
 	case "concat", "add_item":
 		return joinConv(name, args, bad)
 	case "jwt_header_query", "jwt_payload_query": // http_jwt.go
@@ -300,7 +302,7 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			return append(out, def...), hasDef
 		}, nil
 	}
-	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, be2dec, be2hex, concat, add_item, set-var, jwt_header_query, jwt_payload_query, jwt_verify, in_table and table_* are)", pos, name)
+	return nil, fmt.Errorf("%s: converter '%s' is not available in gohaka's http runtime yet (lower, upper, base64, hex, length, add, sub, mul, div, mod, http_date, field, word, regsub, map, map_str, map_beg, map_end, map_sub, map_reg, map_dir, map_dom, ipmask, b64dec, bytes, digest, sha1, sha2, crc32, crc32c, djb2, sdbm, wt6, xxh32, xxh64, xxh3, be2dec, be2hex, concat, add_item, set-var, jwt_header_query, jwt_payload_query, jwt_verify, in_table and table_* are)", pos, name)
 }
 
 // appendFields is haproxy's field (empty fields count) and word (runs of
@@ -557,7 +559,7 @@ func convOutType(c string) string {
 		return "int"
 	}
 	switch name {
-	case "length", "add", "sub", "mul", "div", "mod", "crc32", "crc32c", "djb2", "sdbm", "wt6", "jwt_verify":
+	case "length", "add", "sub", "mul", "div", "mod", "crc32", "crc32c", "djb2", "sdbm", "wt6", "jwt_verify", "xxh32", "xxh64", "xxh3":
 		return "int"
 	}
 	return "str"

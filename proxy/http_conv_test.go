@@ -35,7 +35,7 @@ func TestConvertersAsHAProxy(t *testing.T) {
 		"map_beg(" + bp + ",no)", "map_reg(" + rp + ",no)", "base64", "hex", "lower,base64",
 		"ipmask(24)", "ipmask(255.255.0.0)", "ipmask(24,64)", "ipmask(0)", "ipmask(255.255.255.128,ffff:ffff:ffff:ff00::)", "ipmask(24,ffff:ffff:ffff:ffff:ffff:ffff:ffff:fee0)",
 		"sha1,hex", "sha2,hex", "sha2(512),hex", "digest(md5),hex", "digest(sha384),hex", "bytes(2)", "bytes(1,3)", "bytes(40)", "b64dec", "base64,b64dec", "crc32", "crc32(1)",
-		"crc32c", "crc32c(1)", "be2dec(-,1)", "be2dec(:,2)", "be2dec(:,3,1)", "be2dec(,8)", "be2hex", "be2hex(:,1)", "be2hex(-,2,1)", "be2hex(,3)",
+		"crc32c", "crc32c(1)", "xxh32", "xxh32(1)", "xxh64", "xxh64(1)", "xxh3", "xxh3(1)", "be2dec(-,1)", "be2dec(:,2)", "be2dec(:,3,1)", "be2dec(,8)", "be2hex", "be2hex(:,1)", "be2hex(-,2,1)", "be2hex(,3)",
 		"concat(<,txn.w,>)", "concat(,txn.w)", "concat(-)", "concat(,txn.none,!)", "add_item(',',txn.w,_s)", "add_item(',',txn.w)",
 		"add_item(',',,_s)", "add_item(',',txn.none)", "set-var(txn.c),concat(:,txn.c)", "lower,set-var(txn.c2),upper,concat(/,txn.c2)",
 	}
