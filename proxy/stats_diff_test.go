@@ -136,7 +136,7 @@ func hit(t *testing.T, fp, n int) {
 			io.WriteString(c, "hello\n")
 			b, err := io.ReadAll(c)
 			if err != nil || len(b) != 12 {
-				errs <- fmt.Errorf("reply %q: %v", b, err)
+				errs <- fmt.Errorf("port %d: reply %q: %v", fp, b, err) // which proxy, when one flakes
 			}
 		}()
 	}
