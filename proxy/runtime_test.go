@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gohaka/gohaka/parser"
+	"github.com/gohaka/gohaka/proxy/testport"
 	"golang.org/x/sys/unix"
 )
 
@@ -125,36 +125,9 @@ func boundSocket(t *testing.T) (fd, port int) {
 	return fd, sa.(*unix.SockaddrInet4).Port
 }
 
-// freePort is a port free on every address at the time of the call,
-// never one this test process has been given before: both proxies listen
-// with SO_REUSEPORT, so a number handed out twice would let haproxy and
-// gohaka share a listening port and split its connections. It is below
-// the kernel's ephemeral range (32768 up), so no client connection of a
-// test can take it before the proxy binds it.
-func freePort(t *testing.T) int {
-	givenPorts.Lock()
-	defer givenPorts.Unlock()
-	for range 10000 {
-		p := 20000 + mrand.IntN(12000)
-		if givenPorts.m[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		givenPorts.m[p] = true
-		return p
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return 0
-}
-
-var givenPorts = struct {
-	sync.Mutex
-	m map[int]bool
-}{m: map[int]bool{}}
+// freePort is a free port below the ephemeral range, never given twice
+// (testport).
+func freePort(t *testing.T) int { return testport.Free(t) }
 
 func TestForwardEchoAndHalfClose(t *testing.T) {
 	be := echoServer(t)

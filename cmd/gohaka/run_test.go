@@ -4,16 +4,16 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gohaka/gohaka/proxy/testport"
 )
 
 // buildBinary builds gohaka once per test run.
@@ -27,33 +27,8 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// localPort is a port free on every address, below the kernel's
-// ephemeral range (32768 up) so that no client connection of a test takes
-// it before the process under test binds it, and never handed out twice.
-func localPort(t *testing.T) int {
-	givenPorts.Lock()
-	defer givenPorts.Unlock()
-	for range 10000 {
-		p := 20000 + mrand.IntN(12000)
-		if givenPorts.m[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		givenPorts.m[p] = true
-		return p
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return 0
-}
-
-var givenPorts = struct {
-	sync.Mutex
-	m map[int]bool
-}{m: map[int]bool{}}
+// localPort is a free port below the ephemeral range (testport).
+func localPort(t *testing.T) int { return testport.Free(t) }
 
 // startGohaka runs `gohaka run` on a tcp config in front of a slow server
 // and returns the process and the frontend port.
