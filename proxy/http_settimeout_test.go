@@ -1,29 +1,16 @@
 package proxy
 
 import (
-	"bufio"
 	"fmt"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 )
 
 // slowServer answers each request after 600 ms.
 func slowServer(t *testing.T) int {
-	return serveEach(t, func(c net.Conn) {
-		go func() {
-			defer c.Close()
-			br := bufio.NewReader(c)
-			for {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				time.Sleep(600 * time.Millisecond)
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-			}
-		}()
+	return answerHeads(t, func(string) (string, bool) {
+		time.Sleep(600 * time.Millisecond)
+		return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", true
 	})
 }
 
