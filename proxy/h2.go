@@ -189,7 +189,14 @@ func writeRaw(w http.ResponseWriter, raw []byte) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	for _, hd := range m.Headers {
+	writeH2Head(w, m.Headers, m.Status)
+	w.Write(raw[m.HeadLen:])
+}
+
+// writeH2Head sends an answer's headers (content-length kept, the other
+// hop-by-hop ones dropped) and status on an HTTP/2 stream.
+func writeH2Head(w http.ResponseWriter, hdrs []h1.Header, status int) {
+	for _, hd := range hdrs {
 		if n := strings.ToLower(string(hd.Name)); !hopByHop[n] || n == "content-length" {
 			w.Header().Add(n, string(hd.Value))
 		}
@@ -197,8 +204,7 @@ func writeRaw(w http.ResponseWriter, raw []byte) {
 	if w.Header().Get("content-type") == "" {
 		w.Header()["Content-Type"] = nil // no sniffing
 	}
-	w.WriteHeader(m.Status)
-	w.Write(raw[m.HeadLen:])
+	w.WriteHeader(status)
 }
 
 var errH2Retry = errors.New("server closed a reused connection")

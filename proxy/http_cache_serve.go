@@ -86,15 +86,7 @@ func (h *hconn) serveCachedH2(w http.ResponseWriter, be *backend) {
 		h.writeRaw(w, out.reply)
 		return
 	}
-	for _, hd := range hdrs {
-		if n := string(hd.Name); !hopByHop[n] || n == "content-length" {
-			w.Header().Add(n, string(hd.Value))
-		}
-	}
-	if w.Header().Get("content-type") == "" {
-		w.Header()["Content-Type"] = nil // no sniffing
-	}
-	w.WriteHeader(status)
+	writeH2Head(w, hdrs, status) // h2.go
 	if fl, ok := w.(http.Flusher); ok && m.Chunked {
 		fl.Flush() // the head goes now: no content-length of Go's making
 	}
