@@ -19,8 +19,7 @@ import (
 // value, hdr(name,N) and req.fhdr(name,N) the Nth; as haproxy 2.6 does.
 func TestSetSrcAsHAProxy(t *testing.T) {
 	srv := httpEchoServer(t, "s1")
-	cfg := func(port int) string {
-		return httpDefaults + fmt.Sprintf(`frontend fe
+	cfg := httpDefaults + `frontend fe
     bind 127.0.0.1:%d
     option forwardfor
     http-request set-src hdr(x-ip) if { hdr(x-ip) -m found }
@@ -36,11 +35,8 @@ func TestSetSrcAsHAProxy(t *testing.T) {
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, port, srv)
-	}
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, cfg(hp), hp)
-	startRuntime(t, cfg(gp))
+`
+	hp, gp := startBoth(t, cfg, srv)
 	// ask sends one request with extra header lines; the client's own
 	// port (which differs between the two) reads PORT, the proxy's FE
 	ask := func(port int, path, hdrs string) string {

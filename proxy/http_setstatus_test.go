@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +20,7 @@ const httpDefaults = `defaults
 // given) and what later rules read with `status`, as in haproxy 2.6.
 func TestSetStatusAsHAProxy(t *testing.T) {
 	srv := statusServer(t, "s1")
-	cfg := func(port int) string {
-		return httpDefaults + fmt.Sprintf(`frontend fe
+	cfg := httpDefaults + `frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
@@ -34,11 +32,8 @@ backend be
     http-response set-status 302 if { path /e }
     http-response set-header x-st %%[status]
     server s1 127.0.0.1:%d
-`, port, srv)
-	}
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, cfg(hp), hp)
-	startRuntime(t, cfg(gp))
+`
+	hp, gp := startBoth(t, cfg, srv)
 	head := func(port int, path string) string {
 		out := rawExchange(t, port, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2*time.Second)
 		var keep []string

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"fmt"
 	"testing"
 	"time"
 )
@@ -21,8 +20,7 @@ func slowServer(t *testing.T) int {
 // and gohaka alike.
 func TestSetTimeoutAsHAProxy(t *testing.T) {
 	srv := slowServer(t)
-	cfg := func(port int) string {
-		return httpDefaults + fmt.Sprintf(`frontend fe
+	cfg := httpDefaults + `frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
@@ -30,11 +28,8 @@ backend be
     http-request set-timeout server int(2),mul(100) if { path /expr }
     http-request set-timeout server 3s if { path /long }
     server s1 127.0.0.1:%d
-`, port, srv)
-	}
-	hp, gp := freePort(t), freePort(t)
-	runHAProxy(t, cfg(hp), hp)
-	startRuntime(t, cfg(gp))
+`
+	hp, gp := startBoth(t, cfg, srv)
 	got := ""
 	for _, p := range []string{"/short", "/expr", "/long", "/other"} {
 		req := "GET " + p + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
