@@ -341,6 +341,17 @@ func strl2ic(s []byte) int32 {
 	return i
 }
 
+// boolFetch is a boolean sample: 1 or 0.
+func boolFetch(get func(q *hreq) bool) fetchFn {
+	return func(q *hreq, f func([]byte) bool) {
+		if get(q) {
+			f([]byte("1"))
+		} else {
+			f([]byte("0"))
+		}
+	}
+}
+
 // onlyInResponse makes a fetch give nothing outside http-response rules.
 func onlyInResponse(fn fetchFn) fetchFn {
 	return func(q *hreq, f func([]byte) bool) {
@@ -410,23 +421,9 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 	case "pathq":
 		fn = one(func(q *hreq) ([]byte, bool) { p := q.pathq(); return p, p != nil })
 	case "http_first_req": // the connection's first request
-		fn = func(q *hreq, f func([]byte) bool) {
-			if q.firstReq {
-				f([]byte("1"))
-			} else {
-				f([]byte("0"))
-			}
-		}
-		method = "bool"
+		fn, method = boolFetch(func(q *hreq) bool { return q.firstReq }), "bool"
 	case "res.cache_hit": // the response came from a cache (http_cache.go)
-		fn = func(q *hreq, f func([]byte) bool) {
-			if q.cacheTx != nil && q.cacheTx.hit != nil {
-				f([]byte("1"))
-			} else {
-				f([]byte("0"))
-			}
-		}
-		method = "bool"
+		fn, method = boolFetch(func(q *hreq) bool { return q.cacheTx != nil && q.cacheTx.hit != nil }), "bool"
 	case "res.cache_name": // the cache it came from, else empty
 		fn = one(func(q *hreq) ([]byte, bool) {
 			if q.cacheTx != nil && q.cacheTx.hit != nil {

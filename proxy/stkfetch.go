@@ -106,13 +106,7 @@ func stkFetch(name, arg string, rt *Runtime) (fn fetchFn, method string, ok bool
 	}
 	switch {
 	case what == "tracked":
-		return func(q *hreq, f func([]byte) bool) {
-			if tracked(&q.sc, q.ci.sc, n).e != nil {
-				f([]byte("1"))
-			} else {
-				f([]byte("0"))
-			}
-		}, "bool", true, nil
+		return boolFetch(func(q *hreq) bool { return tracked(&q.sc, q.ci.sc, n).e != nil }), "bool", true, nil
 	case what == "trackers":
 		return valueFn(entry, func(t *ctrTable, e *ctrEntry) (int64, bool) { return int64(e.refs), true }), "int", true, nil
 	case op:
