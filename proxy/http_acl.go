@@ -688,15 +688,13 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		method = "bin"
 	case "fc_pp_unique_id", "fc_pp_authority": // a PROXY v2 header's TLVs
 		auth := name == "fc_pp_authority"
-		fn = func(q *hreq, f func([]byte) bool) {
-			if v := q.ci.ppUniqueID; auth {
-				if q.ci.ppAuthority != nil {
-					f(q.ci.ppAuthority)
-				}
-			} else if v != nil {
-				f(v)
+		fn = one(func(q *hreq) ([]byte, bool) {
+			v := q.ci.ppUniqueID
+			if auth {
+				v = q.ci.ppAuthority
 			}
-		}
+			return v, v != nil
+		})
 	case "req_len", "req.len":
 		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(len(q.ci.hello)), 10)) }
 		method = "int"
