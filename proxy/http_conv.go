@@ -152,16 +152,6 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			o, err := base64.StdEncoding.AppendDecode(out, in)
 			return o, err == nil
 		}, nil
-	case "crc32c": // Castagnoli's polynomial, as haproxy's crc32c
-		tab := crc32.MakeTable(crc32.Castagnoli)
-		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
-		return func(_ *hreq, out, in []byte) ([]byte, bool) {
-			v := crc32.Checksum(in, tab)
-			if aval {
-				v = balance.Avalanche(v)
-			}
-			return strconv.AppendUint(out, uint64(v), 10), true
-		}, nil
 	case "be2dec", "be2hex":
 		return beConv(name, args, bad)
 	case "xxh32", "xxh64", "xxh3": // http_xxh.go
@@ -188,8 +178,12 @@ func compileConv(s string, pos parser.Pos) (convFn, error) {
 			}
 			return append(out, in...), true
 		}, nil
-	case "crc32", "djb2", "sdbm", "wt6":
+	case "crc32", "crc32c", "djb2", "sdbm", "wt6":
 		h := balance.HashFuncByName(name)
+		if name == "crc32c" { // Castagnoli's polynomial, no balance hash
+			tab := crc32.MakeTable(crc32.Castagnoli)
+			h = func(b []byte) uint32 { return crc32.Checksum(b, tab) }
+		}
 		aval := len(args) > 0 && args[0] != "" && args[0] != "0"
 		return func(_ *hreq, out, in []byte) ([]byte, bool) {
 			v := h(in)
