@@ -127,6 +127,10 @@ func splitVarConds(arg string) (name string, conds []string, err error) {
 // integer is greater or less than v's (true unless both are integers).
 // false when one did not.
 func (q *hreq) setVarIf(name string, conds []string, v []byte) bool {
+	if len(conds) == 0 { // the common case: no look at the current value
+		q.setVar(name, v)
+		return true
+	}
 	cur, set := q.getVar(name)
 	for _, c := range conds {
 		ok := true
