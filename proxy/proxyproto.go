@@ -49,13 +49,6 @@ func proxyHeader(v2 bool, src, dst netip.AddrPort) []byte {
 	return b.Bytes()
 }
 
-// readProxyHeader reads a PROXY v1 or v2 header from a new connection
-// (accept-proxy) without reading past it.
-func readProxyHeader(c net.Conn, timeout time.Duration) (src, dst netip.AddrPort, err error) {
-	pp, err := readProxyInfo(c, timeout)
-	return pp.src, pp.dst, err
-}
-
 // ppInfo is what a PROXY header told: the addresses (invalid: none) and,
 // from a v2 header's TLVs, the authority and the unique id.
 type ppInfo struct {
@@ -63,7 +56,8 @@ type ppInfo struct {
 	authority, uniqueID []byte
 }
 
-// readProxyInfo is readProxyHeader with the v2 header's TLVs.
+// readProxyInfo reads a PROXY v1 or v2 header from a new connection
+// (accept-proxy) without reading past it.
 func readProxyInfo(c net.Conn, timeout time.Duration) (pp ppInfo, err error) {
 	pp.src, pp.dst, err = readProxyAddrs(c, timeout, &pp)
 	return pp, err
@@ -90,6 +84,7 @@ func ppTLVs(body []byte, family byte, pp *ppInfo) {
 	}
 }
 
+// readProxyAddrs is readProxyInfo's reading; pp gets the v2 TLVs.
 func readProxyAddrs(c net.Conn, timeout time.Duration, pp *ppInfo) (src, dst netip.AddrPort, err error) {
 	if timeout > 0 {
 		c.SetReadDeadline(time.Now().Add(timeout))

@@ -422,16 +422,16 @@ func TestProxyHeaderRoundTrip(t *testing.T) {
 			src, dst := netip.MustParseAddrPort(pair[0]), netip.MustParseAddrPort(pair[1])
 			a, b := net.Pipe()
 			go func() { a.Write(append(proxyHeader(v2, src, dst), "rest"...)); a.Close() }()
-			s, d, err := readProxyHeader(b, time.Second)
+			pp, err := readProxyInfo(b, time.Second)
 			rest, _ := io.ReadAll(b)
-			if err != nil || s != src || d != dst || string(rest) != "rest" {
-				t.Errorf("v2=%v %v: got %v %v %v rest %q", v2, pair, s, d, err, rest)
+			if err != nil || pp.src != src || pp.dst != dst || string(rest) != "rest" {
+				t.Errorf("v2=%v %v: got %v %v %v rest %q", v2, pair, pp.src, pp.dst, err, rest)
 			}
 		}
 	}
 	a, b := net.Pipe()
 	go func() { a.Write([]byte("GARBAGE-NOT-PROXY-HEADER")); a.Close() }()
-	if _, _, err := readProxyHeader(b, time.Second); err == nil {
+	if _, err := readProxyInfo(b, time.Second); err == nil {
 		t.Errorf("garbage accepted as a PROXY header")
 	}
 }
