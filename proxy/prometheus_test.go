@@ -69,7 +69,14 @@ func TestPrometheusMatchesHAProxy(t *testing.T) {
 	waitFor(t, func() bool { h, g := scrape(hprom), scrape(gprom); return ready(h) && ready(g) }, "checks in both")
 	hit(t, hfe, 40)
 	hit(t, gfe, 40)
-	h, g := scrape(hprom), scrape(gprom)
+	// Both proxies count a session's bytes when it ends, which can be
+	// just after the client saw its reply end: compare once none is open.
+	var h, g string
+	closed := `haproxy_backend_current_sessions{proxy="be1"} 0`
+	waitFor(t, func() bool {
+		h, g = scrape(hprom), scrape(gprom)
+		return strings.Contains(h, closed) && strings.Contains(g, closed)
+	}, "sessions ended in both")
 	hl, gl := strings.Split(strings.TrimSpace(h), "\n"), strings.Split(strings.TrimSpace(g), "\n")
 	if len(hl) != len(gl) {
 		t.Errorf("haproxy %d lines, gohaka %d", len(hl), len(gl))

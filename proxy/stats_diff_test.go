@@ -213,7 +213,18 @@ func TestStatsCSVMatchesHAProxy(t *testing.T) {
 		hit(t, fp[0], 500)
 		hit(t, fp[1], 500)
 	}
-	time.Sleep(100 * time.Millisecond) // last sessions' counters
+	// counters of a session are booked when it ends, which may be just
+	// after its client saw the reply: compare once no session is open
+	idle := func(addr string) bool {
+		_, rows, _ := parseStat(t, cliQuery(t, addr, "show stat"))
+		for _, k := range []string{"fe1/FRONTEND", "fe2/FRONTEND"} {
+			if rows[k] == nil || rows[k][colIndex("scur")] != "0" {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, func() bool { return idle("unix:"+haSock) && idle("unix:"+goSock) }, "sessions to end in both")
 	haText, goText := cliQuery(t, "unix:"+haSock, "show stat"), cliQuery(t, "unix:"+goSock, "show stat")
 	hh, hrows, horder := parseStat(t, haText)
 	gh, grows, gorder := parseStat(t, goText)
