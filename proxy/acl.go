@@ -18,6 +18,28 @@ type connInfo struct {
 	hello    []byte    // what the client sent first, for content rules (inspect.go)
 	// from a PROXY v2 header's TLVs (fc_pp_authority, fc_pp_unique_id)
 	ppAuthority, ppUniqueID []byte
+	// fcSrc, fcDst are the connection's own addresses (fc_src, fc_dst):
+	// the socket's, or what tcp-request connection rules made them; src
+	// and dst may then come from a PROXY header or later rules
+	fcSrc, fcDst netip.AddrPort
+	// vars are the session's variables (sess.*) set before its first
+	// request, by tcp-request connection and session rules
+	vars []hvar
+}
+
+// fcAddr is fc_dst (dst) or fc_src: the socket's address where none was
+// recorded.
+func (ci *connInfo) fcAddr(dst bool) netip.AddrPort {
+	if dst {
+		if ci.fcDst.IsValid() {
+			return ci.fcDst
+		}
+		return ci.dst
+	}
+	if ci.fcSrc.IsValid() {
+		return ci.fcSrc
+	}
+	return ci.src
 }
 
 // l4Matcher is one compiled layer-4 ACL: a fetch and its patterns.
@@ -82,6 +104,10 @@ func compileL4(fetch string, flags, values []string, pos parser.Pos) (*l4Matcher
 	return m, nil
 }
 
+// connFetches are the fetches of the connection's own addresses, matched
+// in tcp rules as in http mode.
+var connFetches = map[string]bool{"fc_src": true, "fc_dst": true, "fc_src_port": true, "fc_dst_port": true}
+
 // compileL4 compiles a layer-4 ACL, where the stick-counter fetches
 // (sc_*, src_*) and those of the client's first bytes (req.ssl_sni...)
 // are matched as in http mode.
@@ -90,7 +116,7 @@ func (r *Runtime) compileL4(fetch string, flags, values []string, pos parser.Pos
 	if contentFetches[name] {
 		r.readsContent = true
 	}
-	if _, _, ok, _ := stkFetch(name, arg, nil); ok || contentFetches[name] {
+	if _, _, ok, _ := stkFetch(name, arg, nil); ok || contentFetches[name] || connFetches[name] {
 		hm, err := compileHTTP(fetch, flags, values, pos, r)
 		if err != nil {
 			return nil, err

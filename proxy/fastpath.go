@@ -206,7 +206,12 @@ func tcpAddr(ap netip.AddrPort) net.Addr {
 // server pick, and a connect the event loop completes. It never blocks.
 func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	s := r.openSession(fe, &fdEnd{local: ci.dst, remote: ci.src})
-	if !r.admit(fe, s, &ci) {
+	var tracked [3]bool
+	connOK := r.tcpPhase(fe, &ci, fe.connRules, &tracked)
+	if !connOK { // haproxy resets what its connection rules reject
+		unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+	}
+	if !connOK || !r.admit(fe, s, &ci, &tracked) {
 		rawClose(fd)
 		r.track(s, false)
 		done()

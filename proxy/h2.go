@@ -29,7 +29,7 @@ import (
 // through the frontend's rules and routing and on to a server as
 // HTTP/1.1, its response streamed back.
 func (r *Runtime) serveH2(fe *frontend, s *session, tc *tls.Conn, ci connInfo) {
-	hc := &h2conn{r: r, fe: fe, s: s, ci: ci, idle: map[*server][]*h2srv{}}
+	hc := &h2conn{r: r, fe: fe, s: s, ci: ci, idle: map[*server][]*h2srv{}, sessVars: ci.vars}
 	defer hc.closeIdle()
 	ln := &oneConn{c: tc, done: make(chan struct{})}
 	connDone := make(chan struct{})
@@ -110,6 +110,9 @@ type h2conn struct {
 	streams atomic.Int64 // streams begun (h2_obs.go)
 	mu      sync.Mutex
 	idle    map[*server][]*h2srv
+	// sessVars are the session's variables (sess.*), under mu: each
+	// stream starts with a copy and replaces them if it set one
+	sessVars []hvar
 }
 
 // h2srv is an HTTP/1.1 connection to a server.
@@ -158,9 +161,20 @@ func (hc *h2conn) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.obsBegin()
 	defer h.obsEnd()
 	q := &h.q
+	hc.mu.Lock()
+	vars := append([]hvar(nil), hc.sessVars...)
+	hc.mu.Unlock()
 	*q = hreq{method: []byte(req.Method), uri: []byte(req.RequestURI), major: 2, hdrs: hdrs, ci: &h.ci, tls: req.TLS,
 		rt: hc.r, fe: fe, userlists: fe.http.userlists, appendFirst: h.appendFirst, uid: h.uid, caps: &h.ob.reqVals,
-		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals, ob: &h.ob, cacheTx: &h.cache}
+		firstReq: h.ob.nreq == 1, rcaps: &h.ob.cc.resVals, ob: &h.ob, cacheTx: &h.cache, vars: vars}
+	defer func() {
+		if q.sessSet {
+			kept := keepSessVars(nil, q.vars)
+			hc.mu.Lock()
+			hc.sessVars = kept
+			hc.mu.Unlock()
+		}
+	}()
 	v, resp, be := hc.r.route(fe, q, h)
 	switch {
 	case v == vCached:

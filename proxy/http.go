@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -81,6 +82,12 @@ type hconn struct {
 	ck  h1.Chunks
 	// cache is what cache-use and cache-store know of the request
 	cache cacheTxn
+	// sessVars are the session's variables (sess.*) between requests
+	sessVars []hvar
+	// sessAddr are the session's src and dst, which set-src and set-dst
+	// rules change for one request (addrMoved: the last one did)
+	sessAddr  [2]netip.AddrPort
+	addrMoved bool
 }
 
 // serveHTTP runs an http-mode client connection: requests one after the
@@ -103,6 +110,7 @@ func (r *Runtime) serveHTTP(fe *frontend, s *session, c net.Conn, ci connInfo) {
 		h.tls = &st
 	}
 	h.breq.Header, h.breq.Src = h.hdrLookup, ci.src.Addr()
+	h.sessVars, h.sessAddr = ci.vars, [2]netip.AddrPort{ci.src, ci.dst}
 	r.mu.Lock()
 	s.httpIdle = &h.idle // in the connection's own hot cache lines, not the session's
 	r.mu.Unlock()
@@ -312,9 +320,16 @@ func (h *hconn) transaction() bool {
 	keepAlive := req.KeepAlive() && !fe.px.OptionOn("httpclose") && !req.Ambiguous && !h.r.stopping.Load()
 	h.head = string(req.Method) == "HEAD"
 	q := &h.q
+	if h.addrMoved { // the previous request's set-src or set-dst was its own
+		h.setAddrs(h.sessAddr[0], h.sessAddr[1])
+		h.addrMoved = false
+	}
 	h.hdrs = append(h.hdrs[:0], req.Headers...)
 	q.reset(h, fe)
 	defer func() {
+		if q.sessSet {
+			h.sessVars = keepSessVars(nil, q.vars) // new: the old one may be shared (ci.vars)
+		}
 		// keep what grew for the next request
 		h.arena, h.conv = q.arena[:0], q.conv[:0]
 		if cap(q.hdrs) > cap(h.hdrs) {
@@ -323,10 +338,8 @@ func (h *hconn) transaction() bool {
 	}()
 	v, resp, be := h.r.route(fe, q, h)
 	if q.addrSet { // set-src, set-dst: the session's books and the balancer see it
-		h.r.mu.Lock()
-		h.s.info.ci.src, h.s.info.ci.dst = h.ci.src, h.ci.dst
-		h.r.mu.Unlock()
-		h.breq.Src = h.ci.src.Addr()
+		h.setAddrs(h.ci.src, h.ci.dst)
+		h.addrMoved = true
 	}
 	switch v {
 	case vRespond:
@@ -349,13 +362,26 @@ func (h *hconn) transaction() bool {
 	return h.forward(be, keepAlive)
 }
 
+// setAddrs makes src and dst the connection's addresses for its
+// requests, the balancer and `show sess`.
+func (h *hconn) setAddrs(src, dst netip.AddrPort) {
+	h.ci.src, h.ci.dst = src, dst
+	h.r.mu.Lock()
+	h.s.info.ci.src, h.s.info.ci.dst = src, dst
+	h.r.mu.Unlock()
+	h.breq.Src = src.Addr()
+}
+
 // route runs the frontend's http-request rules, picks the backend
 // (use_backend, default_backend) and runs the backend's rules.
 func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *backend) {
+	v, resp := vContinue, []byte(nil)
 	if q.ci.sc != nil || fe.streamTracks != nil {
-		r.trackRequest(fe, q)
+		v = r.trackRequest(fe, q)
 	}
-	v, resp := runRequestRules(fe.http.reqRules, q)
+	if v == vContinue {
+		v, resp = runRequestRules(fe.http.reqRules, q)
+	}
 	if h != nil && (v == vContinue || v == vAllow) {
 		if sv, page := h.statsAnswer(fe.px); page != nil { // http_service.go
 			v, resp = sv, page

@@ -52,10 +52,12 @@ type hreq struct {
 	firstReq    bool      // the connection's first request (http_first_req)
 	// srvTimeout, tunTimeout: set-timeout server|tunnel (0: the backend's)
 	srvTimeout, tunTimeout time.Duration
-	// vars are the request's variables (set-var): txn, req and sess
-	// scopes alike live as long as the transaction
-	vars []hvar
-	ob   *httpObs // the request line kept for the log and capture.req.*
+	// vars are the request's variables (set-var): txn and req ones live
+	// as long as the transaction; sess ones are loaded from the session
+	// before it and, when sessSet says one changed, kept after it
+	vars    []hvar
+	sessSet bool
+	ob      *httpObs // the request line kept for the log and capture.req.*
 	// cacheTx: cache-use and cache-store (http_cache.go); nil where no
 	// cache serves (HTTP/2 streams)
 	cacheTx *cacheTxn
@@ -70,7 +72,7 @@ func (q *hreq) reset(h *hconn, fe *frontend) {
 	q.ci, q.tls, q.rt, q.fe, q.be = &h.ci, h.tls, h.r, fe, nil
 	q.userlists, q.arena, q.conv, q.appendFirst = fe.http.userlists, h.arena[:0], h.conv[:0], h.appendFirst
 	q.resp, q.status, q.silent, q.uid, q.caps, q.rcaps = false, 0, false, h.uid, &h.ob.reqVals, &h.ob.cc.resVals
-	q.answered, q.vars, q.sc, q.addrSet = nil, q.vars[:0], trackSet{}, false
+	q.answered, q.vars, q.sc, q.addrSet, q.sessSet = nil, append(q.vars[:0], h.sessVars...), trackSet{}, false, false
 	q.srvTimeout, q.tunTimeout, q.firstReq = 0, 0, h.reqs == 0
 	if h.cache.c != nil { // a previous request's
 		h.cache = cacheTxn{}
@@ -86,6 +88,9 @@ type hvar struct {
 
 // setVar sets (or, with a nil value, unsets) a variable.
 func (q *hreq) setVar(name string, v []byte) {
+	if strings.HasPrefix(name, "sess.") {
+		q.sessSet = true
+	}
 	for i := range q.vars {
 		if q.vars[i].name == name {
 			if v == nil {
@@ -460,6 +465,14 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 			method = "bool"
 		}
 		fn = func(q *hreq, f func([]byte) bool) { f(v) }
+	case "ipv4", "ipv6": // constant addresses
+		a, err := netip.ParseAddr(arg)
+		if err != nil || a.Is4() != (name == "ipv4") {
+			return nil, "", fmt.Errorf("%s: fetch '%s': '%s' is not an %s address", pos, expr, arg, strings.ToUpper(name[:2])+name[2:])
+		}
+		v := []byte(a.String())
+		fn = func(q *hreq, f func([]byte) bool) { f(v) }
+		method = "ip"
 	case "date": // unix time in seconds, plus an offset
 		off := int64(0)
 		if arg != "" {
@@ -588,6 +601,14 @@ func httpFetch(expr string, pos parser.Pos, rt *Runtime) (fetchFn, string, error
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.src.Addr().Unmap().String())) }
 	case "dst":
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.dst.Addr().Unmap().String())) }
+	case "fc_src", "fc_dst": // the connection's own addresses (tcp-request connection may set them)
+		dst := name == "fc_dst"
+		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.ci.fcAddr(dst).Addr().Unmap().String())) }
+		method = "ip"
+	case "fc_src_port", "fc_dst_port":
+		dst := name == "fc_dst_port"
+		fn = func(q *hreq, f func([]byte) bool) { f(strconv.AppendInt(nil, int64(q.ci.fcAddr(dst).Port()), 10)) }
+		method = "int"
 	case "fe_name":
 		fn = func(q *hreq, f func([]byte) bool) { f([]byte(q.fe.px.Name)) }
 	case "be_name":

@@ -156,14 +156,17 @@ type httpObs struct {
 	denied        bool
 	tarpit        bool // denied after timeout tarpit (tw): PT--
 	rejected      bool // reject, silent-drop: closed with no answer (status -1)
-	respDenied    bool // the server's response was denied (http-response deny)
-	srvStatus     int  // the server's own status, before response rules (0: none)
-	respReplaced  bool // an http-response rule answered instead (deny: respDenied too)
-	intercepted   bool
-	cached        bool // answered from the cache (cache-use)
-	noServer      bool // no server available, or the connection failed
-	connFailed    bool // noServer because the connection to the server picked failed
-	ckReq, ckResp byte // persistence cookie letters of the log's termination state (0: -)
+	// contentRejected: rejected by a tcp-request content rule, which
+	// haproxy runs before it keeps the request line for the log
+	contentRejected bool
+	respDenied      bool // the server's response was denied (http-response deny)
+	srvStatus       int  // the server's own status, before response rules (0: none)
+	respReplaced    bool // an http-response rule answered instead (deny: respDenied too)
+	intercepted     bool
+	cached          bool // answered from the cache (cache-use)
+	noServer        bool // no server available, or the connection failed
+	connFailed      bool // noServer because the connection to the server picked failed
+	ckReq, ckResp   byte // persistence cookie letters of the log's termination state (0: -)
 	// srvOut: the bytes of the server's response as haproxy counts them
 	// (before rewrites; 0: no server response was relayed)
 	srvOut       int64
@@ -230,6 +233,7 @@ func (h *hconn) obsBegin() {
 	ob.tarpit, ob.rejected, ob.respDenied, ob.srvStatus, ob.respReplaced = false, false, false, 0, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout, ob.cached = false, false, false
+	ob.contentRejected = false
 	ob.ckReq, ob.ckResp = 0, 0
 	ob.srvOut = 0
 	ob.srvErr = 0
@@ -308,6 +312,11 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 		h.ob.denied, h.ob.denyBE = true, fromBE
 		h.ob.tarpit = rule.action == "tarpit"
 		h.ob.rejected = rule.action == "reject" || rule.action == "silent-drop"
+		if h.ob.contentRejected = rule.content; rule.content {
+			// haproxy rejects it before counting it as an http request
+			h.r.obs.cumReq.Add(-1)
+			h.fe.ctr.http.reqTot.Add(-1)
+		}
 	case "redirect", "return":
 		h.ob.intercepted = true
 		h.fe.ctr.http.intercepted.Add(1)
@@ -467,7 +476,7 @@ func (h *hconn) obsLog(in, out int64, status int) {
 	if tx.server && !ob.cc.statusAt.IsZero() && !ob.sent.IsZero() {
 		tx.gotResp, tx.tr = true, ob.cc.statusAt.Sub(ob.sent)
 	}
-	tx.noTR, tx.tarpit = ob.tarpit || ob.rejected, ob.tarpit
+	tx.noTR, tx.tarpit, tx.badReq = ob.tarpit || ob.rejected, ob.tarpit, ob.contentRejected
 	if ob.cached { // haproxy's cache answers at once: every timer 0
 		tx.cached, tx.server, tx.gotResp, tx.tw, tx.tc, tx.tr = true, true, true, 0, 0, 0
 	}

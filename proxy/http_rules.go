@@ -131,6 +131,9 @@ type httpRule struct {
 	dur    time.Duration // set-timeout: a constant timeout (else value, in ms)
 	cache  *httpCache    // cache-use, cache-store
 	conds  []string      // set-var's conditions (setVarIf)
+	// content: a tcp-request content rule of an http frontend, run on
+	// each request before the http-request rules
+	content bool
 }
 
 type redirect struct {

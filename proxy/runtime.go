@@ -83,8 +83,12 @@ type Runtime struct {
 }
 
 type frontend struct {
-	px        *parser.Proxy
-	rules     []tcpRule
+	px *parser.Proxy
+	// connRules, sessRules and rules are the tcp-request connection,
+	// session and content rules (an http frontend's content rules are in
+	// streamTracks): each list runs until one of its rules accepts
+	connRules, sessRules, rules []tcpRule
+
 	routes    []route
 	defaultBE *backend
 	slots     *gate
@@ -94,8 +98,8 @@ type frontend struct {
 	rawLns    []*rawLn      // listeners of the plain tcp path (fastpath.go)
 	http      *httpFE       // mode http
 	ctr       counters
-	// streamTracks are the tcp-request content track-sc rules of an http
-	// frontend: they run on each request
+	// streamTracks are the tcp-request content rules of an http frontend
+	// that track, count or set: they run on each request
 	streamTracks []tcpRule
 	// inspect: a tcp frontend's rules or routes read the client's first
 	// bytes, waited for up to inspectDelay (inspect.go)
@@ -105,10 +109,15 @@ type frontend struct {
 
 type tcpRule struct {
 	accept  bool
-	content bool // tcp-request content (else connection)
+	content bool // tcp-request content
+	session bool // tcp-request session (neither: connection)
 	cond    *l4Cond
 	track   *trackRule // a track-scN rule (neither accepts nor rejects)
 	inc     *gpcInc    // an sc-inc-gpc0|1(N) rule (neither either)
+	// act holds a set-var, unset-var, set-src, set-dst, set-src-port or
+	// set-dst-port rule of an http frontend, run as its http-request
+	// twin (with its own condition) on what the phase knows
+	act []*httpRule
 }
 
 type route struct {
@@ -265,19 +274,36 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		if !strings.HasPrefix(rule.Keyword, "tcp-request ") {
 			continue
 		}
+		if rule.Keyword == "tcp-request inspect-delay" {
+			continue
+		}
 		track := strings.HasPrefix(rule.Action, "track-sc")
 		inc, isInc := gpcAction(rule.Action)
-		if rule.Keyword == "tcp-request session" && !track && !isInc || rule.Keyword == "tcp-request inspect-delay" {
-			continue // checked and warned about by the parser
+		tr := tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content",
+			session: rule.Keyword == "tcp-request session"}
+		if px.Mode == "http" && (setsAction(rule.Action) || tr.content && (tr.accept || rule.Action == "reject")) {
+			// run as the http-request twin: content accept is allow
+			twin := *rule
+			if tr.content && tr.accept {
+				twin.Action = "allow"
+			}
+			act, err := r.compileHTTPRule(px, &twin)
+			if err != nil {
+				return nil, err
+			}
+			act.content = tr.content
+			tr.act = []*httpRule{act}
+			fe.addTCPRule(tr)
+			continue
 		}
 		if rule.Action != "accept" && rule.Action != "reject" && !track && !isInc {
-			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's tcp runtime yet (accept, reject, track-sc0/1/2 and sc-inc-gpc0/1 are)", rule.Pos, rule.Keyword, rule.Action)
+			return nil, fmt.Errorf("%s: '%s %s' is not available in gohaka's %s runtime yet (%s are)", rule.Pos, rule.Keyword, rule.Action, px.Mode, tcpActionsDone[px.Mode])
 		}
 		c, err := r.compileCond(rule.Cond, px.ACLs)
 		if err != nil {
 			return nil, err
 		}
-		tr := tcpRule{accept: rule.Action == "accept", content: rule.Keyword == "tcp-request content", cond: c}
+		tr.cond = c
 		if isInc {
 			tr.inc = &inc
 		}
@@ -286,11 +312,7 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 				return nil, err
 			}
 		}
-		if (track || isInc) && tr.content && px.Mode == "http" { // once per request, as haproxy runs them
-			fe.streamTracks = append(fe.streamTracks, tr)
-			continue
-		}
-		fe.rules = append(fe.rules, tr)
+		fe.addTCPRule(tr)
 	}
 	for _, u := range px.UseBackends {
 		if px.Mode == "http" {
@@ -551,6 +573,14 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, 
 		}
 	}()
 	ci := connInfo{src: addrPort(c.RemoteAddr()), dst: addrPort(c.LocalAddr())}
+	var tracked [3]bool // counters tracked for the session
+	if !r.tcpPhase(fe, &ci, fe.connRules, &tracked) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // haproxy resets what its connection rules reject
+		}
+		return
+	}
+	ci.fcSrc, ci.fcDst = ci.src, ci.dst // what a PROXY header and later rules leave as they are
 	if _, ok := fe.px.Binds[0].Options["accept-proxy"]; ok {
 		pp, err := readProxyInfo(c, fe.px.Timeouts.Client)
 		if err != nil {
@@ -580,7 +610,7 @@ func (r *Runtime) serve(fe *frontend, c net.Conn, tc *tls.Config, lname string, 
 		}
 		ci.hello = peekHello(c, fe.inspectDelay, size)
 	}
-	if !r.admit(fe, s, &ci) {
+	if !r.admit(fe, s, &ci, &tracked) {
 		return
 	}
 	started = true
@@ -609,33 +639,15 @@ func (r *Runtime) openSession(fe *frontend, c endpoint) *session {
 	return s
 }
 
-// admit runs the tcp-request rules on a new session; admitted, the
+// admit runs the tcp-request session and content rules on a new
+// session whose connection rules passed (tcp_rules.go); admitted, the
 // session has started (counted, and logged where haproxy logs a connect).
-func (r *Runtime) admit(fe *frontend, s *session, ci *connInfo) bool {
-	var sess [3]bool // counters tracked for the session (not by content rules)
-	for _, rule := range fe.rules {
-		if rule.cond.eval(*ci) {
-			if rule.track != nil {
-				if r.trackSession(rule.track, ci) && !rule.content {
-					sess[rule.track.n] = true
-				}
-				continue
-			}
-			if rule.inc != nil {
-				rule.inc.run(nil, ci.sc)
-				continue
-			}
-			if !rule.accept {
-				if ci.sc != nil {
-					ci.sc.release()
-				}
-				r.denied(fe, rule)
-				return false
-			}
-			break
-		}
+// tracked are the counters tracked for the session so far.
+func (r *Runtime) admit(fe *frontend, s *session, ci *connInfo, tracked *[3]bool) bool {
+	if !r.tcpPhase(fe, ci, fe.sessRules, tracked) || !r.tcpPhase(fe, ci, fe.rules, tracked) {
+		return false
 	}
-	for n, ok := range sess {
+	for n, ok := range tracked {
 		if ok { // the session is counted once its connection is accepted
 			ci.sc[n].count(dSessCnt, dSessRate, 1)
 		}

@@ -89,6 +89,10 @@ func (r *Runtime) denied(fe *frontend, rule tcpRule) {
 		fe.ctr.sessionEnd(0, 0, 0, 0, 0)
 		return
 	}
+	if rule.session {
+		fe.ctr.dses.Add(1)
+		return
+	}
 	fe.ctr.dcon.Add(1)
 }
 

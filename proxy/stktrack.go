@@ -183,13 +183,21 @@ func (r *Runtime) trackSession(tr *trackRule, ci *connInfo) bool {
 }
 
 // trackRequest counts a new http request in the session's counters and
-// runs the frontend's tcp-request content track rules for it.
-func (r *Runtime) trackRequest(fe *frontend, q *hreq) {
+// runs the frontend's tcp-request content rules for it: vRespondClose
+// when one rejected it.
+func (r *Runtime) trackRequest(fe *frontend, q *hreq) verdict {
 	if q.ci.sc != nil {
 		q.ci.sc.count(dHTTPReqCnt, dHTTPReqRate, 1)
 	}
 	for _, tr := range fe.streamTracks {
 		switch {
+		case tr.act != nil: // accept, reject, set-var, set-src...: for this request
+			switch v, _ := runRequestRules(tr.act, q); v {
+			case vAllow: // accept ends the content rules
+				return vContinue
+			case vRespondClose:
+				return v
+			}
 		case !tr.cond.eval(*q.ci):
 		case tr.inc != nil:
 			tr.inc.run(&q.sc, q.ci.sc)
@@ -197,6 +205,7 @@ func (r *Runtime) trackRequest(fe *frontend, q *hreq) {
 			q.sc[tr.track.n].count(dHTTPReqCnt, dHTTPReqRate, 1)
 		}
 	}
+	return vContinue
 }
 
 // untrackRequest closes a request's books in the counters it was
