@@ -352,7 +352,7 @@ func sendStream(sc *h2srv, body io.Reader, length int64, idle time.Duration) err
 func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 	sv := be.servers[idx]
 	if p := be.http.pool; p.mode != "never" {
-		if ic := p.take(idx, false); ic != nil {
+		if ic := p.take(idx, false, ppKeyFor(sv, hc.ci.src, hc.ci.dst)); ic != nil {
 			wait := be.px.Timeouts.Queue
 			if wait == 0 {
 				wait = be.px.Timeouts.Connect
@@ -408,7 +408,7 @@ func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 func (hc *h2conn) putConn(be *backend, idx int, c *h2srv) {
 	if p := be.http.pool; p.mode != "never" {
 		c.rc.once.Do(c.rc.release) // its slots go back while it is idle
-		p.put(idx, &idleConn{c: c.c, rc: c.rc, sp: c.sp, idx: idx, be: be, reuse: true})
+		p.put(idx, &idleConn{c: c.c, rc: c.rc, sp: c.sp, idx: idx, be: be, reuse: true, pp: ppKeyFor(be.servers[idx], hc.ci.src, hc.ci.dst)})
 		return
 	}
 	sv := be.servers[idx]

@@ -88,6 +88,7 @@ type hconn struct {
 	// rules change for one request (addrMoved: the last one did)
 	sessAddr  [2]netip.AddrPort
 	addrMoved bool
+	scPP      ppKey // the PROXY header sc began with
 }
 
 // serveHTTP runs an http-mode client connection: requests one after the
@@ -614,7 +615,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 			h.breq.URI = unsafeString(q.uri)
 			idx, picked = be.bal.Pick(&h.breq), true
 		}
-		if idx >= 0 && h.sc != nil && h.be == be && be.servers[idx] == h.sv {
+		if idx >= 0 && h.sc != nil && h.be == be && be.servers[idx] == h.sv && (!h.sv.sendsPP || h.scPP == ppKey{h.ci.src, h.ci.dst}) {
 			be.mu.Unlock()
 			h.obsAttempt(be, idx, attempt, picked, true, nil)
 			return true, nil
@@ -640,7 +641,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 			}
 			h.obsAttempt(be, idx, attempt, picked, true, nil)
 			be.sessions.Add(1)
-			h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = ic.c, ic.rc, sv, be, ic.sp, true
+			h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused, h.scPP = ic.c, ic.rc, sv, be, ic.sp, true, ic.pp
 			h.r.mu.Lock()
 			h.s.server, h.s.srv = ic.c, sv
 			h.r.mu.Unlock()
@@ -659,6 +660,7 @@ func (h *hconn) connectServer(be *backend) (reused bool, err error) {
 		sc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { be.mu.Lock(); be.bal.Release(i); be.mu.Unlock() }}
 		be.sessions.Add(1)
 		h.sc, h.rc, h.sv, h.be, h.sp, h.srvReused = sc, sc, sv, be, newPeeker(sc.TCPConn), false
+		h.scPP = ppKeyFor(sv, h.ci.src, h.ci.dst)
 		h.r.mu.Lock()
 		h.s.server, h.s.srv = sc, sv
 		h.r.mu.Unlock()

@@ -159,6 +159,7 @@ type httpObs struct {
 	// contentRejected: rejected by a tcp-request content rule, which
 	// haproxy runs before it keeps the request line for the log
 	contentRejected bool
+	srvAborted      bool // the server closed before a byte of response (SH--)
 	respDenied      bool // the server's response was denied (http-response deny)
 	srvStatus       int  // the server's own status, before response rules (0: none)
 	respReplaced    bool // an http-response rule answered instead (deny: respDenied too)
@@ -233,7 +234,7 @@ func (h *hconn) obsBegin() {
 	ob.tarpit, ob.rejected, ob.respDenied, ob.srvStatus, ob.respReplaced = false, false, false, 0, false
 	ob.noServer, ob.retries, ob.redispatched, ob.reused, ob.sent = false, 0, false, false, time.Time{}
 	ob.connFailed, ob.connTimeout, ob.cached = false, false, false
-	ob.contentRejected = false
+	ob.contentRejected, ob.srvAborted = false, false
 	ob.ckReq, ob.ckResp = 0, 0
 	ob.srvOut = 0
 	ob.srvErr = 0
@@ -495,6 +496,8 @@ func (h *hconn) obsLog(in, out int64, status int) {
 		tx.term = "sC--"
 	case ob.noServer:
 		tx.term = "SC--"
+	case ob.srvErr == 502 && ob.srvAborted:
+		tx.term, tx.gotResp = "SH--", false
 	case ob.srvErr == 502:
 		tx.term, tx.gotResp = "PH--", false // haproxy: a protocol error found by the proxy
 	case ob.srvErr == 504:

@@ -109,6 +109,17 @@ var errServerClosed = errors.New("server closed the connection before responding
 // invalid (502/504) and closes the server connection; the client's stays
 // open for its next request, as in haproxy, unless keepAlive is false.
 func (h *hconn) serverFailed(err error, keepAlive bool) bool {
+	if h.reqs > 0 && err == errServerClosed {
+		// not the connection's first request: a client that kept it
+		// alive retries, so haproxy closes without an answer, unlogged
+		h.q.silent = true
+		if be := h.ob.be; be != nil {
+			be.ctr.http.reqTot.Add(-1) // nor counted as the backend's
+		}
+		h.srvIdle = false
+		h.dropServer()
+		return false
+	}
 	h.sendServerError(err)
 	h.srvIdle = false
 	h.dropServer()
@@ -122,6 +133,7 @@ func (h *hconn) sendServerError(err error) {
 		code = 504
 	}
 	h.obsServerError(code) // http_obs.go
+	h.ob.srvAborted = err == errServerClosed
 	resp := h.afterReply(h.errorFor(code, h.be).bytes(&h.q))
 	if !h.req.KeepAlive() { // the client asked for the end: haproxy says so
 		resp = addConnClose(resp)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -26,6 +27,21 @@ type idleConn struct {
 	idx   int // the server's index in its backend
 	be    *backend
 	reuse bool // it has been taken again at least once
+	pp    ppKey
+}
+
+// ppKey is what a server connection's PROXY header told its server: the
+// client's source and destination (zero: no header). Such a connection
+// serves only requests with the same addresses, as in haproxy, or the
+// server would see another client's.
+type ppKey [2]netip.AddrPort
+
+// ppKeyFor is the PROXY header a request to sv needs from src and dst.
+func ppKeyFor(sv *server, src, dst netip.AddrPort) ppKey {
+	if sv.sendsPP {
+		return ppKey{src, dst}
+	}
+	return ppKey{}
 }
 
 // close ends an idle connection as haproxy does: a plain one with a reset
@@ -100,12 +116,12 @@ func (p *srvPool) put(idx int, ic *idleConn) {
 // take returns a parked connection to server idx still open and idle, or
 // nil; proven asks for one that was already taken again once (aggressive
 // mode, first requests).
-func (p *srvPool) take(idx int, proven bool) *idleConn {
+func (p *srvPool) take(idx int, proven bool, pp ppKey) *idleConn {
 	for {
 		p.mu.Lock()
 		l := p.idle[idx]
 		k := len(l) - 1
-		for proven && k >= 0 && !l[k].reuse {
+		for k >= 0 && (proven && !l[k].reuse || l[k].pp != pp) {
 			k--
 		}
 		if k < 0 {
@@ -144,7 +160,7 @@ func (h *hconn) parkServer() bool {
 	h.rc.once.Do(h.rc.release)
 	h.sv.limit.release()
 	be.sessions.Add(-1)
-	ic := &idleConn{c: h.sc, rc: h.rc, sp: h.sp, idx: idx, be: be, reuse: h.srvReused}
+	ic := &idleConn{c: h.sc, rc: h.rc, sp: h.sp, idx: idx, be: be, reuse: h.srvReused, pp: h.scPP}
 	if be.http.pool.mode == "never" { // kept for this client connection only
 		if len(h.own) >= maxSessionConns {
 			h.own[0].c.Close()
@@ -168,10 +184,11 @@ func (h *hconn) takeIdle(be *backend, idx int) (*idleConn, error) {
 	if be.http == nil || be.http.pool == nil {
 		return nil, nil
 	}
+	pp := ppKeyFor(be.servers[idx], h.ci.src, h.ci.dst)
 	var ic *idleConn
 	if be.http.pool.mode == "never" {
 		for i := len(h.own) - 1; i >= 0 && ic == nil; i-- {
-			if x := h.own[i]; x.be == be && x.idx == idx {
+			if x := h.own[i]; x.be == be && x.idx == idx && x.pp == pp {
 				h.own = append(h.own[:i], h.own[i+1:]...)
 				if x.sp.idleOpen() {
 					ic = x
@@ -181,7 +198,7 @@ func (h *hconn) takeIdle(be *backend, idx int) (*idleConn, error) {
 			}
 		}
 	} else if be.http.pool.mayTake(h.reqs == 0) {
-		ic = be.http.pool.take(idx, be.http.pool.mode == "aggressive" && h.reqs == 0)
+		ic = be.http.pool.take(idx, be.http.pool.mode == "aggressive" && h.reqs == 0, pp)
 	}
 	if ic == nil {
 		return nil, nil

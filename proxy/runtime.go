@@ -145,6 +145,7 @@ type server struct {
 	limit   srvLimit
 	st      *srvState
 	tls     *tls.Config // `ssl` on the server line
+	sendsPP bool        // send-proxy or send-proxy-v2
 }
 
 // endpoint is what the session books need of either connection; once an
@@ -247,7 +248,7 @@ func newBackend(px *parser.Proxy) *backend {
 		if len(s.Resolved) > 0 {
 			host = s.Resolved[0].String()
 		}
-		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s)}
+		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s), sendsPP: s.SendProxy || s.SendProxyV2}
 		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn, onQueue: func(n int) { sv.st.ctr.noteQueue(n); be.ctr.noteQueue(n) }}
 		be.servers = append(be.servers, sv)
 	}

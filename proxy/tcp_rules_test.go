@@ -137,6 +137,8 @@ func TestTCPRequestPhasesAsHAProxy(t *testing.T) {
 		{2, []string{"/a", "/b", "/u", "/b"}},
 		{3, []string{"/"}},
 		{5, []string{"/drop"}},
+		{5, []string{"/keep", "/drop"}},
+		{5, []string{"/keep", "/keep2", "/keep"}},
 		{7, []string{"/"}},
 		{8, []string{"/"}},
 	}
@@ -177,8 +179,8 @@ func TestTCPRequestPhasesAsHAProxy(t *testing.T) {
 			}
 		}
 	}
-	if grows["pp/FRONTEND"][colIndex("dses")] != "1" || grows["conn/FRONTEND"][colIndex("dcon")] != "2" || grows["acc/FRONTEND"][colIndex("dreq")] != "1" {
-		t.Errorf("gohaka's denials: pp dses %s, conn dcon %s, acc dreq %s (want 1, 2, 1)", grows["pp/FRONTEND"][colIndex("dses")],
+	if grows["pp/FRONTEND"][colIndex("dses")] != "2" || grows["conn/FRONTEND"][colIndex("dcon")] != "2" || grows["acc/FRONTEND"][colIndex("dreq")] != "1" {
+		t.Errorf("gohaka's denials: pp dses %s, conn dcon %s, acc dreq %s (want 2, 2, 1)", grows["pp/FRONTEND"][colIndex("dses")],
 			grows["conn/FRONTEND"][colIndex("dcon")], grows["acc/FRONTEND"][colIndex("dreq")])
 	}
 }
