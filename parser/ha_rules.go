@@ -189,6 +189,9 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 	if rule.Cond == nil {
 		rule.Args = body
 	}
+	if !r.checkArity(px, rule, bpos) {
+		return
+	}
 	r.checkRuleArgs(px, rule, bpos)
 	r.checkAfterFinal(px, rule)
 	px.Rules = append(px.Rules, rule)

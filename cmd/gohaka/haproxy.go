@@ -173,7 +173,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 		return 1
 	case stages["parse"]:
 		fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Error(s) found in configuration file : %s\n", pid, strings.Join(files, " "))
-		if fatal {
+		if fatal && !aborted { // haproxy leaves it out once it stopped reading
 			fmt.Fprintf(stderr, "[ALERT]    (%d) : config : Fatal errors found in configuration.\n", pid)
 		}
 		return 1

@@ -1,0 +1,60 @@
+package parser
+
+// This file checks that rule actions with a fixed number of arguments
+// get no more, with haproxy 2.6's messages: a word past them is taken as
+// a condition that does not start with if or unless.
+
+import (
+	"strings"
+)
+
+// ruleArity is how many words an action takes before its condition, for
+// the actions whose count is fixed; optional is a keyword that may follow
+// with one value (del-header NAME -m METH, set-status N reason R).
+var ruleArity = map[string]struct {
+	n        int
+	optional string
+}{
+	"set-header": {2, ""}, "add-header": {2, ""}, "replace-header": {3, ""}, "replace-value": {3, ""},
+	"del-header": {1, "-m"}, "set-src": {1, ""}, "set-dst": {1, ""}, "set-src-port": {1, ""},
+	"set-dst-port": {1, ""}, "set-var": {1, ""}, "set-var-fmt": {1, ""}, "unset-var": {0, ""},
+	"allow": {0, ""}, "set-status": {1, "reason"},
+}
+
+// formatActions take exactly one log-format argument, and say so.
+var formatActions = map[string]bool{"set-path": true, "set-pathq": true, "set-query": true, "set-uri": true, "set-method": true}
+
+// checkArity reports a rule whose action got more words than it takes;
+// false when it did (the rule is dropped, as haproxy stops there).
+func (r *haReader) checkArity(px *Proxy, rule *Rule, apos []Pos) bool {
+	act, _, _ := strings.Cut(rule.Action, "(")
+	a := rule.Args
+	if formatActions[act] && strings.HasPrefix(rule.Keyword, "http-") {
+		if len(a) != 1 {
+			r.d.Errorf(rule.Pos, "error detected in %s '%s' while parsing '%s %s' rule : expects exactly 1 argument <format>.", px.Kind, px.Name, rule.Keyword, rule.Action)
+			r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true // haproxy stops reading there
+			return false
+		}
+		return true
+	}
+	ar, ok := ruleArity[act]
+	if !ok || len(a) <= ar.n {
+		return true
+	}
+	extra := ar.n
+	if ar.optional != "" && a[ar.n] == ar.optional {
+		extra += 2
+	}
+	if len(a) <= extra {
+		return true
+	}
+	word, at := a[extra], apos[extra]
+	if strings.HasPrefix(rule.Keyword, "tcp-") {
+		r.d.Errorf(at, "'%s %s' only accepts 'if' or 'unless', in %s '%s' (got '%s')", rule.Keyword, rule.Action, px.Kind, px.Name, word)
+	} else {
+		r.d.Errorf(at, "'%s %s' expects either 'if' or 'unless' followed by a condition but found '%s'.", rule.Keyword, rule.Action, word)
+		d := &r.d[len(r.d)-1]
+		d.Form, d.NonFatal, d.Abort = "colon", true, true
+	}
+	return false
+}
