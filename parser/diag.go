@@ -64,8 +64,8 @@ type Diag struct {
 	// different trailer for each).
 	Stage string
 	// Form is how haproxy frames the message: "" is "parsing [F:L] : ",
-	// "colon" is "parsing [F:L]: ", "bracket" is "[F:L] : " and "raw"
-	// prints the message alone.
+	// "colon" is "parsing [F:L]: ", "bracket" is "[F:L] : ", "double" is
+	// "[F:L] : parsing [F:L] : " and "raw" prints the message alone.
 	Form string
 	// NonFatal marks the alerts after which haproxy does not add its
 	// "Fatal errors found" trailer.

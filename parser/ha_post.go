@@ -82,6 +82,7 @@ func (r *haReader) postChecks() {
 			}
 			r.checkModes(px, be, u.Pos, "use_backend", post)
 		}
+		warnL6(px, px.UseBackends, post)
 		if px.DefaultBackend != "" && px.Cap&CapFE != 0 {
 			be := cfg.Backend(px.DefaultBackend)
 			if be == nil {
@@ -95,6 +96,9 @@ func (r *haReader) postChecks() {
 				post(u.Pos, Error, "%s '%s' : unable to find server '%s' referenced in a 'use-server' rule.", px.Kind, px.Name, u.Target)
 			}
 		}
+		warnL6(px, px.UseServers, post)
+		warnL6Rules(px, post)
+		warnHTTPRulesInTCP(px, post)
 		for _, s := range px.Servers {
 			if s.Track != "" {
 				r.checkTrack(px, s, post)

@@ -124,7 +124,15 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 		if !strings.Contains(r.kw.proxy[key], "f") {
 			capName = "backend"
 		}
-		r.d.Warnf(pos[0], "'%s' ignored because %s '%s' has no %s capability.", key, kind, px.Name, capName)
+		switch key {
+		case "server", "default-server", "server-template": // haproxy's server parser refuses them
+			r.d.Errorf(pos[0], "'%s' not allowed because %s '%s' has no %s capability.", key, kind, px.Name, capName)
+			r.d[len(r.d)-1].Form = "double"
+		case "tcp-response content":
+			r.d.Errorf(pos[0], "tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")
+		default:
+			r.d.Warnf(pos[0], "'%s' ignored because %s '%s' has no %s capability.", key, kind, px.Name, capName)
+		}
 		return
 	}
 	args, apos := words[n:], pos[n:]
@@ -132,6 +140,13 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 		r.kwOption(px, key[7:], enabled, args, apos, pos[0])
 		return
 	}
+	r.warnMisplaced(px, key, pos[0])
+	nd := len(r.d)
+	defer func() {
+		if !r.d[nd:].HasErrors() {
+			px.noteRule(key)
+		}
+	}()
 	if h := proxyHandlers[key]; h != nil {
 		h(r, px, key, args, apos, pos[0])
 		return

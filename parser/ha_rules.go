@@ -108,11 +108,34 @@ func (r *haReader) parseCond(px *Proxy, ws []string, ps []Pos, ctx string) *Cond
 			if r.kw.predefACL[f.Name] || px.findACL(f.Name) {
 				continue
 			}
-			r.d.Errorf(ps[0], "error detected while parsing %s : no such ACL : '%s'.", what, f.Name)
-			r.d[len(r.d)-1].NonFatal = true
+			r.noSuchACL(px, ctx, ws[0], f.Name, ps[0], what)
 		}
 	}
 	return c
+}
+
+// noSuchACL reports a condition naming an ACL the proxy does not have,
+// in the words haproxy's parser of that kind of rule uses; after an http
+// rule's, haproxy reads no further.
+func (r *haReader) noSuchACL(px *Proxy, ctx, ifWord, name string, at Pos, what string) {
+	kind := px.Kind
+	if kind == "listen" {
+		kind = "proxy"
+	}
+	switch first, _, _ := strings.Cut(ctx, " "); first {
+	case "http-request", "http-response", "http-after-response":
+		r.d.Errorf(at, "error detected while parsing %s : no such ACL : '%s'.", what, name)
+		r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true
+	case "use_backend", "use-server":
+		r.d.Errorf(at, "error detected while parsing switching rule : no such ACL : '%s'.", name)
+	case "tcp-request", "tcp-response":
+		r.d.Errorf(at, "'%s' : error detected in %s '%s' while parsing '%s' condition : no such ACL : '%s'", ctx, kind, px.Name, ifWord, name)
+	case "redirect":
+		r.d.Errorf(at, "error detected in %s '%s' while parsing redirect rule : error in condition: no such ACL : '%s'.", kind, px.Name, name)
+	default:
+		r.d.Errorf(at, "error detected while parsing %s : no such ACL : '%s'.", what, name)
+		r.d[len(r.d)-1].NonFatal = true
+	}
 }
 
 func indexOfPos(ps []Pos, lp interface{ String() string }) int {
@@ -236,7 +259,7 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 	}
 	for i, w := range a {
 		if strings.Contains(w, "%[") {
-			r.checkLogFormat(px, w, ps[i], ctx)
+			r.checkRuleFormat(px, w, ps[i], ctx)
 		}
 	}
 }

@@ -123,6 +123,17 @@ func (r *haReader) checkSampleFiles(e *sampleExpr, p Pos, ctx string) bool {
 
 // checkLogFormat checks the %[...] sample expressions of a log-format string.
 func (r *haReader) checkLogFormat(px *Proxy, s string, p Pos, ctx string) {
+	r.checkFormat(px, s, p, ctx, false)
+}
+
+// checkRuleFormat checks a rule's log-format argument: as checkLogFormat,
+// and in an http proxy haproxy warns that a fetch of a buffer's raw bytes
+// gives nothing there.
+func (r *haReader) checkRuleFormat(px *Proxy, s string, p Pos, ctx string) {
+	r.checkFormat(px, s, p, ctx, true)
+}
+
+func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6 bool) {
 	for {
 		i := strings.Index(s, "%[")
 		if i < 0 {
@@ -140,6 +151,9 @@ func (r *haReader) checkLogFormat(px *Proxy, s string, p Pos, ctx string) {
 		}
 		if !r.checkSampleFiles(e, p, ctx) {
 			return
+		}
+		if warnL6 && px.Mode == "http" && l6Side(e.Fetch) != 0 {
+			r.d.Warnf(p, "L6 sample fetch <%s> ignored in HTTP log-format string.", s)
 		}
 		if px.Kind == "defaults" && strings.HasPrefix(e.Fetch, "srv_") && e.FetchArgs != "" && !strings.Contains(e.FetchArgs, "/") {
 			r.d.Errorf(p, "parsing [%s:%d]: backend name must be set in arg 1 of sample fetch keyword '%s' in %s expression in proxy '%s'.", p.File, p.Line, e.Fetch, strings.Fields(ctx)[0], px.Name)

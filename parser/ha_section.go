@@ -197,7 +197,7 @@ func inheritDefaults(px, def *Proxy) {
 	}
 	px.Description, px.ID, px.Disabled = "", 0, false
 	px.StickTable = nil
-	px.hasRules = ruleKinds{}
+	px.hasRules, px.ruleSeen = ruleKinds{}, nil // rules of its own only
 }
 
 // checkRuleInheritance applies 2.6's limits on inheriting from a defaults

@@ -207,6 +207,8 @@ func haproxyLine(pid int, d parser.Diag) string {
 	case d.Form == "raw" || d.Stage == "open" || d.Pos.Line == 0:
 	case d.Form == "bracket":
 		msg = fmt.Sprintf("[%s:%d] : %s", d.Pos.File, d.Pos.Line, msg)
+	case d.Form == "double":
+		msg = fmt.Sprintf("[%s:%d] : parsing [%s:%d] : %s", d.Pos.File, d.Pos.Line, d.Pos.File, d.Pos.Line, msg)
 	case d.Form == "colon":
 		msg = fmt.Sprintf("parsing [%s:%d]: %s", d.Pos.File, d.Pos.Line, msg)
 	default:
