@@ -160,19 +160,3 @@ func warnL6Rules(px *Proxy, post func(Pos, Severity, string, ...any)) {
 		}
 	}
 }
-
-// warnHTTPRulesInTCP warns about the http rules of a tcp proxy, which
-// haproxy ignores, once per kind.
-func warnHTTPRulesInTCP(px *Proxy, post func(Pos, Severity, string, ...any)) {
-	if px.Mode == "http" || px.Kind == "defaults" {
-		return
-	}
-	for _, kw := range []string{"http-request", "http-response", "http-after-response", "redirect"} {
-		for _, rule := range px.Rules {
-			if rule.Keyword == kw {
-				post(rule.Pos, Warning, "'%s' rules ignored for %s '%s' as they require HTTP mode.", kw, px.Kind, px.Name)
-				break
-			}
-		}
-	}
-}

@@ -233,7 +233,7 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 		}
 	case "lua-load", "lua-load-per-thread":
 		if need(1, "a file name as parameter") {
-			r.checkFile(apos[0], args[0], "error in Lua file '%s': cannot open it: No such file or directory")
+			r.checkFile(apos[0], args[0], "error in Lua file '%s': cannot open "+strings.ReplaceAll(args[0], "%", "%%")+": No such file or directory")
 		}
 	}
 	if !globalImplemented[k] && !r.suitesAsGo(k, args, pos) {

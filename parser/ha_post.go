@@ -6,24 +6,6 @@ import (
 	"strings"
 )
 
-// finishProxy runs the checks haproxy makes when a proxy section ends.
-func (r *haReader) finishProxy(px *Proxy) {
-	if px.Kind == "defaults" {
-		return
-	}
-	if px.Mode == "http" {
-		return
-	}
-	for _, name := range []string{"httplog", "forwardfor", "originalto", "http-server-close", "httpclose", "http-keep-alive"} {
-		if o, ok := px.Options[name]; ok && o.Enabled && o.Pos.File != "" && px.Kind != "defaults" {
-			if name == "httplog" {
-				r.d.Warnf(o.Pos, "parsing [%s:%d] : 'option httplog' not usable with %s (needs 'mode http'). Falling back to 'option tcplog'.", o.Pos.File, o.Pos.Line, px)
-				r.d[len(r.d)-1].Form = "raw"
-			}
-		}
-	}
-}
-
 // postChecks runs the checks haproxy makes once every file is read:
 // references between proxies, modes, timeouts, listeners.
 func (r *haReader) postChecks() {
@@ -98,7 +80,7 @@ func (r *haReader) postChecks() {
 		}
 		warnL6(px, px.UseServers, post)
 		warnL6Rules(px, post)
-		warnHTTPRulesInTCP(px, post)
+		warnTCPModeFirst(px, post)
 		for _, s := range px.Servers {
 			if s.Track != "" {
 				r.checkTrack(px, s, post)
@@ -113,6 +95,7 @@ func (r *haReader) postChecks() {
 		}
 		r.checkTimeouts(px, post)
 		r.checkLogAddress(px, post)
+		warnHTTPOnlyInTCP(px, post)
 	}
 	r.checkDuplicateBinds(post)
 	r.checkPeers(post)
@@ -167,7 +150,7 @@ func (r *haReader) checkTimeouts(px *Proxy, post func(Pos, Severity, string, ...
 		}
 	}
 	if len(missing) > 0 {
-		post(px.Pos, Warning, "missing timeouts for %s '%s'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", px.Kind, px.Name)
+		post(px.Pos, Warning, "missing timeouts for %s '%s'.\n   | While not properly invalid, you will certainly encounter various problems\n   | with such a configuration. To fix this, please ensure that all following\n   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", proxyType(px), px.Name)
 		r.d[len(r.d)-1].Keyword = "timeouts:" + strings.Join(missing, ",")
 	}
 }
@@ -192,10 +175,10 @@ func (r *haReader) checkDuplicateBinds(post func(Pos, Severity, string, ...any))
 	}
 }
 
-// Listeners counts the listening addresses of enabled proxies (haproxy's
-// "no listener" test).
+// Listeners counts the listening addresses of enabled proxies and the
+// global stats sockets (haproxy's "no listener" test).
 func (c *Config) Listeners() int {
-	n := 0
+	n := len(c.Global.StatsSockets) + c.peerListeners
 	for _, px := range c.Proxies {
 		if !px.Disabled {
 			n += len(px.Binds)
@@ -230,13 +213,19 @@ func (r *haReader) checkLogAddress(px *Proxy, post func(Pos, Severity, string, .
 			return
 		}
 	}
-	post(px.Pos, Warning, "log format ignored for %s '%s' since it has no log address.", px.Kind, px.Name)
+	post(px.Pos, Warning, "log format ignored for %s '%s' since it has no log address.", proxyType(px), px.Name)
 }
 
 // checkPeers drops, as haproxy does, a peers section that does not name
 // the local peer.
 func (r *haReader) checkPeers(post func(Pos, Severity, string, ...any)) {
-	if r.opts.LocalPeer == "" {
+	local := r.opts.LocalPeer
+	for _, l := range r.cfg.Global.Settings {
+		if l.Words[0] == "localpeer" && len(l.Words) > 1 { // the config's own name for this host
+			local = l.Words[1]
+		}
+	}
+	if local == "" {
 		return
 	}
 	for _, o := range r.cfg.Others {
@@ -245,12 +234,15 @@ func (r *haReader) checkPeers(post func(Pos, Severity, string, ...any)) {
 		}
 		found := false
 		for _, l := range o.Lines {
-			if (l.Words[0] == "peer" || l.Words[0] == "server") && len(l.Words) > 1 {
-				found = found || l.Words[1] == r.opts.LocalPeer
+			if (l.Words[0] == "peer" || l.Words[0] == "server") && len(l.Words) > 1 && l.Words[1] == local {
+				found = true
+				if l.Words[0] == "peer" && len(l.Words) > 2 { // this host listens for its peers there
+					r.cfg.peerListeners++
+				}
 			}
 		}
 		if !found {
-			post(o.Pos, Warning, "Removing incomplete section 'peers %s' (no peer named '%s').", o.Name, r.opts.LocalPeer)
+			post(o.Pos, Warning, "Removing incomplete section 'peers %s' (no peer named '%s').", o.Name, local)
 		}
 	}
 }
@@ -398,4 +390,13 @@ func checkCaptureIDs(px *Proxy, post func(Pos, Severity, string, ...any)) {
 		}
 		post(rule.Pos, Error, "Proxy '%s': unable to find capture id '%s' referenced by %s capture rule.", px.Name, rule.Args[2], rule.Keyword)
 	}
+}
+
+// proxyType is how haproxy names a proxy's kind in its post-parse
+// messages: a listen section is a "proxy".
+func proxyType(px *Proxy) string {
+	if px.Kind == "listen" {
+		return "proxy"
+	}
+	return px.Kind
 }

@@ -115,6 +115,16 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 		return
 	}
 	kind := r.sec.kind
+	switch key {
+	case "option httplog", "option tcplog", "option httpslog":
+		if kind == "backend" {
+			r.d.Warnf(pos[0], "%s '%s' : '%s' directive is ignored in backends.", kind, px.Name, key)
+			if key == "option httplog" { // still set: the post-parse checks see it
+				r.kwOption(px, key[7:], enabled, words[n:], pos[n:], pos[0])
+			}
+			return
+		}
+	}
 	if !strings.Contains(r.kw.proxy[key], sectionLetter(kind)) {
 		if kind == "defaults" {
 			r.d.Errorf(pos[0], "'%s' not allowed in 'defaults' section.", key)
@@ -131,7 +141,7 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 		case "tcp-response content":
 			r.d.Errorf(pos[0], "tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")
 		default:
-			r.d.Warnf(pos[0], "'%s' ignored because %s '%s' has no %s capability.", key, kind, px.Name, capName)
+			r.d.Warnf(pos[0], "'%s' ignored because %s '%s' has no %s capability.", strings.TrimPrefix(key, "option "), kind, px.Name, capName)
 		}
 		return
 	}
@@ -248,6 +258,7 @@ func (r *haReader) kwTimeout(px *Proxy, key string, args []string, apos []Pos, k
 	d, trailing, err := parseTimeLax(args[0])
 	if trailing != "" {
 		r.d.Warnf(apos[0], "unexpected character '%c' after the timer value '%s', only (us=microseconds,ms=milliseconds,s=seconds,m=minutes,h=hours,d=days) are supported. This will be reported as an error in next versions.", trailing[0], args[0])
+		r.d[len(r.d)-1].Form = "raw"
 	}
 	if err != nil {
 		if err.Error() == "timer overflow" {

@@ -158,6 +158,17 @@ func (px *Proxy) findACL(name string) bool {
 
 // kwRule reads http-request, http-response, tcp-request ..., redirect.
 func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
+	if strings.HasPrefix(key, "http-") { // haproxy reads no further after an http rule it cannot parse
+		nd := len(r.d)
+		defer func() {
+			for i := nd; i < len(r.d); i++ {
+				if r.d[i].Sev == Error {
+					r.d[i].NonFatal, r.d[i].Abort = true, true
+					break
+				}
+			}
+		}()
+	}
 	anonDefaults := px.Kind == "defaults" && px.Name == ""
 	switch key {
 	case "http-request", "http-response", "http-after-response":

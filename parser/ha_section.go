@@ -212,16 +212,21 @@ func (r *haReader) checkRuleInheritance(px, def *Proxy) {
 	switch {
 	case px.Kind == "defaults":
 		r.rawErr(px.Pos, "parsing [%s]: a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s).", p, at)
+		r.abortHere()
 	case px.Kind == "listen":
 		r.rawErr(px.Pos, "parsing [%s]: a listen section cannot inherit from a defaults section defining TCP/HTTP rules.", p)
+		r.abortHere()
 	case px.Kind == "backend" && h.tcpConnSess:
 		r.rawErr(px.Pos, "parsing [%s]: a backend section cannot inherit from a defaults section defining 'tcp-request connection' or 'tcp-request session' rules (defaults section at %s).", p, at)
+		r.abortHere()
 	case px.Kind == "frontend" && h.tcpResponse:
 		r.rawErr(px.Pos, "parsing [%s]: a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules (defaults section at %s).", p, at)
+		r.abortHere()
 	default:
 		side := map[string]ProxyCap{"frontend": CapFE, "backend": CapBE}[px.Kind]
 		if def.usedBy != 0 && def.usedBy != side {
 			r.rawErr(px.Pos, "parsing [%s]: frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s).", p, at)
+			r.abortHere()
 		}
 		def.usedBy |= side
 	}
@@ -233,11 +238,14 @@ func (r *haReader) rawErr(p Pos, format string, args ...any) {
 	r.d[len(r.d)-1].Form = "raw"
 }
 
+// abortHere marks the last diagnostic as one after which haproxy reads
+// no further (and adds no "Fatal errors" trailer).
+func (r *haReader) abortHere() {
+	r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true
+}
+
 // closeSection finishes the current section.
 func (r *haReader) closeSection() {
-	if r.sec != nil && r.sec.px != nil {
-		r.finishProxy(r.sec.px)
-	}
 	r.sec = nil
 }
 

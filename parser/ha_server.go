@@ -28,6 +28,7 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 		s.Pos, s.Name = kpos, args[0]
 		if c, bad := invalidNameChar(args[0]); bad {
 			r.d.Errorf(apos[0], "character '%c' is not permitted in server name '%s'.", c, args[0])
+			r.d[len(r.d)-1].Form = "bracket"
 			return
 		}
 		ai := 1

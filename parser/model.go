@@ -21,6 +21,9 @@ type Config struct {
 	// Others holds the sections gohaka stores without interpreting
 	// (peers, resolvers, cache, mailers, ring, ...).
 	Others []*Section
+	// peerListeners counts the peer lines naming this host: haproxy
+	// listens there for its peers (Listeners)
+	peerListeners int
 	// Keepalived is the keepalived.conf part, nil when none was read.
 	Keepalived *Keepalived
 }

@@ -73,11 +73,14 @@ type checkDiag struct {
 func loadOptions(files, kfiles []string, offline bool) parser.Options {
 	o := parser.Options{HAProxy: files, Keepalived: kfiles, Env: os.LookupEnv,
 		Resolver: systemResolver{}, Offline: offline}
-	// GOHAKA_STUB_RESOLVER=IP answers every hostname with IP: tests use it
-	// so that nothing queries the machine's DNS.
+	// GOHAKA_STUB_RESOLVER=IP answers every hostname with IP, =none only
+	// localhost (as haproxy without a network resolves): tests use it so
+	// that nothing queries the machine's DNS.
 	if stub, ok := os.LookupEnv("GOHAKA_STUB_RESOLVER"); ok {
 		if ip, err := netip.ParseAddr(stub); err == nil {
 			o.Resolver = parser.StaticResolver(ip)
+		} else if stub == "none" {
+			o.Resolver = localhostOnly{}
 		}
 	}
 	if offline {
@@ -85,6 +88,7 @@ func loadOptions(files, kfiles []string, offline bool) parser.Options {
 	}
 	if h, err := os.Hostname(); err == nil {
 		o.KeepalivedID = h
+		o.LocalPeer = h // haproxy's local peer name by default
 	}
 	return o
 }
@@ -149,4 +153,16 @@ func vrrpSummary(cfg *parser.Config) string {
 		return ""
 	}
 	return fmt.Sprintf("%d vrrp instances, ", len(cfg.Keepalived.Instances))
+}
+
+// localhostOnly resolves localhost alone, as the C library does from
+// /etc/hosts with no network.
+type localhostOnly struct{}
+
+// LookupHost answers localhost with 127.0.0.1 and fails other names.
+func (localhostOnly) LookupHost(host string) ([]netip.Addr, error) {
+	if host == "localhost" {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	return nil, fmt.Errorf("lookup %s: no such host", host)
 }

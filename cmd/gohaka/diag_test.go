@@ -109,3 +109,58 @@ func TestHAProxyCheckCompat(t *testing.T) {
 		})
 	}
 }
+
+// corpusSameFloor is how many corpus configs haproxy -c and gohaka as
+// haproxy answer byte for byte alike (stdout, stderr and exit code): a
+// change that lowers it fails; raise it when more agree.
+const corpusSameFloor = 151
+
+// TestHAProxyCheckCorpusByteForByte runs real haproxy 2.6 -c (in a
+// network namespace with loopback only) and gohaka invoked as haproxy on
+// every config of the corpus; gohaka answers names as haproxy does there
+// (localhost only, GOHAKA_STUB_RESOLVER=none), so nothing queries DNS.
+func TestHAProxyCheckCorpusByteForByte(t *testing.T) {
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and unshare(1) to run haproxy without network access")
+	}
+	dir := ""
+	for _, d := range []string{"../../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
+		if _, err := os.Stat(d); err == nil && dir == "" {
+			dir = d
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.cfg"))
+	if len(files) == 0 {
+		t.Skip("corpus not available")
+	}
+	t.Setenv("GOHAKA_STUB_RESOLVER", "none")
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	same := 0
+	var differ []string
+	for _, f := range files {
+		name := filepath.Base(f)
+		cmd := exec.Command(unshare, "-n", hap, "-c", "-f", name)
+		cmd.Dir = dir
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		os.Chdir(dir)
+		rc, gout, gerr := runCLI("haproxy", "-c", "-f", name)
+		os.Chdir(wd)
+		if rc == cmd.ProcessState.ExitCode() && gout == out.String() && normalize(gerr) == normalize(errb.String()) {
+			same++
+		} else {
+			differ = append(differ, name)
+		}
+	}
+	t.Logf("%d of %d corpus configs: haproxy -c and gohaka print the same; differ: %s", same, len(files), strings.Join(differ, " "))
+	if same < corpusSameFloor {
+		t.Errorf("%d corpus configs agree byte for byte, fewer than the %d agreed before", same, corpusSameFloor)
+	}
+}

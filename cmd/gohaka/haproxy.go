@@ -214,9 +214,7 @@ func haproxyLine(pid int, d parser.Diag) string {
 	default:
 		msg = fmt.Sprintf("parsing [%s:%d] : %s", d.Pos.File, d.Pos.Line, msg)
 	}
-	if d.Stage != "open" {
-		msg = "config : " + msg
-	}
+	msg = "config : " + msg
 	return fmt.Sprintf("%s (%d) : %s", tag, pid, msg)
 }
 
