@@ -85,7 +85,48 @@ func (r *haReader) checkACLExpr(ws []string, ps []Pos, what string) bool {
 			i++
 		}
 	}
+	r.warnNoPattern(ws, ps[0], e)
 	return true
+}
+
+// boolFetches are the fetches whose value is a boolean: an ACL on one
+// needs no pattern.
+var boolFetches = map[string]bool{"always_false": true, "always_true": true, "bool": true, "http_auth": true,
+	"http_first_req": true, "req.proto_http": true, "req_proto_http": true, "ssl_bc": true, "ssl_bc_is_resumed": true,
+	"ssl_c_used": true, "ssl_fc": true, "ssl_fc_has_crt": true, "ssl_fc_has_early": true, "ssl_fc_has_sni": true,
+	"ssl_fc_is_resumed": true, "src_is_local": true, "dst_is_local": true, "stopping": true, "wait_end": true,
+	"fc_rcvd_proxy": true, "sc_tracked": true, "sc0_tracked": true, "sc1_tracked": true, "sc2_tracked": true}
+
+// boolConverters are the converters whose output is a boolean.
+var boolConverters = map[string]bool{"bool": true, "not": true, "odd": true, "even": true, "in_table": true}
+
+// warnNoPattern gives haproxy's warning for an ACL that has nothing to
+// match against (an empty "$VAR", a forgotten value): it never matches.
+func (r *haReader) warnNoPattern(ws []string, at Pos, e *sampleExpr) {
+	flags, vals := splitACLFlags(ws[1:])
+	if len(vals) > 0 && vals[0] == "" { // haproxy's word list ends at an empty word ("$UNSET")
+		vals = nil
+	}
+	boolean := boolFetches[e.Fetch]
+	if n := len(e.Convs); n > 0 {
+		boolean = boolConverters[e.Convs[n-1].Name]
+	}
+	if len(vals) > 0 || boolean {
+		return
+	}
+	for i, f := range flags {
+		switch {
+		case f == "--", f == "-f", f == "-M":
+			return
+		case f == "-m" && i+1 < len(flags) && (flags[i+1] == "found" || flags[i+1] == "bool"):
+			return
+		}
+	}
+	r.d.Warnf(at, "parsing acl keyword '%s' :\n  no pattern to match against were provided, so this ACL will never match.\n"+
+		"  If this is what you intended, please add '--' to get rid of this warning.\n"+
+		"  If you intended to match only for existence, please use '-m found'.\n"+
+		"  If you wanted to force an int to match as a bool, please use '-m bool'.\n", ws[0])
+	r.d[len(r.d)-1].Form = "raw"
 }
 
 // parseCond parses `if|unless <cond>` words and checks the ACLs it names.
