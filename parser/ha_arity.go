@@ -58,3 +58,25 @@ func (r *haReader) checkArity(px *Proxy, rule *Rule, apos []Pos) bool {
 	}
 	return false
 }
+
+// globalMaxArgs and proxyMaxArgs are how many words keywords take; more
+// is haproxy's "cannot handle unexpected argument" error.
+var globalMaxArgs = map[string]int{"maxconn": 1, "nbthread": 1, "pidfile": 1, "user": 1, "group": 1,
+	"chroot": 1, "daemon": 0, "ulimit-n": 1, "uid": 1, "gid": 1, "spread-checks": 1, "ca-base": 1,
+	"crt-base": 1, "tune.bufsize": 1, "tune.maxrewrite": 1, "maxpipes": 1, "noepoll": 0, "nopoll": 0,
+	"nosplice": 0, "node": 1, "quiet": 0, "zero-warning": 0, "maxsslconn": 1, "maxconnrate": 1,
+	"maxsessrate": 1, "maxcomprate": 1, "localpeer": 1}
+
+var proxyMaxArgs = map[string]int{"mode": 1, "maxconn": 1, "retries": 1, "fullconn": 1,
+	"default_backend": 1, "monitor-uri": 1, "id": 1, "backlog": 1}
+
+// tooManyArgs reports a keyword line with words past what the keyword
+// takes; true when it did (the line is not applied, as in haproxy).
+func (r *haReader) tooManyArgs(max map[string]int, key string, args []string, apos []Pos) bool {
+	n, ok := max[key]
+	if !ok || len(args) <= n {
+		return false
+	}
+	r.d.Errorf(apos[n], "'%s' cannot handle unexpected argument '%s'.", key, args[n])
+	return true
+}

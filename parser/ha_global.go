@@ -127,6 +127,9 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 		return
 	}
 	args, apos := words[1:], pos[1:]
+	if r.tooManyArgs(globalMaxArgs, k, args, apos) {
+		return
+	}
 	need := func(n int, what string) bool {
 		if len(args) < n {
 			r.d.Errorf(pos[0], "'%s' expects %s.", k, what)
@@ -188,7 +191,11 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 	case "nosplice":
 		g.NoSplice = true
 	case "user", "group", "chroot", "pidfile", "ca-base", "crt-base":
-		if !need(1, "an argument") {
+		what := map[string]string{"pidfile": "a file name as an argument", "chroot": "a directory as an argument"}[k]
+		if what == "" {
+			what = "an argument"
+		}
+		if !need(1, what) {
 			return
 		}
 		switch k {

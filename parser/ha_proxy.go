@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // proxyHandler fills the model from one proxy keyword line; args and apos
@@ -140,12 +141,25 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 			r.d[len(r.d)-1].Form = "double"
 		case "tcp-response content":
 			r.d.Errorf(pos[0], "tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")
+		case "maxconn":
+			r.d.Warnf(pos[0], "'maxconn' ignored because %s '%s' has no frontend capability. Maybe you want 'fullconn' instead ?", kind, px.Name)
 		default:
+			if strings.HasPrefix(key, "timeout ") {
+				if len(words) > n+1 { // the extra word is the error haproxy reports
+					r.kwTimeout(px, key, words[n:], pos[n:], pos[0])
+					return
+				}
+				r.d.Warnf(pos[0], "'%s' will be ignored because %s '%s' has no %s capability", key, kind, px.Name, capName)
+				return
+			}
 			r.d.Warnf(pos[0], "'%s' ignored because %s '%s' has no %s capability.", strings.TrimPrefix(key, "option "), kind, px.Name, capName)
 		}
 		return
 	}
 	args, apos := words[n:], pos[n:]
+	if r.tooManyArgs(proxyMaxArgs, key, args, apos) {
+		return
+	}
 	if strings.HasPrefix(key, "option ") {
 		r.kwOption(px, key[7:], enabled, args, apos, pos[0])
 		return
@@ -174,7 +188,8 @@ func (r *haReader) needArgs(key string, args []string, n int, kpos Pos, what str
 }
 
 func (r *haReader) kwMode(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
-	if !r.needArgs(key, args, 1, kpos, "one of 'tcp', 'http' or 'health'") {
+	if len(args) == 0 {
+		r.d.Errorf(kpos, "unknown proxy mode ''.")
 		return
 	}
 	switch args[0] {
@@ -256,6 +271,13 @@ func (r *haReader) kwTimeout(px *Proxy, key string, args []string, apos []Pos, k
 		return
 	}
 	d, trailing, err := parseTimeLax(args[0])
+	if len(args) > 1 { // haproxy still takes the value
+		r.d.Errorf(apos[1], "'timeout %s' : unexpected extra argument '%s' after value '%s'.", name, args[1], args[0])
+		if f := timeoutField(&px.Timeouts, name); f != nil && err == nil {
+			*f = d
+		}
+		return
+	}
 	if trailing != "" {
 		r.d.Warnf(apos[0], "unexpected character '%c' after the timer value '%s', only (us=microseconds,ms=milliseconds,s=seconds,m=minutes,h=hours,d=days) are supported. This will be reported as an error in next versions.", trailing[0], args[0])
 		r.d[len(r.d)-1].Form = "raw"
@@ -268,31 +290,14 @@ func (r *haReader) kwTimeout(px *Proxy, key string, args []string, apos []Pos, k
 		}
 		return
 	}
-	t := &px.Timeouts
-	switch name {
-	case "client":
-		t.Client = d
-	case "server":
-		t.Server = d
-	case "connect":
-		t.Connect = d
-	case "queue":
-		t.Queue = d
-	case "tunnel":
-		t.Tunnel = d
-	case "client-fin":
-		t.ClientFin = d
-	case "server-fin":
-		t.ServerFin = d
-	case "http-request":
-		t.HTTPRequest = d
-	case "http-keep-alive":
-		t.HTTPKeepAlive = d
-	case "check":
-		t.Check = d
-	case "tarpit":
-		t.Tarpit = d
+	f := timeoutField(&px.Timeouts, name)
+	if f == nil {
+		return
 	}
+	if px.Kind != "defaults" && *f != *timeoutField(&px.defTimeouts, name) {
+		r.d.Warnf(kpos, "overwriting 'timeout %s' which was already specified", name)
+	}
+	*f = d
 }
 
 func (r *haReader) kwInspectDelay(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
@@ -372,4 +377,33 @@ func (r *haReader) kwFilter(px *Proxy, key string, args []string, apos []Pos, kp
 		r.notImpl(kpos, "filter", fmt.Sprintf("%s '%s'", px.Kind, px.Name))
 	}
 	px.Settings = append(px.Settings, Line{Words: append([]string{key}, args...), Pos: append([]Pos{kpos}, apos...)})
+}
+
+// timeoutField is the field of t a `timeout NAME` line sets (nil: none).
+func timeoutField(t *Timeouts, name string) *time.Duration {
+	switch name {
+	case "client":
+		return &t.Client
+	case "server":
+		return &t.Server
+	case "connect":
+		return &t.Connect
+	case "queue":
+		return &t.Queue
+	case "tunnel":
+		return &t.Tunnel
+	case "client-fin":
+		return &t.ClientFin
+	case "server-fin":
+		return &t.ServerFin
+	case "http-request":
+		return &t.HTTPRequest
+	case "http-keep-alive":
+		return &t.HTTPKeepAlive
+	case "check":
+		return &t.Check
+	case "tarpit":
+		return &t.Tarpit
+	}
+	return nil
 }

@@ -122,7 +122,7 @@ func (r *haReader) kwHashType(px *Proxy, key string, args []string, apos []Pos, 
 		case "sdbm", "djb2", "wt6", "crc32", "none":
 			h.Function = args[1]
 		default:
-			r.d.Errorf(apos[1], "'hash-type %s' expects 'sdbm', 'djb2', 'wt6', 'crc32' or 'none' as hash function.", args[0])
+			r.d.Errorf(apos[1], "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.")
 			return
 		}
 	}
@@ -187,7 +187,7 @@ func (r *haReader) kwOption(px *Proxy, name string, enabled bool, args []string,
 		}
 	case "httplog":
 		if len(args) > 0 && args[0] != "clf" {
-			r.d.Errorf(apos[0], "'option httplog' only supports the 'clf' option.")
+			r.d.Errorf(apos[0], "keyword 'httplog' only supports option 'clf'.")
 		}
 	}
 }

@@ -73,7 +73,8 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 		}
 	}
 	if kind != "defaults" && name == "" {
-		r.d.Errorf(pos[0], "'%s' expects <name> as an argument.", kind)
+		r.d.Errorf(pos[0], "'%s' expects an <id> argument", kind)
+		r.abortHere() // haproxy reads no further
 		name = "<unnamed>"
 	}
 	if c, bad := invalidNameChar(name); bad && name != "<unnamed>" {
@@ -175,6 +176,7 @@ func presetProxy(px *Proxy) {
 // inheritDefaults copies what a defaults section passes on to px.
 func inheritDefaults(px, def *Proxy) {
 	*px = *def
+	px.defTimeouts = def.Timeouts // "overwriting 'timeout X'" compares with them
 	px.Options = maps.Clone(def.Options)
 	px.Errorfiles = maps.Clone(def.Errorfiles)
 	ds := *def.DefaultServer

@@ -20,6 +20,7 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 		}
 		if len(args) < need {
 			r.d.Errorf(kpos, "'%s' expects <name> and <addr>[:<port>] as arguments.", key)
+			r.d[len(r.d)-1].Form = "bracket"
 			return
 		}
 		ds := *px.DefaultServer
@@ -52,11 +53,12 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 	}
 	if px.Kind == "defaults" {
 		r.d.Errorf(kpos, "'%s' not allowed in 'defaults' section.", key)
+		r.d[len(r.d)-1].Form = "bracket"
 		return
 	}
 	for _, o := range px.Servers {
 		if o.Name == s.Name {
-			r.d.Errorf(kpos, "%s '%s', another server named '%s' was already defined at line %d, please use distinct names.", px.Kind, px.Name, s.Name, o.Pos.Line)
+			r.d.Errorf(kpos, "%s '%s', another server named '%s' was already defined at line %d, please use distinct names.", proxyType(px), px.Name, s.Name, o.Pos.Line)
 			r.d[len(r.d)-1].Stage = "post"
 			return
 		}
@@ -107,6 +109,8 @@ func (r *haReader) serverOptions(px *Proxy, s *Server, key string, args []string
 			msg := fmt.Sprintf("%s : unknown keyword '%s'", who, o)
 			if sg := suggest(o, mapKeys(haServerOptionArgs)); sg != "" {
 				msg += fmt.Sprintf("; did you mean '%s' maybe ?", sg)
+			} else {
+				msg += "."
 			}
 			r.d.Errorf(apos[i], "%s", msg)
 			r.d[len(r.d)-1].Form = "bracket"
