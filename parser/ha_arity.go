@@ -21,6 +21,28 @@ var ruleArity = map[string]struct {
 	"allow": {0, ""}, "set-status": {1, "reason"},
 }
 
+// replyWords are the words of a deny, tarpit or return answer and how
+// many values each takes.
+var replyWords = map[string]int{"status": 1, "content-type": 1, "hdr": 2, "string": 1, "lf-string": 1,
+	"file": 1, "lf-file": 1, "errorfile": 1, "errorfiles": 1, "default-errorfiles": 0}
+
+// replyArgsEnd is the index of the first word of a that is not part of
+// the answer's description (deny_status too for deny and tarpit).
+func replyArgsEnd(a []string, denyStatus bool) int {
+	i := 0
+	for i < len(a) {
+		n, ok := replyWords[a[i]]
+		if !ok && denyStatus && a[i] == "deny_status" {
+			n, ok = 1, true
+		}
+		if !ok {
+			return i
+		}
+		i += 1 + n
+	}
+	return len(a)
+}
+
 // formatActions take exactly one log-format argument, and say so.
 var formatActions = map[string]bool{"set-path": true, "set-pathq": true, "set-query": true, "set-uri": true, "set-method": true}
 
@@ -37,13 +59,14 @@ func (r *haReader) checkArity(px *Proxy, rule *Rule, apos []Pos) bool {
 		}
 		return true
 	}
-	ar, ok := ruleArity[act]
-	if !ok || len(a) <= ar.n {
-		return true
-	}
-	extra := ar.n
-	if ar.optional != "" && a[ar.n] == ar.optional {
-		extra += 2
+	extra := len(a)
+	if act == "deny" || act == "tarpit" || act == "return" {
+		extra = replyArgsEnd(a, act != "return")
+	} else if ar, ok := ruleArity[act]; ok && len(a) > ar.n {
+		extra = ar.n
+		if ar.optional != "" && a[ar.n] == ar.optional {
+			extra += 2
+		}
 	}
 	if len(a) <= extra {
 		return true
