@@ -194,7 +194,7 @@ func (r *haReader) bindLine(px *Proxy, words []string, pos []Pos) {
 		o := words[i]
 		n, ok := haBindOptionArgs[o]
 		if !ok {
-			msg := fmt.Sprintf("%s : unknown keyword '%s'.", ctx, o)
+			msg := fmt.Sprintf("%s: unknown keyword '%s'.", ctx, o)
 			if s := suggest(o, mapKeys(haBindOptionArgs)); s != "" {
 				msg = fmt.Sprintf("%s : unknown keyword '%s'; did you mean '%s' maybe ?", ctx, o, s)
 			}

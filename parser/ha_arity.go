@@ -18,7 +18,8 @@ var ruleArity = map[string]struct {
 	"set-header": {2, ""}, "add-header": {2, ""}, "replace-header": {3, ""}, "replace-value": {3, ""},
 	"del-header": {1, "-m"}, "set-src": {1, ""}, "set-dst": {1, ""}, "set-src-port": {1, ""},
 	"set-dst-port": {1, ""}, "set-var": {1, ""}, "set-var-fmt": {1, ""}, "unset-var": {0, ""},
-	"allow": {0, ""}, "set-status": {1, "reason"},
+	"allow": {0, ""}, "set-status": {1, "reason"}, "accept": {0, ""}, "reject": {0, ""},
+	"track-sc0": {1, "table"}, "track-sc1": {1, "table"}, "track-sc2": {1, "table"},
 }
 
 // replyWords are the words of a deny, tarpit or return answer and how
@@ -43,6 +44,9 @@ func replyArgsEnd(a []string, denyStatus bool) int {
 	return len(a)
 }
 
+// headerArgs are the header actions and the count of words they need.
+var headerArgs = map[string]int{"set-header": 2, "add-header": 2, "replace-header": 3, "replace-value": 3}
+
 // formatActions take exactly one log-format argument, and say so.
 var formatActions = map[string]bool{"set-path": true, "set-pathq": true, "set-query": true, "set-uri": true, "set-method": true}
 
@@ -58,6 +62,11 @@ func (r *haReader) checkArity(px *Proxy, rule *Rule, apos []Pos) bool {
 			return false
 		}
 		return true
+	}
+	if n := headerArgs[act]; n > 0 && len(a) < n && strings.HasPrefix(rule.Keyword, "http-") {
+		r.d.Errorf(rule.Pos, "error detected in %s '%s' while parsing '%s %s' rule : expects exactly %d arguments.", px.Kind, px.Name, rule.Keyword, rule.Action, n)
+		r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true
+		return false
 	}
 	extra := len(a)
 	if act == "deny" || act == "tarpit" || act == "return" {

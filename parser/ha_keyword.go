@@ -218,6 +218,15 @@ func sectionLetter(kind string) string {
 func (r *haReader) unknownProxyKeyword(words []string, pos []Pos) {
 	k := r.kw
 	name := words[0]
+	if name == "option" && len(words) == 1 {
+		r.d.Errorf(pos[0], "'option' expects an option name.")
+		r.d[len(r.d)-1].Form = "colon"
+		return
+	}
+	if name == "timeout" && len(words) > 1 {
+		r.d.Errorf(pos[1], "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '%s')", words[1])
+		return
+	}
 	if k.multi[name] && len(words) > 1 {
 		var cands []string
 		for _, n := range k.proxyNames {

@@ -90,12 +90,17 @@ func (r *haReader) postChecks() {
 		if px.Check.DisableOn404 && px.Check.Type != "httpchk" {
 			post(px.Pos, Warning, "'disable-on-404' will be ignored for %s '%s' (requires 'option httpchk').", px.Kind, px.Name)
 		}
-		if px.Kind == "frontend" && len(px.Binds) == 0 {
-			post(px.Pos, Warning, "frontend '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", px.Name)
+		if (px.Kind == "frontend" || px.Kind == "listen") && len(px.Binds) == 0 {
+			post(px.Pos, Warning, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", proxyType(px), px.Name)
 		}
 		r.checkTimeouts(px, post)
 		r.checkLogAddress(px, post)
 		warnHTTPOnlyInTCP(px, post)
+	}
+	for _, px := range cfg.Proxies { // haproxy sets TLS up once every proxy is checked
+		if !px.Disabled {
+			checkSSLBindCerts(px, post)
+		}
 	}
 	r.checkDuplicateBinds(post)
 	r.checkPeers(post)
@@ -399,4 +404,21 @@ func proxyType(px *Proxy) string {
 		return "proxy"
 	}
 	return px.Kind
+}
+
+// checkSSLBindCerts reports, once per bind line, an ssl bind without a
+// certificate.
+func checkSSLBindCerts(px *Proxy, post func(Pos, Severity, string, ...any)) {
+	for i := 0; i < len(px.Binds); {
+		b, addrs := px.Binds[i], []string{}
+		j := i
+		for ; j < len(px.Binds) && px.Binds[j].Pos == b.Pos; j++ {
+			addrs = append(addrs, px.Binds[j].Addr.Raw)
+		}
+		_, list := b.Options["crt-list"]
+		if b.SSL && len(b.Crts) == 0 && !list {
+			post(b.Pos, Error, "Proxy '%s': no SSL certificate specified for bind '%s' at [%s:%d] (use 'crt').", px.Name, strings.Join(addrs, ","), b.Pos.File, b.Pos.Line)
+		}
+		i = j
+	}
 }

@@ -129,6 +129,9 @@ func (r *haReader) proxyKeyword(words []string, pos []Pos) {
 	if !strings.Contains(r.kw.proxy[key], sectionLetter(kind)) {
 		if kind == "defaults" {
 			r.d.Errorf(pos[0], "'%s' not allowed in 'defaults' section.", key)
+			if key == "server" || key == "server-template" {
+				r.d[len(r.d)-1].Form = "bracket"
+			}
 			return
 		}
 		capName := "frontend"
@@ -314,7 +317,7 @@ func (r *haReader) kwInspectDelay(px *Proxy, key string, args []string, apos []P
 		return
 	}
 	if len(args) < 1 {
-		r.d.Errorf(kpos, "'%s' expects a positive delay in milliseconds", key)
+		r.d.Errorf(kpos, "'%s' expects a positive delay in milliseconds, in %s '%s'", key, px.Kind, px.Name)
 		return
 	}
 	if _, err := parseTime(args[0]); err != nil {

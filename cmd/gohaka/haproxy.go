@@ -188,12 +188,12 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT]    (%d) : Some warnings were found and 'zero-warning' is set. Aborting.\n", pid)
 		return 1
 	}
+	if warnings > 0 {
+		fmt.Fprintln(stdout, "Warnings were found.")
+	}
 	if cfg.Listeners() == 0 {
 		fmt.Fprintln(stdout, "Configuration file has no error but will not start (no listener) => exit(2).")
 		return 2
-	}
-	if warnings > 0 {
-		fmt.Fprintln(stdout, "Warnings were found.")
 	}
 	fmt.Fprintln(stdout, "Configuration file is valid")
 	return 0
