@@ -74,6 +74,8 @@ type Diag struct {
 	// configuration: `haproxy -c` reports nothing after it (gohaka check
 	// still does).
 	Abort bool
+	// Own marks gohaka's own remarks, which haproxy -c does not print
+	Own bool
 	// Exit is the exit status keepalived -t gives for this problem (0, 5
 	// or 6); it only matters for keepalived.conf diagnostics.
 	Exit int

@@ -150,6 +150,10 @@ func (r *haReader) keyword(words []string, pos []Pos) {
 	case "global":
 		r.globalKeyword(words, pos)
 	case "defaults", "frontend", "backend", "listen":
+		if r.sec.failed {
+			r.d.Errorf(pos[0], "'listen' or 'defaults' expected.")
+			return
+		}
 		r.proxyKeyword(words, pos)
 	case "userlist":
 		r.userlistKeyword(words, pos)

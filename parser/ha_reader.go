@@ -52,6 +52,9 @@ type haSection struct {
 	px    *Proxy
 	ul    *Userlist
 	other *Section
+	// failed: the section line was refused (extra words): haproxy made
+	// no proxy, and each of its lines is an error
+	failed bool
 }
 
 func newHAReader(opts *Options, cfg *Config) *haReader {

@@ -81,10 +81,21 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 		r.d.Errorf(pos[1], "character '%c' is not permitted in '%s' name '%s'.", c, kind, name)
 	}
 	if len(args) > 0 {
-		if kind == "listen" || kind == "frontend" {
+		switch {
+		case kind == "listen" || kind == "frontend":
 			r.d.Errorf(apos[0], "please use the 'bind' keyword for listening addresses.")
-		} else {
+		case kind == "backend" && from != "":
+			r.d.Errorf(apos[0], "'backend' cannot handle unexpected argument '%s'.", args[0])
+		case kind == "backend": // haproxy says nothing here, only at each line of the section
+			r.d.Errorf(apos[0], "'backend' cannot handle unexpected argument '%s'.", args[0])
+			r.d[len(r.d)-1].Own = true
+		default:
 			r.d.Add(apos[0], Notice, "'%s' ignores unexpected argument '%s' (haproxy 2.6 ignores it too).", kind, args[0])
+			r.d[len(r.d)-1].Own = true
+		}
+		if kind != "defaults" { // haproxy makes no proxy of it
+			s.failed = true
+			return
 		}
 	}
 	var def *Proxy
@@ -92,6 +103,20 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 		def = r.findDefaults(from)
 		if def == nil {
 			r.d.Errorf(fromPos, "defaults section '%s' not found for %s '%s'.", from, kind, name)
+		}
+		var same []*Proxy
+		for _, d := range r.cfg.Defaults {
+			if d.Name == from {
+				same = append(same, d)
+			}
+		}
+		if len(same) > 1 {
+			kw := kind
+			if kw == "listen" {
+				kw = "proxy"
+			}
+			r.d.Errorf(pos[0], "ambiguous defaults section name '%s' referenced by %s '%s' exists at least at %s:%d and %s:%d.",
+				from, kw, name, same[0].Pos.File, same[0].Pos.Line, same[1].Pos.File, same[1].Pos.Line)
 		}
 	} else if kind != "defaults" {
 		def = r.lastDefaults
@@ -112,13 +137,6 @@ func (r *haReader) openProxy(s *haSection, words []string, pos []Pos) {
 	switch kind {
 	case "defaults":
 		px.Cap = CapDefaults
-		if name != "" {
-			for _, d := range r.cfg.Defaults {
-				if d.Name == name {
-					r.d.Errorf(pos[0], "defaults section '%s' has the same name as another defaults section declared at %s.", name, d.Pos)
-				}
-			}
-		}
 		r.cfg.Defaults = append(r.cfg.Defaults, px)
 		r.lastDefaults = px
 	case "frontend":

@@ -127,7 +127,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 	// haproxy stops after the parsing stage when it found errors there.
 	parseErr := false
 	for _, d := range ds {
-		if d.Sev == parser.Error && (d.Stage == "" || d.Stage == "open") {
+		if d.Sev == parser.Error && !d.Own && (d.Stage == "" || d.Stage == "open") {
 			parseErr = true
 		}
 	}
@@ -148,7 +148,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 			break
 		}
 		aborted = d.Abort
-		if d.NotImpl || parseErr && d.Stage != "" && d.Stage != "open" {
+		if d.NotImpl || d.Own || parseErr && d.Stage != "" && d.Stage != "open" {
 			continue
 		}
 		header()
@@ -164,7 +164,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 	}
 	warnings := 0
 	for _, d := range ds {
-		if d.Sev == parser.Warning && !d.NotImpl && !(parseErr && d.Stage != "") {
+		if d.Sev == parser.Warning && !d.NotImpl && !d.Own && !(parseErr && d.Stage != "") {
 			warnings++
 		}
 	}
