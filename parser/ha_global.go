@@ -342,7 +342,7 @@ func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
 		g.StatsTimeout = d
 	case "maxconn", "bind-process":
 	default:
-		r.d.Errorf(apos[0], "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' in 'global' section.")
+		r.d.Errorf(apos[0], "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '%s')", args[0])
 	}
 }
 

@@ -246,13 +246,25 @@ func (r *haReader) unknownProxyKeyword(words []string, pos []Pos) {
 			r.d.Errorf(pos[1], "%s", msg)
 			return
 		}
+		switch name {
+		case "capture":
+			r.d.Errorf(pos[1], "'capture' expects 'cookie' or 'request header' or 'response header'.")
+			return
+		case "stats":
+			r.d.Errorf(pos[1], "unknown stats parameter '%s', expects 'admin', 'uri', 'realm', 'auth', 'scope', 'enable', 'hide-version', 'show-node', 'show-desc' or 'show-legends'.", words[1])
+			r.d[len(r.d)-1].Form = "colon"
+			return
+		}
 		r.d.Errorf(pos[1], "'%s' expects one of %s, but got '%s'.", name, quoteList(cands), words[1])
 		return
 	}
 	var cands []string
+	seen := map[string]bool{}
 	for _, n := range k.proxyNames {
-		if !strings.Contains(n, " ") {
-			cands = append(cands, n)
+		first, _, _ := strings.Cut(n, " ") // "timeout" of "timeout client" is a keyword too
+		if !seen[first] {
+			seen[first] = true
+			cands = append(cands, first)
 		}
 	}
 	msg := fmt.Sprintf("unknown keyword '%s' in '%s' section", name, r.sec.kind)

@@ -265,7 +265,7 @@ func (r *haReader) statement(words []string, pos []Pos) {
 	}
 	if r.sec == nil {
 		msg := fmt.Sprintf("unknown keyword '%s' out of section.", words[0])
-		if s := suggest(words[0], sectionNames()); s != "" {
+		if s := suggestSection(words[0], sectionNames()); s != "" {
 			msg = fmt.Sprintf("unknown keyword '%s' out of section; did you mean '%s' maybe ?", words[0], s)
 		}
 		r.d.Errorf(pos[0], "%s", msg)
