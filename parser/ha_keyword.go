@@ -262,7 +262,7 @@ func (r *haReader) unknownProxyKeyword(words []string, pos []Pos) {
 	seen := map[string]bool{}
 	for _, n := range k.proxyNames {
 		first, _, _ := strings.Cut(n, " ") // "timeout" of "timeout client" is a keyword too
-		if !seen[first] {
+		if !seen[first] && first != "no" && first != "default" { // option prefixes, not keywords
 			seen[first] = true
 			cands = append(cands, first)
 		}

@@ -4,7 +4,7 @@ package parser
 // be a likely typo, else "". Closeness is haproxy's: each word is reduced
 // to the counts of its transitions between character classes (each
 // letter, digits, other characters, the word's start and end), two words
-// are as far apart as those counts differ, and a candidate further than
+// are as far apart as those counts differ, and a candidate as far as
 // twice the length of either word is no suggestion. Among equally close
 // candidates the first wins.
 func suggest(word string, candidates []string) string {
@@ -15,7 +15,7 @@ func suggest(word string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" || bestD > 2*len(word) || bestD > 2*len(best) {
+	if best == "" || bestD >= 2*len(word) || bestD >= 2*len(best) {
 		return ""
 	}
 	return best
