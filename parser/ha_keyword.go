@@ -261,8 +261,10 @@ func (r *haReader) unknownProxyKeyword(words []string, pos []Pos) {
 	var cands []string
 	seen := map[string]bool{}
 	for _, n := range k.proxyNames {
-		first, _, _ := strings.Cut(n, " ") // "timeout" of "timeout client" is a keyword too
-		if !seen[first] && first != "no" && first != "default" { // option prefixes, not keywords
+		// "timeout" of "timeout client" is a keyword too; "no" and
+		// "default" of "no option" are prefixes, not keywords
+		first, _, _ := strings.Cut(n, " ")
+		if !seen[first] && first != "no" && first != "default" {
 			seen[first] = true
 			cands = append(cands, first)
 		}

@@ -297,7 +297,11 @@ func (r *haReader) kwTimeout(px *Proxy, key string, args []string, apos []Pos, k
 	if f == nil {
 		return
 	}
-	if px.Kind != "defaults" && *f != *timeoutField(&px.defTimeouts, name) {
+	var inherited Timeouts // what its defaults section gave it
+	if px.defaults != nil {
+		inherited = px.defaults.Timeouts
+	}
+	if px.Kind != "defaults" && *f != *timeoutField(&inherited, name) {
 		r.d.Warnf(kpos, "overwriting 'timeout %s' which was already specified", name)
 	}
 	*f = d

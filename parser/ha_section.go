@@ -194,7 +194,6 @@ func presetProxy(px *Proxy) {
 // inheritDefaults copies what a defaults section passes on to px.
 func inheritDefaults(px, def *Proxy) {
 	*px = *def
-	px.defTimeouts = def.Timeouts // "overwriting 'timeout X'" compares with them
 	px.Options = maps.Clone(def.Options)
 	px.Errorfiles = maps.Clone(def.Errorfiles)
 	ds := *def.DefaultServer

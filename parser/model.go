@@ -172,13 +172,11 @@ type Proxy struct {
 	// Settings keeps every other keyword line as read, in order.
 	Settings []Line
 
-	defaults *Proxy          // defaults section this proxy was built from
-	hasRules ruleKinds       // for defaults: which rule families it defines
-	ruleSeen map[string]bool // rule kinds it has so far (ha_misplaced.go)
-	// defTimeouts are the timeouts its defaults section gave it
-	defTimeouts Timeouts
-	usedBy      ProxyCap   // for defaults with rules: which sides inherit it
-	trackRefs   []tableRef // stick tables the rules refer to
+	defaults  *Proxy          // defaults section this proxy was built from
+	hasRules  ruleKinds       // for defaults: which rule families it defines
+	ruleSeen  map[string]bool // rule kinds it has so far (ha_misplaced.go)
+	usedBy    ProxyCap        // for defaults with rules: which sides inherit it
+	trackRefs []tableRef      // stick tables the rules refer to
 }
 
 // tableRef is a reference from a rule to a stick table.

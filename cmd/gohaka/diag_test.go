@@ -70,19 +70,27 @@ func normalize(s string) string {
 	return strings.Join(keep, "\n")
 }
 
+// haproxyOffline finds haproxy and unshare(1), to run haproxy in a
+// network namespace with loopback only; the test is skipped without them
+// or without root.
+func haproxyOffline(t *testing.T) (hap, unshare string) {
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
+	}
+	unshare, err = exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and unshare(1) to run haproxy without network access")
+	}
+	return hap, unshare
+}
+
 // TestHAProxyCheckCompat runs real haproxy 2.6 `-c` and gohaka invoked as
 // haproxy on the same configs: exit code, stdout and stderr must match.
 // haproxy runs in a network namespace with loopback only, so a name it
 // tries to resolve never reaches the machine's DNS.
 func TestHAProxyCheckCompat(t *testing.T) {
-	hap, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and unshare(1) to run haproxy without network access")
-	}
+	hap, unshare := haproxyOffline(t)
 	t.Setenv("GOHAKA_STUB_RESOLVER", "127.0.0.1")
 	for _, f := range diagFiles(t) {
 		name := filepath.Base(f)
@@ -120,14 +128,7 @@ const corpusSameFloor = 159
 // every config of the corpus; gohaka answers names as haproxy does there
 // (localhost only, GOHAKA_STUB_RESOLVER=none), so nothing queries DNS.
 func TestHAProxyCheckCorpusByteForByte(t *testing.T) {
-	hap, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and unshare(1) to run haproxy without network access")
-	}
+	hap, unshare := haproxyOffline(t)
 	dir := ""
 	for _, d := range []string{"../../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
 		if _, err := os.Stat(d); err == nil && dir == "" {
