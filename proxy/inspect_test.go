@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,57 @@ func TestSNIRoutingAsHAProxy(t *testing.T) {
 		h, g := send(hp, parts), send(gp, parts)
 		if h != g || h == "" {
 			t.Errorf("%s: haproxy %q, gohaka %q", name, h, g)
+		}
+	}
+}
+
+// TestSNIMapRoutingAsHAProxy: TLS passthrough routed by a map from
+// server names to backends (use_backend %[req.ssl_sni,lower,map(...)]),
+// with a name the map sends nowhere and a name that is no backend: the
+// same backends through haproxy 2.6 and gohaka.
+func TestSNIMapRoutingAsHAProxy(t *testing.T) {
+	sp := replyServers(t, 3)
+	m := filepath.Join(t.TempDir(), "sni.map")
+	os.WriteFile(m, []byte("a.example.com be_a\nx.example.org be_b\nghost.example.org be_ghost\n"), 0o644)
+	cfg := func(port int) string {
+		return fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend tls_in
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 2s
+    tcp-request content accept if { req_ssl_hello_type 1 }
+    use_backend %%[req.ssl_sni,lower,map(%s)] if { req.ssl_sni -m found }
+    default_backend be_c
+backend be_a
+    server s1 127.0.0.1:%d
+backend be_b
+    server s2 127.0.0.1:%d
+backend be_c
+    server s3 127.0.0.1:%d
+`, port, m, sp[0], sp[1], sp[2])
+	}
+	hp, gp := freePort(t), freePort(t)
+	runHAProxy(t, cfg(hp), hp)
+	startRuntime(t, cfg(gp))
+	portOpen(gp)
+	send := func(port int, hello []byte) string {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write(hello)
+		b, _ := io.ReadAll(c)
+		return strings.TrimSpace(string(b))
+	}
+	for _, name := range []string{"a.example.com", "A.Example.COM", "x.example.org", "ghost.example.org", "other.example.net", ""} {
+		h, g := send(hp, clientHello(t, name)), send(gp, clientHello(t, name))
+		if h != g || h == "" {
+			t.Errorf("%q: haproxy %q, gohaka %q", name, h, g)
 		}
 	}
 }

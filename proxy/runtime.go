@@ -123,6 +123,10 @@ type tcpRule struct {
 type route struct {
 	be   *backend
 	cond *l4Cond
+	// dyn is a use_backend %[...] name, made per connection (a name that
+	// is no tcp backend leaves the default backend)
+	dyn *logFmt
+	rt  *Runtime
 }
 
 type backend struct {
@@ -319,13 +323,26 @@ func (r *Runtime) newFrontend(cfg *parser.Config, px *parser.Proxy) (*frontend, 
 		if px.Mode == "http" {
 			break // compiled by newHTTPFrontend
 		}
-		be := r.backends[u.Target]
-		if be == nil {
-			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
-		}
 		c, err := r.compileCond(u.Cond, px.ACLs)
 		if err != nil {
 			return nil, err
+		}
+		if strings.Contains(u.Target, "%[") { // e.g. %[req.ssl_sni,lower,map(sni.map)]
+			f, err := compileFmt(u.Target, u.Pos, r)
+			if err != nil {
+				return nil, err
+			}
+			for name := range contentFetches {
+				if strings.Contains(u.Target, name) {
+					r.readsContent = true // the hello is waited for, as for an ACL on it
+				}
+			}
+			fe.routes = append(fe.routes, route{dyn: &f, cond: c, rt: r})
+			continue
+		}
+		be := r.backends[u.Target]
+		if be == nil {
+			return nil, fmt.Errorf("%s: use_backend '%s' is not a tcp backend", u.Pos, u.Target)
 		}
 		fe.routes = append(fe.routes, route{be: be, cond: c})
 	}
@@ -662,9 +679,18 @@ func (r *Runtime) admit(fe *frontend, s *session, ci *connInfo, tracked *[3]bool
 // route is the backend a tcp session goes to, nil if none.
 func (fe *frontend) route(ci connInfo) *backend {
 	for _, rt := range fe.routes {
-		if rt.cond.eval(ci) {
-			return rt.be
+		if !rt.cond.eval(ci) {
+			continue
 		}
+		if rt.dyn != nil {
+			q := hreq{ci: &ci, rt: rt.rt, fe: fe}
+			q.appendFirst = func(v []byte) bool { q.arena = append(q.arena, v...); return false }
+			if be := rt.rt.backends[string(rt.dyn.value(&q))]; be != nil && be.http == nil {
+				return be
+			}
+			break
+		}
+		return rt.be
 	}
 	return fe.defaultBE
 }
