@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 )
 
@@ -56,6 +57,27 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 		r.d[len(r.d)-1].Form = "bracket"
 		return
 	}
+	if key == "server-template" { // servers PREFIX<first> to PREFIX<last>, alike but for their names
+		first, last, ok := templateRange(args[1])
+		if !ok {
+			r.d.Errorf(kpos, "Wrong server-template number or range arg '%s'.", args[1])
+			r.d[len(r.d)-1].Form = "bracket"
+			return
+		}
+		for i := first; i <= last; i++ {
+			t := *s
+			t.Options = maps.Clone(s.Options)
+			t.Name = s.Name + strconv.Itoa(i)
+			r.addServer(px, &t, kpos, apos[2])
+		}
+		return
+	}
+	r.addServer(px, s, kpos, apos[1])
+}
+
+// addServer adds a server to px, its name resolved, unless the name is
+// taken.
+func (r *haReader) addServer(px *Proxy, s *Server, kpos, addrPos Pos) {
 	for _, o := range px.Servers {
 		if o.Name == s.Name {
 			r.d.Errorf(kpos, "%s '%s', another server named '%s' was already defined at line %d, please use distinct names.", proxyType(px), px.Name, s.Name, o.Pos.Line)
@@ -63,10 +85,25 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 			return
 		}
 	}
-	if key == "server" {
-		r.resolveServer(px, s, apos[1])
-	}
+	r.resolveServer(px, s, addrPos)
 	px.Servers = append(px.Servers, s)
+}
+
+// templateRange reads server-template's <num> (1 to num) or <first>-<last>.
+func templateRange(arg string) (first, last int, ok bool) {
+	lo, hi, isRange := strings.Cut(arg, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil || a < 1 {
+		return 0, 0, false
+	}
+	if !isRange {
+		return 1, a, true
+	}
+	b, err := strconv.Atoi(hi)
+	if err != nil || b < a {
+		return 0, 0, false
+	}
+	return a, b, true
 }
 
 // resolveServer turns a hostname into addresses with the caller's resolver,
@@ -134,6 +171,10 @@ func (r *haReader) serverOptions(px *Proxy, s *Server, key string, args []string
 			}
 		}
 		s.Options[o] = vals
+		if o == "resolvers" { // names are resolved once, at start (check -k says the same of DNS)
+			r.d = append(r.d, Diag{Pos: apos[i], Sev: Warning, Keyword: o, NotImpl: true,
+				Msg: fmt.Sprintf("%s : 'resolvers %s' is not implemented by gohaka yet: the name is resolved once, when gohaka starts, and not again", who, v)})
+		}
 		if !r.serverValue(s, who, o, v, apos[i+1]) {
 			return false
 		}

@@ -335,3 +335,53 @@ func compareHTTPStats(t *testing.T, ha, gh string, skip func(row, col string) bo
 	}
 	return compared
 }
+
+// TestServerTemplateAsHAProxy: server-template makes the servers haproxy
+// makes (PREFIX1..PREFIXn, or a range), which show stat lists in the same
+// order with the same weights and states, and traffic reaches them.
+func TestServerTemplateAsHAProxy(t *testing.T) {
+	sp := replyServers(t, 1)
+	dir := t.TempDir()
+	cfg := func(sock string, fe int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    balance roundrobin
+    server-template web 3 127.0.0.1:%d weight 2
+    server-template api 5-6 127.0.0.1:%d
+`, sock, fe, sp[0], sp[0])
+	}
+	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
+	hf, gf := freePort(t), freePort(t)
+	startHAProxyCfg(t, cfg(hs, hf))
+	startRuntime(t, cfg(gs, gf))
+	waitFor(t, func() bool { _, err := os.Stat(hs); return err == nil && portOpen(hf) }, "haproxy")
+	portOpen(gf) // a probe connection to each: the same traffic
+	hit(t, hf, 10)
+	hit(t, gf, 10)
+	idle := func(addr string) bool {
+		_, rows, _ := parseStat(t, cliQuery(t, addr, "show stat"))
+		return rows["fe/FRONTEND"] != nil && rows["fe/FRONTEND"][colIndex("scur")] == "0"
+	}
+	waitFor(t, func() bool { return idle("unix:"+hs) && idle("unix:"+gs) }, "sessions to end in both")
+	_, hrows, horder := parseStat(t, cliQuery(t, "unix:"+hs, "show stat"))
+	_, grows, gorder := parseStat(t, cliQuery(t, "unix:"+gs, "show stat"))
+	if strings.Join(horder, " ") != strings.Join(gorder, " ") {
+		t.Fatalf("rows: haproxy %v, gohaka %v", horder, gorder)
+	}
+	for _, k := range []string{"be/web1", "be/web2", "be/web3", "be/api5", "be/api6"} {
+		for _, col := range []string{"status", "weight", "stot", "lbtot"} {
+			if h, g := hrows[k][colIndex(col)], grows[k][colIndex(col)]; h != g {
+				t.Errorf("%s %s: haproxy %s, gohaka %s", k, col, h, g)
+			}
+		}
+	}
+}
