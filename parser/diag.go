@@ -76,6 +76,10 @@ type Diag struct {
 	Abort bool
 	// Own marks gohaka's own remarks, which haproxy -c does not print
 	Own bool
+	// AsAlert marks a warning haproxy prints as an [ALERT] yet counts as
+	// neither an error nor a warning ("'pidfile' already specified.
+	// Continuing.")
+	AsAlert bool
 	// Exit is the exit status keepalived -t gives for this problem (0, 5
 	// or 6); it only matters for keepalived.conf diagnostics.
 	Exit int

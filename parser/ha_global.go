@@ -155,6 +155,10 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 	case "master-worker":
 		g.MasterWorker = true
 	case "maxconn":
+		if g.Maxconn != 0 {
+			r.alreadySpecified(pos[0], k)
+			return
+		}
 		g.Maxconn, _ = intArg()
 	case "nbthread":
 		if n, ok := intArg(); ok {
@@ -204,8 +208,16 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 		case "group":
 			g.Group = args[0]
 		case "chroot":
+			if g.Chroot != "" {
+				r.alreadySpecified(pos[0], k)
+				return
+			}
 			g.Chroot = args[0]
 		case "pidfile":
+			if g.Pidfile != "" {
+				r.alreadySpecified(pos[0], k)
+				return
+			}
 			g.Pidfile = args[0]
 		case "ca-base":
 			g.CaBase = args[0]
@@ -378,4 +390,11 @@ func (r *haReader) noEffectTune(k string, args []string, pos []Pos) {
 	case k != "tune.ssl.default-dh-param" && n < 0:
 		r.d.Errorf(pos[1], "'%s' expects a positive numeric value.", k)
 	}
+}
+
+// alreadySpecified is haproxy's remark on a global setting given twice:
+// the first value stays.
+func (r *haReader) alreadySpecified(p Pos, k string) {
+	r.d.Warnf(p, "'%s' already specified. Continuing.", k)
+	r.d[len(r.d)-1].AsAlert = true
 }

@@ -173,6 +173,7 @@ func (r *haReader) checkDuplicateBinds(post func(Pos, Severity, string, ...any))
 			key := fmt.Sprintf("%s|%s|%d-%d|%s", b.Addr.Family, b.Addr.Host, b.Addr.Port, b.Addr.PortEnd, b.Addr.Path)
 			if o, ok := seen[key]; ok {
 				post(b.Pos, Warning, "bind '%s' uses the same address as the bind at %s; both listeners will share connections.", b.Addr.Raw, o.Pos)
+				r.d[len(r.d)-1].Own = true // gohaka's remark, not haproxy's
 				continue
 			}
 			seen[key] = b

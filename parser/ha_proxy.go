@@ -206,10 +206,17 @@ func (r *haReader) kwMode(px *Proxy, key string, args []string, apos []Pos, kpos
 }
 
 func (r *haReader) kwInt(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
-	if !r.needArgs(key, args, 1, kpos, "an integer argument") {
+	what := "an integer argument"
+	if key == "retries" {
+		what = "an integer argument (dispatch counts for one)"
+	}
+	if !r.needArgs(key, args, 1, kpos, what) {
 		return
 	}
 	n, ok := atoi(args[0])
+	if !ok && key == "retries" { // haproxy reads it as atol does: no digits, 0
+		n, ok = 0, true
+	}
 	if !ok || n < 0 {
 		r.d.Errorf(apos[0], "'%s' expects an integer argument.", key)
 		return

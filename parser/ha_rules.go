@@ -220,7 +220,11 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 		px.hasRules.http = true
 	case "tcp-request connection", "tcp-request session", "tcp-request content", "tcp-response content":
 		if anonDefaults {
-			r.d.Errorf(kpos, "%s is not allowed in anonymous 'defaults' sections", key)
+			if key == "tcp-response content" {
+				r.d.Errorf(kpos, "%s is only allowed in 'backend' sections or 'defaults' section with a name", key)
+			} else {
+				r.d.Errorf(kpos, "%s is not allowed in anonymous 'defaults' sections", key)
+			}
 			return
 		}
 		switch key {

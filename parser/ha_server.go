@@ -93,7 +93,7 @@ func (r *haReader) addServer(px *Proxy, s *Server, kpos, addrPos Pos) {
 func templateRange(arg string) (first, last int, ok bool) {
 	lo, hi, isRange := strings.Cut(arg, "-")
 	a, err := strconv.Atoi(lo)
-	if err != nil || a < 1 {
+	if err != nil || a < 0 || a == 0 && !isRange { // a range may start at 0, a count may not be 0
 		return 0, 0, false
 	}
 	if !isRange {

@@ -164,7 +164,7 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 	}
 	warnings := 0
 	for _, d := range ds {
-		if d.Sev == parser.Warning && !d.NotImpl && !d.Own && !(parseErr && d.Stage != "") {
+		if d.Sev == parser.Warning && !d.NotImpl && !d.Own && !d.AsAlert && !(parseErr && d.Stage != "") {
 			warnings++
 		}
 	}
@@ -202,6 +202,9 @@ func haproxyCheck(files []string, zeroWarn bool, stdout, stderr io.Writer) int {
 // haproxyLine renders a diagnostic in haproxy's [ALERT]/[WARNING] shape.
 func haproxyLine(pid int, d parser.Diag) string {
 	tag := map[parser.Severity]string{parser.Error: "[ALERT]   ", parser.Warning: "[WARNING] ", parser.Notice: "[NOTICE]  "}[d.Sev]
+	if d.AsAlert {
+		tag = "[ALERT]   "
+	}
 	msg := d.Msg
 	switch {
 	case d.Form == "raw" || d.Stage == "open" || d.Pos.Line == 0:
