@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -448,6 +449,17 @@ func TestShowCacheAsHAProxy(t *testing.T) {
 	norm := regexp.MustCompile(`(?m)^0x[0-9a-f]+|shctx:0x[0-9a-f]+|size:\d+ \(\d+ blocks\)|available blocks:\d+`)
 	h := norm.ReplaceAllString(cliQuery(t, "unix:"+hs, "show cache"), "_")
 	g := norm.ReplaceAllString(cliQuery(t, "unix:"+gs, "show cache"), "_")
+	// seconds left: the two queries may fall either side of a second
+	expire := regexp.MustCompile(`expire:(\d+)`)
+	he, ge := expire.FindAllStringSubmatch(h, -1), expire.FindAllStringSubmatch(g, -1)
+	for i := 0; i < min(len(he), len(ge)); i++ {
+		a, _ := strconv.Atoi(he[i][1])
+		b, _ := strconv.Atoi(ge[i][1])
+		if a-b > 1 || b-a > 1 || a < 18 {
+			t.Errorf("entry %d: %d seconds left in haproxy, %d in gohaka (max-age 20)", i, a, b)
+		}
+	}
+	h, g = expire.ReplaceAllString(h, "expire:N"), expire.ReplaceAllString(g, "expire:N")
 	if h != g || strings.Count(h, "hash:") != 6 {
 		t.Errorf("show cache:\nhaproxy:\n%s\ngohaka:\n%s", h, g)
 	}
