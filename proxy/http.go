@@ -743,8 +743,11 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 	// moment ago, or that the poller has seen nothing on since, is trusted
 	// without a look (a system call per request); should the server have
 	// closed it meanwhile, the bodiless request is sent again on a new
-	// connection.
-	trusted := bodiless && h.sc != nil && (h.ob.start.Sub(h.ob.end) < trustIdle || !h.sp.readMarked())
+	// connection. Only a GET, HEAD or OPTIONS: another method is never
+	// sent twice (the server may have acted on it before closing).
+	m := h.req.Method
+	safe := h.head || string(m) == "GET" || string(m) == "OPTIONS"
+	trusted := bodiless && safe && h.sc != nil && (h.ob.start.Sub(h.ob.end) < trustIdle || !h.sp.readMarked())
 	for {
 		if h.sc != nil && !trusted && !h.sp.idleOpen() {
 			h.srvIdle = false
