@@ -96,22 +96,7 @@ func TestSNIRoutingAsHAProxy(t *testing.T) {
 	runHAProxy(t, sniConfig(hp, sp), hp)
 	startRuntime(t, sniConfig(gp, sp))
 	portOpen(gp)
-	send := func(port int, parts [][]byte) string {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		for i, p := range parts {
-			if i > 0 {
-				time.Sleep(100 * time.Millisecond)
-			}
-			c.Write(p)
-		}
-		b, _ := io.ReadAll(c)
-		return strings.TrimSpace(string(b))
-	}
+	send := func(port int, parts [][]byte) string { return sendFirstBytes(t, port, parts...) }
 	split := clientHello(t, "b.example.org")
 	cases := map[string][][]byte{
 		"a.example.com":          {clientHello(t, "a.example.com")},
@@ -132,6 +117,25 @@ func TestSNIRoutingAsHAProxy(t *testing.T) {
 			t.Errorf("%s: haproxy %q, gohaka %q", name, h, g)
 		}
 	}
+}
+
+// sendFirstBytes connects to port, sends parts 100 ms apart and returns
+// what came back until the end (which server answered).
+func sendFirstBytes(t *testing.T, port int, parts ...[]byte) string {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	for i, p := range parts {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		c.Write(p)
+	}
+	b, _ := io.ReadAll(c)
+	return strings.TrimSpace(string(b))
 }
 
 // TestSNIMapRoutingAsHAProxy: TLS passthrough routed by a map from
@@ -166,17 +170,7 @@ backend be_c
 	runHAProxy(t, cfg(hp), hp)
 	startRuntime(t, cfg(gp))
 	portOpen(gp)
-	send := func(port int, hello []byte) string {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write(hello)
-		b, _ := io.ReadAll(c)
-		return strings.TrimSpace(string(b))
-	}
+	send := func(port int, hello []byte) string { return sendFirstBytes(t, port, hello) }
 	for _, name := range []string{"a.example.com", "A.Example.COM", "x.example.org", "ghost.example.org", "other.example.net", ""} {
 		h, g := send(hp, clientHello(t, name)), send(gp, clientHello(t, name))
 		if h != g || h == "" {
