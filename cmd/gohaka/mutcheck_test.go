@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// mutatedSameFloor is how many of the mutated corpus configs below haproxy
+// -c and gohaka as haproxy answer alike: a change that lowers it fails.
+const mutatedSameFloor = 137
+
+// TestHAProxyCheckMutatedCorpus edits corpus configs the way typos do —
+// one line deleted, duplicated, swapped with another, a word dropped or
+// added — 200 edits chosen with a fixed seed, and runs real haproxy 2.6
+// -c (no network) and gohaka as haproxy on each: the same stdout, stderr
+// and exit code for at least mutatedSameFloor of them.
+func TestHAProxyCheckMutatedCorpus(t *testing.T) {
+	hap, unshare := haproxyOffline(t)
+	dir := ""
+	for _, d := range []string{"../../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
+		if _, err := os.Stat(d); err == nil && dir == "" {
+			dir, _ = filepath.Abs(d)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.cfg"))
+	if len(files) == 0 {
+		t.Skip("corpus not available")
+	}
+	t.Setenv("GOHAKA_STUB_RESOLVER", "none")
+	m := filepath.Join(t.TempDir(), "m.cfg")
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	rng := rand.New(rand.NewSource(1))
+	same, tried := 0, 0
+	var differ []string
+	for tried < 200 {
+		f := files[rng.Intn(len(files))]
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(text), "\n")
+		var body []int // indented, not comments: the lines an edit may touch
+		for i, l := range lines {
+			if s := strings.TrimSpace(l); s != "" && s[0] != '#' && (l[0] == ' ' || l[0] == '\t') {
+				body = append(body, i)
+			}
+		}
+		if len(body) == 0 {
+			continue
+		}
+		j := body[rng.Intn(len(body))]
+		kind := []string{"del", "dup", "junk", "swap", "dropword"}[rng.Intn(5)]
+		switch kind {
+		case "del":
+			lines = append(lines[:j], lines[j+1:]...)
+		case "dup":
+			lines = append(lines[:j+1], lines[j:]...)
+		case "junk":
+			lines[j] += " junk"
+		case "swap":
+			k := body[rng.Intn(len(body))]
+			lines[j], lines[k] = lines[k], lines[j]
+		case "dropword":
+			w := strings.Fields(lines[j])
+			if len(w) < 2 {
+				continue
+			}
+			k := 1 + rng.Intn(len(w)-1)
+			lines[j] = "    " + strings.Join(append(w[:k], w[k+1:]...), " ")
+		}
+		tried++
+		os.WriteFile(m, []byte(strings.Join(lines, "\n")), 0o644)
+		cmd := exec.Command(unshare, "-n", hap, "-c", "-f", m)
+		cmd.Dir = dir // the configs name files relative to their directory
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Run()
+		os.Chdir(dir)
+		rc, gout, gerr := runCLI("haproxy", "-c", "-f", m)
+		os.Chdir(wd)
+		if rc == cmd.ProcessState.ExitCode() && gout == out.String() && normalize(gerr) == normalize(errb.String()) {
+			same++
+		} else {
+			differ = append(differ, filepath.Base(f)+" "+kind+" line "+strconv.Itoa(j+1))
+		}
+	}
+	t.Logf("%d of %d mutated corpus configs: haproxy -c and gohaka print the same", same, tried)
+	if same < mutatedSameFloor {
+		t.Errorf("%d mutated configs agree, fewer than the %d agreed before; differing: %s", same, mutatedSameFloor, strings.Join(differ, "; "))
+	}
+}
