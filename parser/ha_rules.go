@@ -253,7 +253,11 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 			act = "lua"
 		}
 		if acts := r.kw.actions[key]; acts != nil && !acts[act] {
-			r.d.Errorf(apos[0], "'%s' expects a known action but got '%s'.", key, args[0])
+			if actionLists[key] != "" {
+				r.unknownAction(px, key, args[0], apos[0])
+			} else {
+				r.d.Errorf(apos[0], "'%s' expects a known action but got '%s'.", key, args[0])
+			}
 			return
 		}
 	}
