@@ -19,22 +19,40 @@ func contains(list []string, v string) bool {
 }
 
 // parseLogTarget reads `<addr> [len N] [format F] [sample R:S] <facility> [level [minlevel]]`.
-func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos) (LogTarget, bool) {
+func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos, inProxy bool) (LogTarget, bool) {
 	t := LogTarget{Pos: kpos}
 	if len(args) < 2 {
-		r.d.Errorf(kpos, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
+		if inProxy {
+			r.d.Errorf(kpos, "log : expects <address> and <facility> or global as arguments")
+		} else {
+			r.d.Errorf(kpos, "log : expects <address> and <facility>  as arguments")
+		}
 		return t, false
 	}
 	t.Addr = args[0]
 	switch {
 	case args[0] == "stdout" || args[0] == "stderr" || strings.HasPrefix(args[0], "ring@") || strings.HasPrefix(args[0], "/"):
 	default:
+		if i := strings.LastIndexByte(args[0], ':'); i >= 0 && i+1 < len(args[0]) && (args[0][i+1] == '+' || args[0][i+1] == '-') {
+			r.d.Errorf(apos[0], "log : port offset not permitted here in '%s'", args[0])
+			return t, false
+		}
 		a, err := parseAddr(args[0], addrOpts{})
 		if err != nil {
 			r.d.Errorf(apos[0], "log : %s", err)
 			return t, false
 		}
-		_ = a
+		if !a.IP.IsValid() && a.Path == "" && a.Host != "" { // a name: resolved now, as haproxy does
+			ok := false
+			if r.opts.Resolver != nil {
+				addrs, err := r.opts.Resolver.LookupHost(a.Host)
+				ok = err == nil && len(addrs) > 0
+			}
+			if !ok {
+				r.d.Errorf(apos[0], "log : invalid address: '%s' in '%s'", a.Host, args[0])
+				return t, false
+			}
+		}
 	}
 	i := 1
 	for i+1 < len(args) {
@@ -234,7 +252,7 @@ func (r *haReader) globalKeyword(words []string, pos []Pos) {
 			g.HardStopAfter = d
 		}
 	case "log":
-		if t, ok := r.parseLogTarget(args, apos, pos[0]); ok {
+		if t, ok := r.parseLogTarget(args, apos, pos[0], false); ok {
 			g.Logs = append(g.Logs, t)
 		}
 	case "stats":

@@ -198,7 +198,7 @@ func (r *haReader) kwLog(px *Proxy, key string, args []string, apos []Pos, kpos 
 		px.Logs = append(px.Logs, LogTarget{Pos: kpos, Global: true, globalEmpty: len(r.cfg.Global.Logs) == 0})
 		return
 	}
-	if t, ok := r.parseLogTarget(args, apos, kpos); ok {
+	if t, ok := r.parseLogTarget(args, apos, kpos, true); ok {
 		px.Logs = append(px.Logs, t)
 	}
 }
