@@ -199,7 +199,10 @@ func (px *Proxy) findACL(name string) bool {
 
 // kwRule reads http-request, http-response, tcp-request ..., redirect.
 func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos Pos) {
-	if strings.HasPrefix(key, "http-") { // haproxy reads no further after an http rule it cannot parse
+	anonDefaults := px.Kind == "defaults" && px.Name == ""
+	// haproxy reads no further after an http rule it cannot parse (but
+	// goes on after one in an anonymous defaults section, refused first)
+	if strings.HasPrefix(key, "http-") && !anonDefaults {
 		nd := len(r.d)
 		defer func() {
 			for i := nd; i < len(r.d); i++ {
@@ -210,7 +213,6 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 			}
 		}()
 	}
-	anonDefaults := px.Kind == "defaults" && px.Name == ""
 	switch key {
 	case "http-request", "http-response", "http-after-response":
 		if anonDefaults {
