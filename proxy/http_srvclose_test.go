@@ -60,39 +60,27 @@ backend be
 // closes it), never a second time on a new connection; a GET may be sent
 // again there, being safe to repeat.
 func TestUnsafeMethodNotSentTwice(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var mu sync.Mutex
 	seen := map[string]int{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for n := 0; ; n++ {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					mu.Lock()
-					seen[req.Method+" "+req.URL.Path]++
-					mu.Unlock()
-					if n > 0 { // the second request on a connection: read, then gone
-						return
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	sp := serveEach(t, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for n := 0; ; n++ {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
 				}
-			}()
-		}
-	}()
-	sp := ln.Addr().(*net.TCPAddr).Port
+				mu.Lock()
+				seen[req.Method+" "+req.URL.Path]++
+				mu.Unlock()
+				if n > 0 { // the second request on a connection: read, then gone
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+		}()
+	})
 	gp := freePort(t)
 	startRuntime(t, fmt.Sprintf(httpDefaults+"frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n    server s1 127.0.0.1:%d\n", gp, sp))
 	// a GET on a connection trusted without a look is sent again on a new

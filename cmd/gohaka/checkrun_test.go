@@ -36,13 +36,7 @@ func TestCheckWarnsWhatRunRefuses(t *testing.T) {
 // that `gohaka check` passes without a not-implemented warning is taken
 // by the runtime; the count of those check now warns about is logged.
 func TestCheckedCorpusConfigsRun(t *testing.T) {
-	dir := os.Getenv("GOHAKA_CORPUS")
-	for _, d := range []string{"../../../shared/corpus", "/work/shared/corpus"} { // next to the checkout, else where it lives here
-		if _, err := os.Stat(d); dir == "" && err == nil {
-			dir = d
-		}
-	}
-	dir = filepath.Join(dir, "haproxy")
+	dir := haproxyCorpus(t)
 	f, err := os.Open(filepath.Join(dir, "EXPECTED.tsv"))
 	if err != nil {
 		t.Skipf("corpus not available (%v)", err)

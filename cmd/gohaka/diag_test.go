@@ -129,39 +129,53 @@ const corpusSameFloor = 163
 // (localhost only, GOHAKA_STUB_RESOLVER=none), so nothing queries DNS.
 func TestHAProxyCheckCorpusByteForByte(t *testing.T) {
 	hap, unshare := haproxyOffline(t)
-	dir := ""
-	for _, d := range []string{"../../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
-		if _, err := os.Stat(d); err == nil && dir == "" {
-			dir = d
-		}
-	}
+	dir := haproxyCorpus(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.cfg"))
-	if len(files) == 0 {
-		t.Skip("corpus not available")
-	}
 	t.Setenv("GOHAKA_STUB_RESOLVER", "none")
-	wd, _ := os.Getwd()
-	defer os.Chdir(wd)
 	same := 0
 	var differ []string
 	for _, f := range files {
-		name := filepath.Base(f)
-		cmd := exec.Command(unshare, "-n", hap, "-c", "-f", name)
-		cmd.Dir = dir
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		cmd.Run()
-		os.Chdir(dir)
-		rc, gout, gerr := runCLI("haproxy", "-c", "-f", name)
-		os.Chdir(wd)
-		if rc == cmd.ProcessState.ExitCode() && gout == out.String() && normalize(gerr) == normalize(errb.String()) {
+		if sameAsHAProxy(t, hap, unshare, dir, filepath.Base(f)) {
 			same++
 		} else {
-			differ = append(differ, name)
+			differ = append(differ, filepath.Base(f))
 		}
 	}
 	t.Logf("%d of %d corpus configs: haproxy -c and gohaka print the same; differ: %s", same, len(files), strings.Join(differ, " "))
 	if same < corpusSameFloor {
 		t.Errorf("%d corpus configs agree byte for byte, fewer than the %d agreed before", same, corpusSameFloor)
 	}
+}
+
+// haproxyCorpus is the corpus's haproxy folder, as an absolute path
+// ($GOHAKA_CORPUS, else next to the checkout, else where it lives here);
+// the test is skipped without it.
+func haproxyCorpus(t *testing.T) string {
+	dir := os.Getenv("GOHAKA_CORPUS")
+	for _, d := range []string{"../../../shared/corpus", "/work/shared/corpus"} {
+		if _, err := os.Stat(d); dir == "" && err == nil {
+			dir = d
+		}
+	}
+	dir, _ = filepath.Abs(filepath.Join(dir, "haproxy"))
+	if _, err := os.Stat(filepath.Join(dir, "EXPECTED.tsv")); err != nil {
+		t.Skipf("corpus not available (%v)", err)
+	}
+	return dir
+}
+
+// sameAsHAProxy runs haproxy -c (no network) and gohaka as haproxy on
+// file from dir, where the configs' relative file names point: the same
+// exit code, stdout and stderr.
+func sameAsHAProxy(t *testing.T, hap, unshare, dir, file string) bool {
+	cmd := exec.Command(unshare, "-n", hap, "-c", "-f", file)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Run()
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	rc, gout, gerr := runCLI("haproxy", "-c", "-f", file)
+	os.Chdir(wd)
+	return rc == cmd.ProcessState.ExitCode() && gout == out.String() && normalize(gerr) == normalize(errb.String())
 }

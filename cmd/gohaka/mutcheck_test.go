@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,20 +20,10 @@ const mutatedSameFloor = 147
 // and exit code for at least mutatedSameFloor of them.
 func TestHAProxyCheckMutatedCorpus(t *testing.T) {
 	hap, unshare := haproxyOffline(t)
-	dir := ""
-	for _, d := range []string{"../../../shared/corpus/haproxy", "/work/shared/corpus/haproxy"} {
-		if _, err := os.Stat(d); err == nil && dir == "" {
-			dir, _ = filepath.Abs(d)
-		}
-	}
+	dir := haproxyCorpus(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.cfg"))
-	if len(files) == 0 {
-		t.Skip("corpus not available")
-	}
 	t.Setenv("GOHAKA_STUB_RESOLVER", "none")
 	m := filepath.Join(t.TempDir(), "m.cfg")
-	wd, _ := os.Getwd()
-	defer os.Chdir(wd)
 	rng := rand.New(rand.NewSource(1))
 	same, tried := 0, 0
 	var differ []string
@@ -77,15 +65,7 @@ func TestHAProxyCheckMutatedCorpus(t *testing.T) {
 		}
 		tried++
 		os.WriteFile(m, []byte(strings.Join(lines, "\n")), 0o644)
-		cmd := exec.Command(unshare, "-n", hap, "-c", "-f", m)
-		cmd.Dir = dir // the configs name files relative to their directory
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		cmd.Run()
-		os.Chdir(dir)
-		rc, gout, gerr := runCLI("haproxy", "-c", "-f", m)
-		os.Chdir(wd)
-		if rc == cmd.ProcessState.ExitCode() && gout == out.String() && normalize(gerr) == normalize(errb.String()) {
+		if sameAsHAProxy(t, hap, unshare, dir, m) {
 			same++
 		} else {
 			differ = append(differ, filepath.Base(f)+" "+kind+" line "+strconv.Itoa(j+1))
