@@ -314,6 +314,7 @@ func (h *hconn) transaction() bool {
 	if req.Chunked { // haproxy parses what came with the head at once
 		var ck h1.Chunks
 		if _, err := ck.Feed(h.buf[head:h.n]); err != nil {
+			h.obsCount()
 			h.c.Write(h.parseErrorPage(400))
 			return false
 		}
@@ -379,6 +380,9 @@ func (r *Runtime) route(fe *frontend, q *hreq, h *hconn) (verdict, []byte, *back
 	v, resp := vContinue, []byte(nil)
 	if q.ci.sc != nil || fe.streamTracks != nil {
 		v = r.trackRequest(fe, q)
+	}
+	if h != nil && v == vContinue { // not rejected by a content rule
+		h.obsCount()
 	}
 	if v == vContinue {
 		v, resp = runRequestRules(fe.http.reqRules, q)

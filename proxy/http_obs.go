@@ -275,10 +275,16 @@ func (h *hconn) obsBegin() {
 			ob.cc.resVals = append(ob.cc.resVals, "")
 		}
 	}
+}
+
+// obsCount counts the request as the frontend's http request, once the
+// tcp-request content rules let it through (haproxy counts no request
+// they reject; hook in route).
+func (h *hconn) obsCount() {
 	h.r.obs.cumReq.Add(1)
 	c := &h.fe.ctr.http
 	c.reqTot.Add(1)
-	c.reqRate.add(now)
+	c.reqRate.add(h.ob.start)
 }
 
 // uniqueID renders unique-id-format f for the request begun at now. Out
@@ -313,11 +319,7 @@ func (h *hconn) obsAnswer(rule *httpRule, fromBE bool) {
 		h.ob.denied, h.ob.denyBE = true, fromBE
 		h.ob.tarpit = rule.action == "tarpit"
 		h.ob.rejected = rule.action == "reject" || rule.action == "silent-drop"
-		if h.ob.contentRejected = rule.content; rule.content {
-			// haproxy rejects it before counting it as an http request
-			h.r.obs.cumReq.Add(-1)
-			h.fe.ctr.http.reqTot.Add(-1)
-		}
+		h.ob.contentRejected = rule.content
 	case "redirect", "return":
 		h.ob.intercepted = true
 		h.fe.ctr.http.intercepted.Add(1)
