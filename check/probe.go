@@ -15,7 +15,11 @@ import (
 type Target struct {
 	// Addr is the check's destination as host:port: the server's address,
 	// or its "addr"/"port" overrides (agent checks use the agent port).
-	Addr     string
+	Addr string
+	// Host, when set, gives the host to check now, Addr's port kept: a
+	// server's address can move at run time (`set server addr`,
+	// resolvers); "" (no address) skips the check.
+	Host     func() string
 	Timeouts Timeouts
 	// SendProxy sends a PROXY protocol header first: 1 for v1, 2 for v2
 	// (check-send-proxy, or the server's send-proxy when no port/addr is

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 )
@@ -110,6 +111,11 @@ func (r *Runner) loop(ctx context.Context, e *runEntry, agent bool, d time.Durat
 		t.ServerDown = e.srv.State() == StateDown
 		next := e.srv.Interval(agent)
 		e.mu.Unlock()
+		if t.Host != nil {
+			h := t.Host()
+			_, port, _ := net.SplitHostPort(t.Addr)
+			t.Addr, paused = net.JoinHostPort(h, port), paused || h == ""
+		}
 		if !paused {
 			res := probe.Run(ctx, t)
 			if ctx.Err() != nil {

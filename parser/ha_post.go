@@ -104,6 +104,7 @@ func (r *haReader) postChecks() {
 	}
 	r.checkDuplicateBinds(post)
 	r.checkPeers(post)
+	r.checkResolvers(post)
 	r.d = append(r.d, r.late...)
 }
 

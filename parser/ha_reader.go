@@ -52,6 +52,7 @@ type haSection struct {
 	px    *Proxy
 	ul    *Userlist
 	other *Section
+	rs    *Resolvers // a resolvers section's model (other holds its lines too)
 	// failed: the section line was refused (extra words): haproxy made
 	// no proxy, and each of its lines is an error
 	failed bool

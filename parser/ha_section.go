@@ -51,6 +51,9 @@ func (r *haReader) openSection(words []string, pos []Pos) {
 		}
 		s.other = &Section{Kind: kind, Name: s.name, Pos: pos[0]}
 		r.cfg.Others = append(r.cfg.Others, s.other)
+		if kind == "resolvers" && s.name != "" {
+			s.rs = r.newResolvers(s.name, pos[0])
+		}
 	}
 }
 
@@ -355,6 +358,9 @@ func (r *haReader) otherKeyword(words []string, pos []Pos) {
 	}
 	if (kind == "peers" || kind == "log-forward") && words[0] == "bind" {
 		r.bindLine(nil, words, pos)
+	}
+	if r.sec.rs != nil {
+		r.resolversLine(r.sec.rs, words, pos)
 	}
 	if r.sec.other != nil {
 		r.sec.other.Lines = append(r.sec.other.Lines, Line{Words: words, Pos: pos})

@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -171,10 +172,6 @@ func (r *haReader) serverOptions(px *Proxy, s *Server, key string, args []string
 			}
 		}
 		s.Options[o] = vals
-		if o == "resolvers" { // names are resolved once, at start (check -k says the same of DNS)
-			r.d = append(r.d, Diag{Pos: apos[i], Sev: Warning, Keyword: o, NotImpl: true,
-				Msg: fmt.Sprintf("%s : 'resolvers %s' is not implemented by gohaka yet: the name is resolved once, when gohaka starts, and not again", who, v)})
-		}
 		if !r.serverValue(s, who, o, v, apos[i+1]) {
 			return false
 		}
@@ -224,6 +221,16 @@ func (r *haReader) serverValue(s *Server, who, o, v string, p Pos) bool {
 		return false
 	}
 	switch o {
+	case "resolve-prefer":
+		if v != "ipv4" && v != "ipv6" {
+			return bad("'resolve-prefer' expects either ipv4 or ipv6 as argument..")
+		}
+	case "init-addr":
+		for _, m := range strings.Split(v, ",") {
+			if _, err := netip.ParseAddr(m); err != nil && m != "libc" && m != "last" && m != "none" {
+				return bad("'init-addr' : unknown init-addr method '%s', supported methods are 'libc', 'last', 'none'..", m)
+			}
+		}
 	case "weight":
 		n, ok := strictInt(v)
 		if !ok || n < 0 || n > 256 {

@@ -18,6 +18,8 @@ type Config struct {
 	// Proxies holds frontends, backends and listens in file order.
 	Proxies   []*Proxy
 	Userlists []*Userlist
+	// Resolvers holds the resolvers sections in file order.
+	Resolvers []*Resolvers
 	// Others holds the sections gohaka stores without interpreting
 	// (peers, resolvers, cache, mailers, ring, ...).
 	Others []*Section
@@ -386,4 +388,35 @@ type User struct {
 	Password string
 	Insecure bool
 	Groups   []string
+}
+
+// Resolvers is a resolvers section: the name servers gohaka asks for the
+// addresses of servers that name it (`server ... resolvers NAME`), and
+// its timers, haproxy's defaults filled in.
+type Resolvers struct {
+	Pos         Pos
+	Name        string
+	Nameservers []Nameserver
+	// ResolvConf is set by parse-resolv-conf: the name servers of
+	// /etc/resolv.conf are added when gohaka starts.
+	ResolvConf bool
+	// Retries is resolve_retries: queries sent before a resolution fails.
+	Retries int
+	// Resolve is `timeout resolve`, the time between resolutions; Retry
+	// is `timeout retry`, how long a query waits for its answer.
+	Resolve, Retry time.Duration
+	// Hold holds `hold <status> <time>` for valid, nx, refused, timeout,
+	// other and obsolete: how long the last valid answer stays in use
+	// while resolutions end in that status.
+	Hold map[string]time.Duration
+	// PayloadSize is accepted_payload_size, announced with EDNS.
+	PayloadSize int
+}
+
+// Nameserver is one `nameserver NAME ADDR:PORT` line.
+type Nameserver struct {
+	Pos  Pos
+	Name string
+	Addr netip.AddrPort
+	TCP  bool // tcp@ADDR (gohaka asks over udp only, and says so)
 }

@@ -28,6 +28,7 @@ var cliHelp = [][2]string{
 	{"show backend", "list backends in the current running config"},
 	{"show cli level", "display the level of the current CLI session"},
 	{"show info [desc|json|typed|float]*", "report information about the running process"},
+	{"show resolvers [id]", "dumps counters from all resolvers section and associated name servers"},
 	{"show servers state [<backend>]", "dump volatile server information (all or for a single backend)"},
 	{"show sess [id]", "report the list of current sessions or dump this exact session"},
 	{"show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server"},
@@ -124,6 +125,8 @@ func (r *Runtime) execCLI(sess *cliSession, line string) string {
 		return r.showServersState(arg(3))
 	case w[0] == "show" && arg(1) == "sess":
 		return r.showSess()
+	case w[0] == "show" && arg(1) == "resolvers":
+		return r.showResolvers(arg(2)) // resolvers.go
 	case w[0] == "show" && arg(1) == "table":
 		return r.showTable(arg(2)) // stick.go
 	case w[0] == "show" && arg(1) == "cache":
@@ -468,6 +471,9 @@ func (r *Runtime) showServersState(only string) string {
 			if st.drain {
 				adm |= 0x08
 			}
+			if st.resMaint {
+				adm |= 0x20
+			}
 			cs, cst := 1, 0
 			if st.hasCheck {
 				cst = 6 // configured and enabled
@@ -476,6 +482,13 @@ func (r *Runtime) showServersState(only string) string {
 				}
 			}
 			host, port, _ := net.SplitHostPort(sv.address())
+			if host == "" {
+				host = "-"
+			}
+			fqdn := "-"
+			if a := sv.srv.Addr; !a.IP.IsValid() && a.Path == "" && a.Host != "" && a.Host != "*" {
+				fqdn = a.Host
+			}
 			forced := 0
 			if len(sv.srv.Options["id"]) > 0 {
 				forced = 1
@@ -488,10 +501,10 @@ func (r *Runtime) showServersState(only string) string {
 			if sv.srv.SSL {
 				ssl = 1
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 %d %d - %s - %d %d - - 0\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 %d %d %s %s - %d %d - - 0\n",
 				r.obs.ids[px], px.Name, r.obs.srvID(be, i), sv.srv.Name, host, op, adm, st.uweight, st.iweight,
 				int(now.Sub(st.lastChgOr(r.obs.start))/time.Second), cs, checkResultCode(st), st.health, cst,
-				bforced, forced, port, ssl, sv.srv.CheckPort)
+				bforced, forced, fqdn, port, ssl, sv.srv.CheckPort)
 			st.mu.Unlock()
 		}
 	}

@@ -156,6 +156,7 @@ type srvState struct {
 	mu        sync.Mutex
 	cfgMaint  bool // `disabled` in the configuration (CMAINT)
 	maint     bool // set by the runtime API or the stats page (FMAINT)
+	resMaint  bool // no address: unresolved, or resolvers failing past hold (RMAINT)
 	drain     bool // set by the runtime API or the stats page (FDRAIN)
 	hasCheck  bool
 	checkSt   check.State // state the checks decided
@@ -177,7 +178,7 @@ type srvState struct {
 // effective returns the state the balancer must use.
 func (st *srvState) effective() balance.State {
 	switch {
-	case st.cfgMaint || st.maint:
+	case st.cfgMaint || st.maint || st.resMaint:
 		return balance.Maint
 	case st.checkSt == check.StateDown:
 		return balance.Down

@@ -213,6 +213,8 @@ func serverStatus(st *srvState) string {
 	switch {
 	case st.cfgMaint || st.maint:
 		return "MAINT"
+	case st.resMaint:
+		return "MAINT (resolution)"
 	case !st.hasCheck:
 		switch {
 		case st.checkSt == check.StateMaint:

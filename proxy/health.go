@@ -53,9 +53,16 @@ func (r *Runtime) buildChecks() ([]check.ServerCheck, error) {
 				port = fmt.Sprint(s.CheckPort)
 			}
 			to := check.Timeouts{Connect: px.Timeouts.Connect, Check: px.Timeouts.Check, Inter: s.Inter}
+			var hostNow func() string
+			if s.CheckAddr == "" { // the check follows the server's address
+				hostNow = func() string {
+					h, _, _ := net.SplitHostPort(sv.address())
+					return h
+				}
+			}
 			if s.Check {
 				sc.Probe = probe
-				sc.Target = check.Target{Addr: net.JoinHostPort(host, port), Timeouts: to}
+				sc.Target = check.Target{Addr: net.JoinHostPort(host, port), Host: hostNow, Timeouts: to}
 				if _, ok := s.Options["check-ssl"]; ok {
 					// verification follows the server's `verify` (haproxy checks with the server's SSL settings)
 					tc := &tls.Config{InsecureSkipVerify: strings.Join(s.Options["verify"], "") != "required"}
@@ -73,7 +80,7 @@ func (r *Runtime) buildChecks() ([]check.ServerCheck, error) {
 			}
 			if s.AgentCheck && s.AgentPort > 0 {
 				sc.Agent = check.AgentProbe(strings.Join(s.Options["agent-send"], " "))
-				sc.AgentTarget = check.Target{Addr: net.JoinHostPort(host, fmt.Sprint(s.AgentPort)), Timeouts: to}
+				sc.AgentTarget = check.Target{Addr: net.JoinHostPort(host, fmt.Sprint(s.AgentPort)), Host: hostNow, Timeouts: to}
 			}
 			out = append(out, sc)
 		}

@@ -73,13 +73,19 @@ type Runtime struct {
 	// skip while any runs on a single-processor runtime (loop.go)
 	goServing atomic.Int64
 	// set-up goroutines waiting for a connection (setupWorker)
-	jobs      chan setupJob
-	quit      chan struct{}
-	idleSetup atomic.Int32
-	quitOnce  sync.Once
+	jobs chan setupJob
+	quit chan struct{}
+	// resolvers are the resolvers sections (resolvers.go), in file order
+	// and by name
+	resolverList []*resolverSet
+	resolvers    map[string]*resolverSet
+	idleSetup    atomic.Int32
+	quitOnce     sync.Once
 
-	stopChecks   func()
-	spreadChecks int
+	stopChecks func()
+	// stopResolutions ends the server name resolutions (resolvers.go)
+	stopResolutions func()
+	spreadChecks    int
 }
 
 type frontend struct {
@@ -180,6 +186,7 @@ func New(cfg *parser.Config, opts Options) (*Runtime, error) {
 	r := &Runtime{jobs: make(chan setupJob), quit: make(chan struct{}), opts: opts, gcfg: &cfg.Global, backends: map[string]*backend{}, sessions: map[*session]struct{}{}, spreadChecks: cfg.Global.SpreadChecks,
 		cfg: cfg, ctrTables: map[string]*ctrTable{}}
 	r.httpErrors = httpErrorSections(cfg)
+	r.resolverList, r.resolvers = newResolverSets(cfg)
 	maxPipes := opts.MaxPipes
 	if maxPipes == 0 {
 		maxPipes = max(cfg.Global.Maxconn/4, 64)
@@ -244,15 +251,18 @@ func newBackend(px *parser.Proxy) *backend {
 	var bs []balance.Server
 	for i, s := range px.Servers {
 		st := balance.Up
-		if s.Disabled {
+		host, ok := initialHost(s)
+		if s.Disabled || !ok {
 			st = balance.Maint
 		}
 		bs = append(bs, balance.Server{Name: s.Name, ID: i + 1, Weight: s.Weight, Backup: s.Backup, State: st, Maxconn: s.Maxconn})
-		host := s.Addr.Host
-		if len(s.Resolved) > 0 {
-			host = s.Resolved[0].String()
-		}
 		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s), sendsPP: s.SendProxy || s.SendProxyV2}
+		if !ok { // no address (":port"): in maintenance until resolvers find one
+			sv.st.resMaint = true
+			if !sv.st.hasCheck {
+				sv.st.health = 0 // as a server put in maintenance (setAdmin)
+			}
+		}
 		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn, onQueue: func(n int) { sv.st.ctr.noteQueue(n); be.ctr.noteQueue(n) }}
 		be.servers = append(be.servers, sv)
 	}
@@ -393,6 +403,10 @@ func (r *Runtime) Start() error {
 		r.closeListeners()
 		return err
 	}
+	if err := r.startResolutions(); err != nil {
+		r.closeListeners()
+		return err
+	}
 	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
 		l, err := newLoop(r.pipes, &r.goServing)
 		if err != nil {
@@ -442,6 +456,9 @@ func (r *Runtime) Addrs(name string) []net.Addr {
 func (r *Runtime) closeListeners() {
 	if r.stopChecks != nil {
 		r.stopChecks()
+	}
+	if r.stopResolutions != nil {
+		r.stopResolutions()
 	}
 	r.stopCLI()
 	for _, fe := range r.frontends {
@@ -897,6 +914,10 @@ func (r *Runtime) dial(be *backend, sv *server, client net.Conn, si *sessInfo) (
 	}
 	ctx := context.Background()
 	addr := sv.address()
+	if strings.HasPrefix(addr, ":") { // no address (resolution maintenance): never the local host
+		sv.limit.release()
+		return nil, fmt.Errorf("server '%s': no address", sv.srv.Name)
+	}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		sv.limit.release()

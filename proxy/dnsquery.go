@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// dnsQuery builds the query a resolution sends: one question (name, of
+// type A or AAAA), recursion desired, and an EDNS record announcing the
+// section's accepted_payload_size, as haproxy sends it.
+func dnsQuery(id uint16, name string, typ dnsmessage.Type, payload int) ([]byte, error) {
+	qn, err := dnsmessage.NewName(fqdn(name))
+	if err != nil {
+		return nil, err
+	}
+	b := dnsmessage.NewBuilder(make([]byte, 0, 64), dnsmessage.Header{ID: id, RecursionDesired: true})
+	b.EnableCompression()
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	if err := b.Question(dnsmessage.Question{Name: qn, Type: typ, Class: dnsmessage.ClassINET}); err != nil {
+		return nil, err
+	}
+	if err := b.StartAdditionals(); err != nil {
+		return nil, err
+	}
+	var opt dnsmessage.ResourceHeader
+	if err := opt.SetEDNS0(payload, dnsmessage.RCodeSuccess, false); err != nil {
+		return nil, err
+	}
+	if err := b.OPTResource(opt, dnsmessage.OPTResource{}); err != nil {
+		return nil, err
+	}
+	return b.Finish()
+}
+
+func fqdn(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// dnsAnswer is what one response says of a question.
+type dnsAnswer struct {
+	id        uint16
+	typ       dnsmessage.Type // the question's type
+	rcode     dnsmessage.RCode
+	addrs     []netip.Addr // records of the question's type, in order
+	cname     bool         // the answer went through an alias
+	truncated bool
+}
+
+var errNotAnswer = errors.New("not an answer to the question")
+
+// parseDNSAnswer reads a response to a question about name; a message
+// that is not a response, asks something else or does not parse is an
+// error (counted as invalid, never trusted).
+func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		return dnsAnswer{}, err
+	}
+	a := dnsAnswer{id: h.ID, rcode: h.RCode, truncated: h.Truncated}
+	if !h.Response {
+		return a, errNotAnswer
+	}
+	q, err := p.Question()
+	if err != nil {
+		return a, err
+	}
+	if !strings.EqualFold(q.Name.String(), fqdn(name)) || q.Class != dnsmessage.ClassINET {
+		return a, errNotAnswer
+	}
+	a.typ = q.Type
+	if err := p.SkipAllQuestions(); err != nil {
+		return a, err
+	}
+	for {
+		rh, err := p.AnswerHeader()
+		if err == dnsmessage.ErrSectionDone {
+			break
+		}
+		if err != nil {
+			return a, err
+		}
+		switch {
+		case rh.Type == dnsmessage.TypeA && a.typ == dnsmessage.TypeA:
+			r, err := p.AResource()
+			if err != nil {
+				return a, err
+			}
+			a.addrs = append(a.addrs, netip.AddrFrom4(r.A))
+		case rh.Type == dnsmessage.TypeAAAA && a.typ == dnsmessage.TypeAAAA:
+			r, err := p.AAAAResource()
+			if err != nil {
+				return a, err
+			}
+			a.addrs = append(a.addrs, netip.AddrFrom16(r.AAAA))
+		default:
+			a.cname = a.cname || rh.Type == dnsmessage.TypeCNAME
+			if err := p.SkipAnswer(); err != nil {
+				return a, err
+			}
+		}
+	}
+	return a, nil
+}

@@ -1,0 +1,396 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// Runtime name resolution (`server NAME HOST:PORT resolvers SECTION`):
+// every `timeout resolve` a server's host name is asked of the section's
+// name servers over udp, the address family of resolve-prefer first
+// (AAAA, haproxy's default) and the other when that has none. A try
+// waits `timeout retry` for an answer, resolve_retries tries make a
+// resolution. A valid answer that does not hold the server's address
+// moves the server to its first address; while resolutions fail, the
+// last valid answer holds for `hold <status>`, then the server goes into
+// maintenance (MAINT (resolution)) without an address until a valid
+// answer comes. Messages and counters are haproxy's.
+
+// resolverSet is a resolvers section at run time.
+type resolverSet struct {
+	rs  *parser.Resolvers
+	ns  []parser.Nameserver
+	ctr []*nsCounters // per name server, for `show resolvers`
+}
+
+// nsCounters are the per name server counters `show resolvers` prints.
+type nsCounters struct {
+	sent, sndError, valid, update, cname, cnameError, anyErr, nx, timeout, refused, other, invalid, tooBig, truncated, outdated atomic.Int64
+}
+
+// resolvConf is where parse-resolv-conf reads name servers.
+var resolvConf = "/etc/resolv.conf"
+
+// newResolverSets builds the run-time resolvers of cfg; haproxy adds a
+// section named "default" (the name servers of resolv.conf) when the
+// configuration has none of that name.
+func newResolverSets(cfg *parser.Config) ([]*resolverSet, map[string]*resolverSet) {
+	var list []*resolverSet
+	byName := map[string]*resolverSet{}
+	add := func(rs *parser.Resolvers) {
+		set := &resolverSet{rs: rs, ns: rs.Nameservers}
+		if rs.ResolvConf {
+			more, _ := parser.ResolvConfNameservers(resolvConf)
+			set.ns = append(slices.Clip(set.ns), more...)
+		}
+		for range set.ns {
+			set.ctr = append(set.ctr, &nsCounters{})
+		}
+		list = append(list, set)
+		byName[rs.Name] = set
+	}
+	for _, rs := range cfg.Resolvers {
+		add(rs)
+	}
+	if byName["default"] == nil {
+		add(parser.DefaultResolvers())
+	}
+	return list, byName
+}
+
+// srvResolution resolves one server's host name for as long as the
+// runtime runs.
+type srvResolution struct {
+	r         *Runtime
+	be        *backend
+	i         int
+	set       *resolverSet
+	host      string
+	port      string
+	prefer    dnsmessage.Type // AAAA or A: asked first
+	lastValid time.Time
+	conn      *net.UDPConn
+	buf       []byte
+	done      <-chan struct{} // closed when the runtime stops listening
+}
+
+// startResolutions starts a resolution for every server that names a
+// resolvers section.
+func (r *Runtime) startResolutions() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stopResolutions = cancel
+	for _, be := range r.backends {
+		for i, sv := range be.servers {
+			name := sv.srv.ResolversName()
+			a := sv.srv.Addr
+			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" {
+				continue
+			}
+			set := r.resolvers[name]
+			if set == nil {
+				return fmt.Errorf("%s: server %s/%s: no resolvers section '%s'", sv.srv.Pos, be.px.Name, sv.srv.Name, name)
+			}
+			conn, err := net.ListenUDP("udp", nil)
+			if err != nil {
+				return err
+			}
+			res := &srvResolution{r: r, be: be, i: i, set: set, host: a.Host, port: strconv.Itoa(a.Port), prefer: dnsmessage.TypeAAAA,
+				lastValid: time.Now(), conn: conn, buf: make([]byte, 65536), done: ctx.Done()}
+			if p := sv.srv.Options["resolve-prefer"]; len(p) > 0 && p[0] == "ipv4" {
+				res.prefer = dnsmessage.TypeA
+			}
+			r.wg.Add(1)
+			go res.run()
+		}
+	}
+	return nil
+}
+
+func (s *srvResolution) run() {
+	defer s.r.wg.Done()
+	defer s.conn.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-s.done:
+			s.conn.Close()
+		case <-stop:
+		}
+	}()
+	for {
+		status, addrs, ns, ok := s.resolve()
+		if !ok {
+			return
+		}
+		s.apply(status, addrs, ns)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(s.set.rs.Resolve):
+		}
+	}
+}
+
+// resolve runs one resolution: status is valid, nx, refused, timeout or
+// other; addrs and ns (the name server's index) come with valid. ok is
+// false when the runtime stops.
+func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok bool) {
+	id := uint16(rand.Uint32())
+	other := dnsmessage.TypeA
+	if s.prefer == dnsmessage.TypeA {
+		other = dnsmessage.TypeAAAA
+	}
+	tries := max(s.set.rs.Retries, 1)
+	for try := 0; try < tries; try++ {
+		deadline := time.Now().Add(s.set.rs.Retry)
+		typ := s.prefer
+		s.send(id, typ)
+		status = "timeout"
+		failed := 0 // failing answers to typ, one per name server
+	wait:
+		for {
+			s.conn.SetReadDeadline(deadline)
+			n, from, err := s.conn.ReadFromUDPAddrPort(s.buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				return "", nil, 0, false
+			}
+			k := s.nameserver(from)
+			if k < 0 {
+				continue
+			}
+			ctr := s.set.ctr[k]
+			a, err := parseDNSAnswer(s.buf[:n], s.host)
+			if err != nil {
+				ctr.invalid.Add(1)
+				continue
+			}
+			if a.id != id || a.typ != typ {
+				ctr.outdated.Add(1)
+				continue
+			}
+			if a.truncated {
+				ctr.truncated.Add(1)
+			}
+			if a.cname {
+				ctr.cname.Add(1)
+			}
+			switch {
+			case a.rcode == dnsmessage.RCodeSuccess && len(a.addrs) > 0:
+				ctr.valid.Add(1)
+				return "valid", a.addrs, k, true
+			case a.rcode == dnsmessage.RCodeSuccess:
+				ctr.anyErr.Add(1)
+				status = "other"
+			case a.rcode == dnsmessage.RCodeNameError:
+				ctr.nx.Add(1)
+				status = "nx"
+			case a.rcode == dnsmessage.RCodeRefused:
+				ctr.refused.Add(1)
+				status = "refused"
+			default:
+				ctr.other.Add(1)
+				status = "other"
+			}
+			if failed++; failed < len(s.set.ns) {
+				continue
+			}
+			if typ == s.prefer { // nothing of the preferred family: ask the other
+				typ, failed = other, 0
+				s.send(id, typ)
+				continue
+			}
+			break wait
+		}
+		if try+1 < tries {
+			select {
+			case <-s.done:
+				return "", nil, 0, false
+			case <-time.After(time.Until(deadline)):
+			}
+		}
+	}
+	return status, nil, 0, true
+}
+
+// send asks every name server of the section for the host's records of typ.
+func (s *srvResolution) send(id uint16, typ dnsmessage.Type) {
+	q, err := dnsQuery(id, s.host, typ, s.set.rs.PayloadSize)
+	for k, ns := range s.set.ns {
+		s.set.ctr[k].sent.Add(1)
+		if err != nil {
+			s.set.ctr[k].sndError.Add(1)
+			continue
+		}
+		if _, err := s.conn.WriteToUDPAddrPort(q, ns.Addr); err != nil {
+			s.set.ctr[k].sndError.Add(1)
+		}
+	}
+}
+
+// nameserver is the index of the name server an answer came from, -1
+// for a stranger.
+func (s *srvResolution) nameserver(from netip.AddrPort) int {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	for k, ns := range s.set.ns {
+		if ns.Addr == from {
+			return k
+		}
+	}
+	return -1
+}
+
+// dnsStatusWords are haproxy's words for a failing status.
+var dnsStatusWords = map[string]string{"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status", "other": "unspecified DNS error"}
+
+// apply brings the server to what a resolution found.
+func (s *srvResolution) apply(status string, addrs []netip.Addr, ns int) {
+	sv := s.be.servers[s.i]
+	name := s.be.px.Name + "/" + sv.srv.Name
+	logf := s.r.opts.Logf
+	now := time.Now()
+	if status == "valid" {
+		s.lastValid = now
+		cur := sv.address()
+		host, _, _ := net.SplitHostPort(cur)
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !slices.Contains(addrs, ip.Unmap()) {
+			from := "(none)"
+			if err == nil {
+				from = ip.String()
+			}
+			a := net.JoinHostPort(addrs[0].String(), s.port)
+			sv.addrNow.Store(&a)
+			s.set.ctr[ns].update.Add(1)
+			logf("%s changed its IP from %s to %s by %s/%s.", name, from, addrs[0], s.set.rs.Name, s.set.ns[ns].Name)
+		}
+		if s.r.setResMaint(s.be, s.i, false) {
+			logf("Server %s ('%s') is UP/READY (resolves again).", name, s.host)
+			logf("Server %s administratively READY thanks to valid DNS answer.", name)
+		}
+		return
+	}
+	if now.Sub(s.lastValid) < s.set.rs.Hold[status] {
+		return
+	}
+	if !s.r.setResMaint(s.be, s.i, true) {
+		return
+	}
+	none := net.JoinHostPort("", s.port) // no address, the port kept
+	sv.addrNow.Store(&none)
+	act, bck := s.be.usableCounts()
+	logf("Server %s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
+		name, dnsStatusWords[status], act, bck, sv.st.ctr.scur.Load())
+	if act+bck == 0 {
+		kind := s.be.px.Kind
+		if kind == "listen" {
+			kind = "proxy"
+		}
+		logf("%s '%s' has no server available!", kind, s.be.px.Name)
+	}
+}
+
+// setResMaint puts server i of be into resolution maintenance or takes
+// it out; it reports whether that changed anything.
+func (r *Runtime) setResMaint(be *backend, i int, on bool) bool {
+	st := be.servers[i].st
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	st.mu.Lock()
+	if st.resMaint == on {
+		st.mu.Unlock()
+		return false
+	}
+	wasUp := st.running()
+	st.resMaint = on
+	if on && !st.hasCheck {
+		st.health = 0 // as a server put in maintenance (setAdmin)
+	}
+	now := time.Now()
+	st.noteChange(wasUp, now)
+	be.applyState(i)
+	st.mu.Unlock()
+	be.noteAvailability(now)
+	return true
+}
+
+// initialHost is the host a server starts with, as its init-addr
+// methods find it (default "last,libc": gohaka keeps no server state
+// file, so last finds nothing): libc is the address resolved when the
+// configuration was read, an IP is itself, none is no address (the
+// server starts in resolution maintenance). ok is false for none, and
+// when no method found one.
+func initialHost(s *parser.Server) (host string, ok bool) {
+	a := s.Addr
+	if a.IP.IsValid() || a.Path != "" || a.Host == "" || a.Host == "*" {
+		return a.Host, true
+	}
+	methods := []string{"last", "libc"}
+	v := s.Options["init-addr"]
+	if len(v) > 0 {
+		methods = strings.Split(strings.Join(v, ","), ",")
+	}
+	for _, m := range methods {
+		switch m {
+		case "libc":
+			if len(s.Resolved) > 0 {
+				return s.Resolved[0].String(), true
+			}
+		case "none":
+			return "", false
+		default:
+			if ip, err := netip.ParseAddr(m); err == nil {
+				return ip.String(), true
+			}
+		}
+	}
+	if len(v) == 0 && s.ResolversName() == "" {
+		// gohaka run (not as haproxy) starts with a name it could not
+		// resolve, as its warning says: each connection looks it up
+		return a.Host, true
+	}
+	return "", false
+}
+
+// showResolvers is `show resolvers [section]`: each name server's counters.
+func (r *Runtime) showResolvers(only string) string {
+	if only != "" && r.resolvers[only] == nil {
+		return "Can't find that resolvers section\n"
+	}
+	var b strings.Builder
+	for _, set := range r.resolverList {
+		if only != "" && set.rs.Name != only {
+			continue
+		}
+		fmt.Fprintf(&b, "Resolvers section %s\n", set.rs.Name)
+		for k, ns := range set.ns {
+			c := set.ctr[k]
+			fmt.Fprintf(&b, " nameserver %s:\n", ns.Name)
+			for _, v := range []struct {
+				name string
+				n    *atomic.Int64
+			}{{"sent", &c.sent}, {"snd_error", &c.sndError}, {"valid", &c.valid}, {"update", &c.update}, {"cname", &c.cname},
+				{"cname_error", &c.cnameError}, {"any_err", &c.anyErr}, {"nx", &c.nx}, {"timeout", &c.timeout}, {"refused", &c.refused},
+				{"other", &c.other}, {"invalid", &c.invalid}, {"too_big", &c.tooBig}, {"truncated", &c.truncated}, {"outdated", &c.outdated}} {
+				fmt.Fprintf(&b, "  %-13s%d\n", v.name+":", v.n.Load())
+			}
+		}
+	}
+	return b.String()
+}

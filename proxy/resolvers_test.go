@@ -1,0 +1,305 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gohaka/gohaka/parser"
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// serveLine answers each connection of ln with a line, then closes it.
+func serveLine(ln net.Listener, line string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		fmt.Fprintln(c, line)
+		c.Close()
+	}
+}
+
+// startRuntimeLogf is startRuntime with the runtime's messages to logf.
+func startRuntimeLogf(t *testing.T, cfgText string, logf func(string, ...any)) *Runtime {
+	t.Helper()
+	cfg, ds := parser.LoadHAProxyBytes("t.cfg", []byte(cfgText), parser.Options{Offline: true})
+	if ds.HasErrors() {
+		t.Fatalf("config: %s", ds)
+	}
+	r, err := New(cfg, Options{Logf: logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// stubDNS is a name server on loopback answering every A and AAAA
+// question with what the test sets: addresses, "nx", "refused", "drop"
+// (no answer) or nothing (an empty answer).
+type stubDNS struct {
+	mu     sync.Mutex
+	answer []string
+	port   int
+}
+
+func startStubDNS(t *testing.T) *stubDNS {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	s := &stubDNS{port: pc.LocalAddr().(*net.UDPAddr).Port}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if out := s.reply(buf[:n]); out != nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return s
+}
+
+func (s *stubDNS) set(answer ...string) {
+	s.mu.Lock()
+	s.answer = answer
+	s.mu.Unlock()
+}
+
+func (s *stubDNS) reply(msg []byte) []byte {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		return nil
+	}
+	q, err := p.Question()
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	answer := s.answer
+	s.mu.Unlock()
+	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
+	if len(answer) == 1 {
+		switch answer[0] {
+		case "drop":
+			return nil
+		case "nx":
+			rh.RCode, answer = dnsmessage.RCodeNameError, nil
+		case "refused":
+			rh.RCode, answer = dnsmessage.RCodeRefused, nil
+		}
+	}
+	b := dnsmessage.NewBuilder(nil, rh)
+	b.StartQuestions()
+	b.Question(q)
+	b.StartAnswers()
+	for _, a := range answer {
+		ip := netip.MustParseAddr(a)
+		hdr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5}
+		if ip.Is4() && q.Type == dnsmessage.TypeA {
+			b.AResource(hdr, dnsmessage.AResource{A: ip.As4()})
+		}
+		if ip.Is6() && q.Type == dnsmessage.TypeAAAA {
+			b.AAAAResource(hdr, dnsmessage.AAAAResource{AAAA: ip.As16()})
+		}
+	}
+	out, _ := b.Finish()
+	return out
+}
+
+// twoAddressServers starts servers on 127.0.0.2 and 127.0.0.3, one port,
+// answering each connection with "two" and "three"; it returns the port.
+func twoAddressServers(t *testing.T) int {
+	for try := 0; try < 20; try++ {
+		ln2, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Skipf("no 127.0.0.2 on loopback: %v", err)
+		}
+		p := port(ln2.Addr())
+		ln3, err := net.Listen("tcp", fmt.Sprintf("127.0.0.3:%d", p))
+		if err != nil {
+			ln2.Close()
+			continue
+		}
+		t.Cleanup(func() { ln2.Close(); ln3.Close() })
+		go serveLine(ln2, "two")
+		go serveLine(ln3, "three")
+		return p
+	}
+	t.Fatal("no port free on both 127.0.0.2 and 127.0.0.3")
+	return 0
+}
+
+// lockedBuffer collects a process's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestResolversAsHAProxy runs haproxy 2.6 and gohaka with the same
+// resolvers section, both asking one stub name server for a server's
+// name, and changes the answer: the first address, a move, an answer
+// that still holds the current address, NX past `hold nx`, an empty
+// answer, refused, no answer at all (timeout); after each both must
+// send connections to the same server (or refuse them alike), print the
+// same messages and the same `show servers state` line, and count the
+// same kinds of answers in `show resolvers`.
+func TestResolversAsHAProxy(t *testing.T) {
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
+	}
+	sp := twoAddressServers(t)
+	dns := startStubDNS(t)
+	dns.set("127.0.0.2")
+	dir := t.TempDir()
+	hp, gp := freePort(t), freePort(t)
+	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
+	cfg := func(sock string, fp int) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+resolvers stub
+    nameserver ns1 127.0.0.1:%d
+    timeout resolve 100ms
+    timeout retry 100ms
+    resolve_retries 2
+    hold nx 400ms
+    hold timeout 400ms
+    hold refused 400ms
+    hold other 400ms
+    hold valid 1s
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+listen l
+    bind 127.0.0.1:%d
+    server s1 app.test:%d resolvers stub init-addr none
+`, sock, dns.port, fp, sp)
+	}
+	p := filepath.Join(dir, "h.cfg")
+	if err := os.WriteFile(p, []byte("global\n    nbthread 1\n"+cfg(hs, hp)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var herr lockedBuffer
+	cmd := exec.Command(hap, "-db", "-f", p)
+	cmd.Stderr = &herr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var gerr lockedBuffer
+	startRuntimeLogf(t, cfg(gs, gp), func(f string, a ...any) { fmt.Fprintf(&gerr, f+"\n", a...) })
+
+	// messages are compared without haproxy's "[WARNING]  (pid) : "
+	messages := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			if i := strings.Index(l, ") : "); strings.HasPrefix(l, "[") && i > 0 {
+				l = l[i+4:]
+			}
+			// gohaka's own line for each connection it finds no server for
+			own := strings.HasPrefix(l, "backend '") && strings.HasSuffix(l, "': no server is available")
+			if l != "" && !strings.HasPrefix(l, "[NOTICE]") && !own {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	state := func(sock string) string {
+		for _, l := range strings.Split(cliQuery(t, "unix:"+sock, "show servers state"), "\n") {
+			if f := strings.Fields(l); len(f) > 10 && f[1] == "l" {
+				f[9] = "T" // seconds since the last change
+				return strings.Join(f, " ")
+			}
+		}
+		return ""
+	}
+	steps := []struct {
+		name   string
+		answer []string
+		want   string // what a connection gets: a server's name, "" for refused
+		msgs   int    // messages of both by then
+	}{
+		{"first address", []string{"127.0.0.2"}, "two", 3},
+		{"moved", []string{"127.0.0.3"}, "three", 4},
+		{"current address still there", []string{"127.0.0.2", "127.0.0.3"}, "three", 4},
+		{"nx past hold", []string{"nx"}, "", 6},
+		{"back", []string{"127.0.0.2"}, "two", 9},
+		{"empty answer past hold", nil, "", 11},
+		{"back again", []string{"127.0.0.3"}, "three", 14},
+		{"refused past hold", []string{"refused"}, "", 16},
+		{"back once more", []string{"127.0.0.2"}, "two", 19},
+		{"no answer past hold", []string{"drop"}, "", 21},
+	}
+	for _, st := range steps {
+		dns.set(st.answer...)
+		var hm, gm []string
+		waitFor(t, func() bool {
+			hm, gm = messages(herr.String()), messages(gerr.String())
+			return len(hm) >= st.msgs && len(gm) >= st.msgs && state(hs) == state(gs)
+		}, st.name+": both print their messages and agree on the server's state")
+		if strings.Join(hm, "\n") != strings.Join(gm, "\n") {
+			t.Fatalf("%s: messages differ\n--- haproxy\n%s\n--- gohaka\n%s", st.name, strings.Join(hm, "\n"), strings.Join(gm, "\n"))
+		}
+		if h, g := state(hs), state(gs); h != g {
+			t.Fatalf("%s: show servers state\nhaproxy %s\ngohaka  %s", st.name, h, g)
+		}
+		h, herr1 := nameFrom(netip.Addr{}, hp)
+		g, gerr1 := nameFrom(netip.Addr{}, gp)
+		if h != st.want || g != st.want {
+			t.Fatalf("%s: a connection got %q (%v) through haproxy, %q (%v) through gohaka, want %q", st.name, h, herr1, g, gerr1, st.want)
+		}
+	}
+	// the kinds of answers each counted (the counts themselves depend on
+	// timing): a name server's counter is non-zero through both or neither
+	kinds := func(sock string) string {
+		var out []string
+		for _, l := range strings.Split(cliQuery(t, "unix:"+sock, "show resolvers stub"), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && strings.HasPrefix(l, "  ") {
+				out = append(out, fmt.Sprintf("%s%v", f[0], f[1] != "0"))
+			} else if l != "" {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	if h, g := kinds(hs), kinds(gs); h != g {
+		t.Errorf("show resolvers stub (true: counted)\n--- haproxy\n%s\n--- gohaka\n%s", h, g)
+	}
+	if h, g := cliQuery(t, "unix:"+hs, "show resolvers nosuch"), cliQuery(t, "unix:"+gs, "show resolvers nosuch"); h != g {
+		t.Errorf("show resolvers of an unknown section: haproxy %q, gohaka %q", h, g)
+	}
+}
