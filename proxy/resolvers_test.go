@@ -48,11 +48,13 @@ func startRuntimeLogf(t *testing.T, cfgText string, logf func(string, ...any)) *
 
 // stubDNS is a name server on loopback answering every A and AAAA
 // question with what the test sets: addresses, "nx", "refused", "drop"
-// (no answer) or nothing (an empty answer).
+// (no answer), "garbage" (an answer cut short) or nothing (an empty
+// answer).
 type stubDNS struct {
 	mu     sync.Mutex
 	answer []string
 	port   int
+	first  map[dnsmessage.Type][]byte // the first query of each type
 }
 
 func startStubDNS(t *testing.T) *stubDNS {
@@ -61,7 +63,7 @@ func startStubDNS(t *testing.T) *stubDNS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	s := &stubDNS{port: pc.LocalAddr().(*net.UDPAddr).Port}
+	s := &stubDNS{port: pc.LocalAddr().(*net.UDPAddr).Port, first: map[dnsmessage.Type][]byte{}}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -75,6 +77,18 @@ func startStubDNS(t *testing.T) *stubDNS {
 		}
 	}()
 	return s
+}
+
+// firstQuery is the first query of type typ the stub was sent, its ID
+// zeroed (nil: none came).
+func (s *stubDNS) firstQuery(typ dnsmessage.Type) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := append([]byte(nil), s.first[typ]...)
+	if len(q) >= 2 {
+		q[0], q[1] = 0, 0
+	}
+	return q
 }
 
 func (s *stubDNS) set(answer ...string) {
@@ -95,12 +109,17 @@ func (s *stubDNS) reply(msg []byte) []byte {
 	}
 	s.mu.Lock()
 	answer := s.answer
+	if s.first[q.Type] == nil {
+		s.first[q.Type] = append([]byte(nil), msg...)
+	}
 	s.mu.Unlock()
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
 	if len(answer) == 1 {
 		switch answer[0] {
 		case "drop":
 			return nil
+		case "garbage":
+			return append([]byte{msg[0], msg[1], 0x81, 0x80, 0, 1, 0, 1}, msg[8:len(msg)-3]...)
 		case "nx":
 			rh.RCode, answer = dnsmessage.RCodeNameError, nil
 		case "refused":
@@ -180,12 +199,11 @@ func TestResolversAsHAProxy(t *testing.T) {
 		t.Skip("haproxy is not installed (apt-get install haproxy); .ci/run installs it")
 	}
 	sp := twoAddressServers(t)
-	dns := startStubDNS(t)
-	dns.set("127.0.0.2")
+	hdns, gdns := startStubDNS(t), startStubDNS(t) // one name server each, answering alike
 	dir := t.TempDir()
 	hp, gp := freePort(t), freePort(t)
 	hs, gs := filepath.Join(dir, "h.sock"), filepath.Join(dir, "g.sock")
-	cfg := func(sock string, fp int) string {
+	cfg := func(sock string, dnsPort, fp int) string {
 		return fmt.Sprintf(`global
     stats socket %s level admin
 resolvers stub
@@ -206,10 +224,10 @@ defaults
 listen l
     bind 127.0.0.1:%d
     server s1 app.test:%d resolvers stub init-addr none
-`, sock, dns.port, fp, sp)
+`, sock, dnsPort, fp, sp)
 	}
 	p := filepath.Join(dir, "h.cfg")
-	if err := os.WriteFile(p, []byte("global\n    nbthread 1\n"+cfg(hs, hp)), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte("global\n    nbthread 1\n"+cfg(hs, hdns.port, hp)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var herr lockedBuffer
@@ -220,7 +238,7 @@ listen l
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var gerr lockedBuffer
-	startRuntimeLogf(t, cfg(gs, gp), func(f string, a ...any) { fmt.Fprintf(&gerr, f+"\n", a...) })
+	startRuntimeLogf(t, cfg(gs, gdns.port, gp), func(f string, a ...any) { fmt.Fprintf(&gerr, f+"\n", a...) })
 
 	// messages are compared without haproxy's "[WARNING]  (pid) : "
 	messages := func(s string) []string {
@@ -262,9 +280,11 @@ listen l
 		{"refused past hold", []string{"refused"}, "", 16},
 		{"back once more", []string{"127.0.0.2"}, "two", 19},
 		{"no answer past hold", []string{"drop"}, "", 21},
+		{"answers that do not parse", []string{"garbage"}, "", 21},
 	}
 	for _, st := range steps {
-		dns.set(st.answer...)
+		hdns.set(st.answer...)
+		gdns.set(st.answer...)
 		var hm, gm []string
 		waitFor(t, func() bool {
 			hm, gm = messages(herr.String()), messages(gerr.String())
@@ -282,6 +302,13 @@ listen l
 			t.Fatalf("%s: a connection got %q (%v) through haproxy, %q (%v) through gohaka, want %q", st.name, h, herr1, g, gerr1, st.want)
 		}
 	}
+	// the queries themselves, byte for byte but for their IDs
+	for _, typ := range []dnsmessage.Type{dnsmessage.TypeAAAA, dnsmessage.TypeA} {
+		h, g := hdns.firstQuery(typ), gdns.firstQuery(typ)
+		if len(h) == 0 || !bytes.Equal(h, g) {
+			t.Errorf("first %v query\nhaproxy % x\ngohaka  % x", typ, h, g)
+		}
+	}
 	// the kinds of answers each counted (the counts themselves depend on
 	// timing): a name server's counter is non-zero through both or neither
 	kinds := func(sock string) string {
@@ -296,9 +323,15 @@ listen l
 		}
 		return strings.Join(out, "\n")
 	}
-	if h, g := kinds(hs), kinds(gs); h != g {
+	// the answers cut short reach both (invalid, counted, nothing else)
+	waitFor(t, func() bool {
+		h, g := kinds(hs), kinds(gs)
+		return h == g && strings.Contains(h, "invalid:true")
+	}, "both count the answers that do not parse")
+	if h, g := kinds(hs), kinds(gs); h != g || !strings.Contains(h, "invalid:true") {
 		t.Errorf("show resolvers stub (true: counted)\n--- haproxy\n%s\n--- gohaka\n%s", h, g)
 	}
+	t.Logf("both counted: %s", strings.ReplaceAll(kinds(hs), "\n", " "))
 	if h, g := cliQuery(t, "unix:"+hs, "show resolvers nosuch"), cliQuery(t, "unix:"+gs, "show resolvers nosuch"); h != g {
 		t.Errorf("show resolvers of an unknown section: haproxy %q, gohaka %q", h, g)
 	}
