@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./vrrp
 	$(GO) test -run '^$$' -fuzz FuzzBalancers -fuzztime 30s ./balance
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./proxy/h1
+	$(GO) test -run '^$$' -fuzz FuzzParseDNSAnswer -fuzztime 30s ./proxy
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
