@@ -22,11 +22,49 @@ type addrOpts struct {
 	portRequired bool
 	portRange    bool
 	portOffset   bool
+	// env, when set, expands $NAME and ${NAME} in the address, quoted or
+	// not, as haproxy's address parser does (an unset name is empty)
+	env func(string) (string, bool)
+}
+
+// expandAddrEnv replaces $NAME and ${NAME} in s with the variables'
+// values.
+func expandAddrEnv(s string, env func(string) (string, bool)) string {
+	if env == nil || !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			b.WriteByte(s[i])
+			continue
+		}
+		j := i + 1
+		brace := j < len(s) && s[j] == '{'
+		if brace {
+			j++
+		}
+		k := j
+		for k < len(s) && (isAlnum(s[k]) || s[k] == '_') {
+			k++
+		}
+		if k == j || brace && (k >= len(s) || s[k] != '}') {
+			b.WriteByte('$') // no name: the dollar stays
+			continue
+		}
+		v, _ := env(s[j:k])
+		b.WriteString(v)
+		if i = k - 1; brace {
+			i = k
+		}
+	}
+	return b.String()
 }
 
 // parseAddr reads one haproxy address: [family@]host[:port] or a path.
 func parseAddr(s string, o addrOpts) (Addr, error) {
 	a := Addr{Raw: s}
+	s = expandAddrEnv(s, o.env)
 	rest := s
 	if i := strings.IndexByte(s, '@'); i > 0 && !strings.ContainsAny(s[:i], "/[:") {
 		fam, ok := addrFamilies[s[:i]]
@@ -233,7 +271,7 @@ func (r *haReader) bindLine(px *Proxy, words []string, pos []Pos) {
 		i += n
 	}
 	for _, one := range strings.Split(words[1], ",") {
-		a, err := parseAddr(one, addrOpts{portRequired: true, portRange: true})
+		a, err := parseAddr(one, addrOpts{portRequired: true, portRange: true, env: r.getenv})
 		if err != nil {
 			if strings.HasPrefix(err.Error(), "invalid address") {
 				r.d.Errorf(pos[1], "'bind' : %s", err)

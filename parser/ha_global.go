@@ -37,7 +37,7 @@ func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos, inProxy b
 			r.d.Errorf(apos[0], "log : port offset not permitted here in '%s'", args[0])
 			return t, false
 		}
-		a, err := parseAddr(args[0], addrOpts{})
+		a, err := parseAddr(args[0], addrOpts{env: r.getenv})
 		if err != nil {
 			r.d.Errorf(apos[0], "log : %s", err)
 			return t, false
@@ -322,7 +322,7 @@ func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
 			r.d.Errorf(kpos, "'stats socket' expects an address.")
 			return
 		}
-		a, err := parseAddr(args[1], addrOpts{portRequired: !strings.HasPrefix(args[1], "/") && !strings.Contains(args[1], "@")})
+		a, err := parseAddr(args[1], addrOpts{portRequired: !strings.HasPrefix(args[1], "/") && !strings.Contains(args[1], "@"), env: r.getenv})
 		if err != nil {
 			r.d.Errorf(apos[1], "'stats socket' : %s", err)
 			return

@@ -106,6 +106,18 @@ func (r *haReader) postChecks() {
 	r.checkPeers(post)
 	r.checkResolvers(post)
 	r.d = append(r.d, r.late...)
+	// haproxy sets server addresses up once the checks above are done:
+	// what that stage says comes last
+	var addr Diags
+	kept := r.d[:0]
+	for _, d := range r.d {
+		if d.Stage == "addr" {
+			addr = append(addr, d)
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	r.d = append(kept, addr...)
 }
 
 func hasServer(px *Proxy, name string) bool {

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -72,7 +73,7 @@ func (r *haReader) resolversLine(rs *Resolvers, words []string, pos []Pos) {
 	case "hold":
 		if len(words) < 3 {
 			r.d.Errorf(pos[0], "'hold' expects an <event> and a <time> as arguments.")
-			r.d.Add(Pos{}, Error, "<event> can be either 'valid', 'nx', 'refused', 'timeout', or 'other'")
+			r.d.Add(pos[0], Error, "<event> can be either 'valid', 'nx', 'refused', 'timeout', or 'other'")
 			r.d[len(r.d)-1].Form = "raw"
 			return
 		}
@@ -111,11 +112,14 @@ func (r *haReader) nameserverLine(rs *Resolvers, words []string, pos []Pos) {
 			return
 		}
 	}
-	a, err := parseAddr(words[2], addrOpts{})
+	a, err := parseAddr(words[2], addrOpts{env: r.getenv})
 	if err == nil && a.Path == "" && a.Port == 0 && !strings.HasSuffix(words[2], ":0") {
 		err = fmt.Errorf("missing port specification in '%s'", words[2])
 	} else if err == nil && a.Port == 0 {
 		err = fmt.Errorf("invalid port '0'")
+	}
+	if err == nil && a.Path == "" && (a.Host == "" || a.Host == "*") {
+		a.IP = netip.IPv4Unspecified() // haproxy's address for no host
 	}
 	if err == nil && !a.IP.IsValid() {
 		err = fmt.Errorf("invalid address: '%s' in '%s'\n", a.Host, words[2])
@@ -162,11 +166,25 @@ func ResolvConfNameservers(path string) ([]Nameserver, error) {
 
 // checkResolvers is haproxy's check of resolvers sections once every file
 // is read: a section needs a name server, a server's `resolvers` must
-// name a section.
+// name a section (haproxy makes one called "default", from resolv.conf,
+// when none has that name).
 func (r *haReader) checkResolvers(post func(Pos, Severity, string, ...any)) {
 	for _, rs := range r.cfg.Resolvers {
 		if len(rs.Nameservers) == 0 && !rs.ResolvConf {
 			post(rs.Pos, Warning, "resolvers '%s' [%s] has no nameservers configured!", rs.Name, fmt.Sprintf("%s:%d", rs.Pos.File, rs.Pos.Line))
+		}
+		for _, ns := range rs.Nameservers {
+			if r.opts.Offline {
+				break
+			}
+			// haproxy connects a udp socket to each name server when it
+			// starts (no packet is sent): a name server no route leads to
+			// is only a warning
+			if c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ns.Addr)); err != nil {
+				post(ns.Pos, Warning, "resolvers '%s': can't connect socket for nameserver '%s'.", rs.Name, ns.Name)
+			} else {
+				c.Close()
+			}
 		}
 	}
 	for _, px := range r.cfg.Proxies {
@@ -174,7 +192,7 @@ func (r *haReader) checkResolvers(post func(Pos, Severity, string, ...any)) {
 			continue
 		}
 		for _, s := range px.Servers {
-			if name := s.ResolversName(); name != "" && r.cfg.ResolversNamed(name) == nil {
+			if name := s.ResolversName(); name != "" && name != "default" && r.cfg.ResolversNamed(name) == nil {
 				post(s.Pos, Error, "%s '%s', server '%s': unable to find required resolvers '%s'", proxyType(px), px.Name, s.Name, name)
 			}
 		}

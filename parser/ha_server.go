@@ -38,7 +38,7 @@ func (r *haReader) kwServer(px *Proxy, key string, args []string, apos []Pos, kp
 		if key == "server-template" {
 			ai = 2
 		}
-		a, err := parseAddr(args[ai], addrOpts{portOffset: true})
+		a, err := parseAddr(args[ai], addrOpts{portOffset: true, env: r.getenv})
 		if err != nil {
 			r.d.Errorf(apos[ai], "'server %s/%s' : %s", px.Name, args[0], err)
 			r.d[len(r.d)-1].Form = "bracket"
@@ -114,6 +114,13 @@ func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 	if a.IP.IsValid() || a.Path != "" || a.Host == "" || a.Host == "*" {
 		return
 	}
+	if strings.HasPrefix(a.Host, "_") && len(s.Options["resolvers"]) > 0 {
+		// a DNS SRV record (_service._proto.name): haproxy asks its
+		// resolvers for it at run time and never libc; gohaka does not
+		r.d = append(r.d, Diag{Pos: p, Sev: Warning, Keyword: "resolvers", NotImpl: true,
+			Msg: fmt.Sprintf("'server %s/%s' : SRV records ('%s') are not resolved by gohaka yet: the server stays in maintenance without an address", px.Name, s.Name, a.Host)})
+		return
+	}
 	initAddr := strings.Join(s.Options["init-addr"], ",")
 	tolerant := strings.Contains(initAddr, "none") || (len(s.Options["resolvers"]) > 0 && initAddr != "" && !strings.Contains(initAddr, "libc"))
 	var err error
@@ -125,6 +132,11 @@ func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 		s.Resolved, err = r.opts.Resolver.LookupHost(a.Host)
 	}
 	if err != nil && !tolerant {
+		if len(s.Options["resolvers"]) > 0 { // resolvers will find it: the server starts without an address
+			r.d.Warnf(p, "'server %s/%s' : could not resolve address '%s', disabling server.", px.Name, s.Name, a.Host)
+			r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "addr", "bracket"
+			return
+		}
 		if !r.opts.FailUnresolved {
 			r.d.Warnf(p, "'server %s/%s' : could not resolve address '%s'; the server will start DOWN and the name will be retried (init-addr last,libc,none).", px.Name, s.Name, a.Host)
 			return

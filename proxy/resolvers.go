@@ -96,8 +96,8 @@ func (r *Runtime) startResolutions() error {
 		for i, sv := range be.servers {
 			name := sv.srv.ResolversName()
 			a := sv.srv.Addr
-			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" {
-				continue
+			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" || strings.HasPrefix(a.Host, "_") {
+				continue // no name, or an SRV record (not done: check says so)
 			}
 			set := r.resolvers[name]
 			if set == nil {
