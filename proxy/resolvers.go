@@ -71,15 +71,14 @@ func newResolverSets(cfg *parser.Config) ([]*resolverSet, map[string]*resolverSe
 	return list, byName
 }
 
-// srvResolution resolves one server's host name for as long as the
-// runtime runs.
+// srvResolution resolves one host name for the servers that name it
+// with the same resolvers section and preferred family, for as long as
+// the runtime runs (haproxy shares such a resolution too).
 type srvResolution struct {
 	r         *Runtime
-	be        *backend
-	i         int
+	users     []srvRef // in configuration order
 	set       *resolverSet
 	host      string
-	port      string
 	prefer    dnsmessage.Type // AAAA or A: asked first
 	lastValid time.Time
 	conn      *net.UDPConn
@@ -87,12 +86,30 @@ type srvResolution struct {
 	done      <-chan struct{} // closed when the runtime stops listening
 }
 
-// startResolutions starts a resolution for every server that names a
+// srvRef is a server that uses a resolution.
+type srvRef struct {
+	be   *backend
+	i    int
+	port string
+}
+
+// startResolutions starts the resolutions of the servers that name a
 // resolvers section.
 func (r *Runtime) startResolutions() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopResolutions = cancel
-	for _, be := range r.backends {
+	type key struct {
+		set    *resolverSet
+		host   string
+		prefer dnsmessage.Type
+	}
+	shared := map[key]*srvResolution{}
+	var all []*srvResolution
+	for _, px := range r.cfg.Proxies {
+		be := r.backends[px.Name]
+		if be == nil || be.px != px {
+			continue
+		}
 		for i, sv := range be.servers {
 			name := sv.srv.ResolversName()
 			a := sv.srv.Addr
@@ -103,18 +120,27 @@ func (r *Runtime) startResolutions() error {
 			if set == nil {
 				return fmt.Errorf("%s: server %s/%s: no resolvers section '%s'", sv.srv.Pos, be.px.Name, sv.srv.Name, name)
 			}
-			conn, err := net.ListenUDP("udp", nil)
-			if err != nil {
-				return err
-			}
-			res := &srvResolution{r: r, be: be, i: i, set: set, host: a.Host, port: strconv.Itoa(a.Port), prefer: dnsmessage.TypeAAAA,
-				lastValid: time.Now(), conn: conn, buf: make([]byte, 65536), done: ctx.Done()}
+			k := key{set, strings.ToLower(a.Host), dnsmessage.TypeAAAA}
 			if p := sv.srv.Options["resolve-prefer"]; len(p) > 0 && p[0] == "ipv4" {
-				res.prefer = dnsmessage.TypeA
+				k.prefer = dnsmessage.TypeA
 			}
-			r.wg.Add(1)
-			go res.run()
+			res := shared[k]
+			if res == nil {
+				res = &srvResolution{r: r, set: set, host: a.Host, prefer: k.prefer, lastValid: time.Now(), buf: make([]byte, 65536), done: ctx.Done()}
+				shared[k] = res
+				all = append(all, res)
+			}
+			res.users = append(res.users, srvRef{be: be, i: i, port: strconv.Itoa(a.Port)})
 		}
+	}
+	for _, res := range all {
+		conn, err := net.ListenUDP("udp", nil)
+		if err != nil {
+			return err
+		}
+		res.conn = conn
+		r.wg.Add(1)
+		go res.run()
 	}
 	return nil
 }
@@ -259,50 +285,86 @@ func (s *srvResolution) nameserver(from netip.AddrPort) int {
 // dnsStatusWords are haproxy's words for a failing status.
 var dnsStatusWords = map[string]string{"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status", "other": "unspecified DNS error"}
 
-// apply brings the server to what a resolution found.
+// apply brings the servers of a resolution to what it found.
 func (s *srvResolution) apply(status string, addrs []netip.Addr, ns int) {
-	sv := s.be.servers[s.i]
-	name := s.be.px.Name + "/" + sv.srv.Name
-	logf := s.r.opts.Logf
 	now := time.Now()
 	if status == "valid" {
 		s.lastValid = now
-		cur := sv.address()
-		host, _, _ := net.SplitHostPort(cur)
-		ip, err := netip.ParseAddr(host)
-		if err != nil || !slices.Contains(addrs, ip.Unmap()) {
-			from := "(none)"
-			if err == nil {
-				from = ip.String()
-			}
-			a := net.JoinHostPort(addrs[0].String(), s.port)
-			sv.addrNow.Store(&a)
-			s.set.ctr[ns].update.Add(1)
-			logf("%s changed its IP from %s to %s by %s/%s.", name, from, addrs[0], s.set.rs.Name, s.set.ns[ns].Name)
-		}
-		if s.r.setResMaint(s.be, s.i, false) {
-			logf("Server %s ('%s') is UP/READY (resolves again).", name, s.host)
-			logf("Server %s administratively READY thanks to valid DNS answer.", name)
+		via := s.set.rs.Name + "/" + s.set.ns[ns].Name
+		for _, u := range s.users {
+			s.applyValid(u, addrs, via, ns)
+			via = "DNS cache" // the others take the answer the first one got
 		}
 		return
 	}
 	if now.Sub(s.lastValid) < s.set.rs.Hold[status] {
 		return
 	}
-	if !s.r.setResMaint(s.be, s.i, true) {
+	for _, u := range s.users {
+		s.down(u, dnsStatusWords[status])
+	}
+}
+
+// applyValid gives a server an address of a valid answer: it keeps its
+// own if the answer holds it, else it takes the first one no other
+// server of its backend with the same name holds (haproxy's default,
+// prevent-dup-ip); with none left it goes into maintenance.
+func (s *srvResolution) applyValid(u srvRef, addrs []netip.Addr, via string, ns int) {
+	sv := u.be.servers[u.i]
+	name := u.be.px.Name + "/" + sv.srv.Name
+	cur, curOK := hostIP(sv.address())
+	if !curOK || !slices.Contains(addrs, cur) {
+		held := map[netip.Addr]bool{}
+		for j, o := range u.be.servers {
+			if ip, ok := hostIP(o.address()); ok && j != u.i && strings.EqualFold(o.srv.Addr.Host, sv.srv.Addr.Host) {
+				held[ip] = true
+			}
+		}
+		free := slices.IndexFunc(addrs, func(ip netip.Addr) bool { return !held[ip] })
+		if free < 0 {
+			s.down(u, "No IP for server ")
+			return
+		}
+		from := "(none)"
+		if curOK {
+			from = cur.String()
+		}
+		a := net.JoinHostPort(addrs[free].String(), u.port)
+		sv.addrNow.Store(&a)
+		s.set.ctr[ns].update.Add(1)
+		s.r.opts.Logf("%s changed its IP from %s to %s by %s.", name, from, addrs[free], via)
+	}
+	if s.r.setResMaint(u.be, u.i, false) {
+		s.r.opts.Logf("Server %s ('%s') is UP/READY (resolves again).", name, s.host)
+		s.r.opts.Logf("Server %s administratively READY thanks to valid DNS answer.", name)
+	}
+}
+
+// hostIP is the IP of a host:port address, ok false for none.
+func hostIP(addr string) (netip.Addr, bool) {
+	host, _, _ := net.SplitHostPort(addr)
+	ip, err := netip.ParseAddr(host)
+	return ip.Unmap(), err == nil
+}
+
+// down puts a server into resolution maintenance without an address,
+// with haproxy's message saying why.
+func (s *srvResolution) down(u srvRef, why string) {
+	sv := u.be.servers[u.i]
+	if !s.r.setResMaint(u.be, u.i, true) {
 		return
 	}
-	none := net.JoinHostPort("", s.port) // no address, the port kept
+	none := net.JoinHostPort("", u.port) // no address, the port kept
 	sv.addrNow.Store(&none)
-	act, bck := s.be.usableCounts()
-	logf("Server %s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
-		name, dnsStatusWords[status], act, bck, sv.st.ctr.scur.Load())
+	act, bck := u.be.usableCounts()
+	s.r.opts.Logf("Server %s/%s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
+		u.be.px.Name, sv.srv.Name, why, act, bck, sv.st.ctr.scur.Load())
 	if act+bck == 0 {
-		kind := s.be.px.Kind
+		kind := u.be.px.Kind
 		if kind == "listen" {
 			kind = "proxy"
 		}
-		logf("%s '%s' has no server available!", kind, s.be.px.Name)
+		s.r.opts.Logf("%s '%s' has no server available!", kind, u.be.px.Name)
 	}
 }
 
