@@ -20,16 +20,7 @@ func nameBackends(t *testing.T, n int) []int {
 		ln := listenLocal(t)
 		name := fmt.Sprintf("s%d", i+1)
 		ports = append(ports, port(ln.Addr()))
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				fmt.Fprintln(c, name)
-				c.Close()
-			}
-		}()
+		go serveLine(ln, name)
 	}
 	return ports
 }

@@ -18,20 +18,10 @@ import (
 func TestHealthChecksTakeServerOutAndBack(t *testing.T) {
 	var logMu sync.Mutex
 	var logs []string
-	serveName := func(ln net.Listener, name string) {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, name)
-			c.Close()
-		}
-	}
 	ln1, ln2 := listenLocal(t), listenLocal(t)
 	p1 := port(ln1.Addr())
-	go serveName(ln1, "s1")
-	go serveName(ln2, "s2")
+	go serveLine(ln1, "s1")
+	go serveLine(ln2, "s2")
 	fp := freePort(t)
 	text := fmt.Sprintf("defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 500ms\n\nlisten l\n    bind 127.0.0.1:%d\n    server s1 127.0.0.1:%d check inter 100ms fall 2 rise 2\n    server s2 127.0.0.1:%d check inter 100ms fall 2 rise 2\n", fp, p1, port(ln2.Addr()))
 	cfg, ds := parser.LoadHAProxyBytes("t.cfg", []byte(text), parser.Options{Offline: true})
@@ -71,7 +61,7 @@ func TestHealthChecksTakeServerOutAndBack(t *testing.T) {
 		t.Skipf("could not listen again on the same port: %v", err)
 	}
 	t.Cleanup(func() { ln1b.Close() })
-	go serveName(ln1b, "s1")
+	go serveLine(ln1b, "s1")
 	waitFor(t, func() bool { return strings.Contains(joined(&logMu, &logs), "Server l/s1 is UP") }, "s1 back UP")
 	if m := names(6); m["s1"] == 0 {
 		t.Errorf("s1 did not get traffic again: %v", m)

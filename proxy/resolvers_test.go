@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gohaka/gohaka/parser"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -27,24 +26,6 @@ func serveLine(ln net.Listener, line string) {
 		fmt.Fprintln(c, line)
 		c.Close()
 	}
-}
-
-// startRuntimeLogf is startRuntime with the runtime's messages to logf.
-func startRuntimeLogf(t *testing.T, cfgText string, logf func(string, ...any)) *Runtime {
-	t.Helper()
-	cfg, ds := parser.LoadHAProxyBytes("t.cfg", []byte(cfgText), parser.Options{Offline: true})
-	if ds.HasErrors() {
-		t.Fatalf("config: %s", ds)
-	}
-	r, err := New(cfg, Options{Logf: logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
-	return r
 }
 
 // stubDNS is a name server on loopback answering every A and AAAA

@@ -19,14 +19,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startRuntime loads a haproxy config text and runs it; stopped in cleanup.
-func startRuntime(t *testing.T, cfgText string) *Runtime {
+// startRuntimeLogf is startRuntime with the runtime's messages to logf.
+func startRuntimeLogf(t *testing.T, cfgText string, logf func(string, ...any)) *Runtime {
 	t.Helper()
 	cfg, ds := parser.LoadHAProxyBytes("t.cfg", []byte(cfgText), parser.Options{Offline: true})
 	if ds.HasErrors() {
 		t.Fatalf("config: %s", ds)
 	}
-	r, err := New(cfg, Options{Logf: t.Logf})
+	r, err := New(cfg, Options{Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +35,12 @@ func startRuntime(t *testing.T, cfgText string) *Runtime {
 	}
 	t.Cleanup(r.Stop)
 	return r
+}
+
+// startRuntime loads a haproxy config text and runs it; stopped in cleanup.
+func startRuntime(t *testing.T, cfgText string) *Runtime {
+	t.Helper()
+	return startRuntimeLogf(t, cfgText, t.Logf)
 }
 
 // serveEach is a loopback server that gives every connection to handle
