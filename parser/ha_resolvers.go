@@ -32,7 +32,7 @@ func (r *haReader) resolversLine(rs *Resolvers, words []string, pos []Pos) {
 	case "nameserver":
 		r.nameserverLine(rs, words, pos)
 	case "parse-resolv-conf":
-		rs.ResolvConf = true
+		rs.ResolvConf, rs.ResolvConfAt = true, len(rs.Nameservers)
 	case "resolve_retries", "accepted_payload_size":
 		if len(words) < 2 {
 			r.d.Errorf(pos[0], "'%s' expects <nb> as argument.", words[0])

@@ -398,8 +398,10 @@ type Resolvers struct {
 	Name        string
 	Nameservers []Nameserver
 	// ResolvConf is set by parse-resolv-conf: the name servers of
-	// /etc/resolv.conf are added when gohaka starts.
-	ResolvConf bool
+	// /etc/resolv.conf are added when gohaka starts, before the
+	// ResolvConfAt-th of Nameservers (where the line was).
+	ResolvConf   bool
+	ResolvConfAt int
 	// Retries is resolve_retries: queries sent before a resolution fails.
 	Retries int
 	// Resolve is `timeout resolve`, the time between resolutions; Retry

@@ -41,6 +41,10 @@ type nsCounters struct {
 	sent, sndError, valid, update, cname, cnameError, anyErr, nx, timeout, refused, other, invalid, tooBig, truncated, outdated atomic.Int64
 }
 
+// minDNSWait is the least time between resolutions and for an answer:
+// a `timeout resolve 0` must not make a loop of queries.
+const minDNSWait = 10 * time.Millisecond
+
 // resolvConf is where parse-resolv-conf reads name servers.
 var resolvConf = "/etc/resolv.conf"
 
@@ -54,7 +58,7 @@ func newResolverSets(cfg *parser.Config) ([]*resolverSet, map[string]*resolverSe
 		set := &resolverSet{rs: rs, ns: rs.Nameservers}
 		if rs.ResolvConf {
 			more, _ := parser.ResolvConfNameservers(resolvConf)
-			set.ns = append(slices.Clip(set.ns), more...)
+			set.ns = slices.Insert(slices.Clone(set.ns), rs.ResolvConfAt, more...)
 		}
 		for range set.ns {
 			set.ctr = append(set.ctr, &nsCounters{})
@@ -166,7 +170,7 @@ func (s *srvResolution) run() {
 		select {
 		case <-s.done:
 			return
-		case <-time.After(s.set.rs.Resolve):
+		case <-time.After(max(s.set.rs.Resolve, minDNSWait)):
 		}
 	}
 }
@@ -182,7 +186,7 @@ func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok
 	}
 	tries := max(s.set.rs.Retries, 1)
 	for try := 0; try < tries; try++ {
-		deadline := time.Now().Add(s.set.rs.Retry)
+		deadline := time.Now().Add(max(s.set.rs.Retry, minDNSWait))
 		typ := s.prefer
 		s.send(id, typ)
 		status = "timeout"

@@ -379,3 +379,32 @@ func (p *resolversPair) compareCounters() {
 		t.Errorf("show resolvers of an unknown section: haproxy %q, gohaka %q", h, g)
 	}
 }
+
+// TestParseResolvConf: parse-resolv-conf takes the name servers of
+// resolv.conf where the line is, named by their address, and the
+// implicit section "default" has them too, as `show resolvers` lists
+// them in haproxy.
+func TestParseResolvConf(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(p, []byte("# test\nsearch example.test\nnameserver 192.0.2.53\nnameserver 2001:db8::53\noptions ndots:2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := resolvConf
+	resolvConf = p
+	defer func() { resolvConf = old }()
+	r := startRuntime(t, "resolvers dns\n    parse-resolv-conf\n    nameserver own 192.0.2.54:5353\n"+tcpConfig(freePort(t), "    server s1 192.0.2.1:80\n", ""))
+	var got []string
+	for _, l := range strings.Split(r.showResolvers(""), "\n") {
+		if strings.HasPrefix(l, "Resolvers section ") || strings.HasPrefix(l, " nameserver ") {
+			got = append(got, l)
+		}
+	}
+	want := []string{"Resolvers section dns", " nameserver 192.0.2.53:", " nameserver 2001:db8::53:", " nameserver own:",
+		"Resolvers section default", " nameserver 192.0.2.53:", " nameserver 2001:db8::53:"}
+	if !slices.Equal(got, want) {
+		t.Errorf("show resolvers sections and name servers:\n%q\nwant\n%q", got, want)
+	}
+	if r.showResolvers("nosuch") != "Can't find that resolvers section\n" {
+		t.Errorf("an unknown section: %q", r.showResolvers("nosuch"))
+	}
+}
