@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/vishvananda/netns"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/diag")
@@ -180,19 +180,26 @@ func sameAsHAProxy(t *testing.T, hap, unshare, dir, file string) bool {
 // haproxyCheckOffline runs gohaka as `haproxy -c -f file` in dir, as the
 // real one runs next to it: in a network namespace of its own, with
 // loopback down (what check tries to reach, such as a resolvers name
-// server, is unreachable alike). The namespace is the calling thread's
-// alone: the thread is locked and ends with its goroutine.
+// server, is unreachable alike). Only the calling thread, locked, enters
+// that namespace, and it comes back before it is unlocked (it may be
+// the main thread, whose namespace /proc/self/net shows the other tests).
 func haproxyCheckOffline(dir, file string) (rc int, stdout, stderr string) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()          // never unlocked: the thread goes with its namespace
-		unix.Unshare(unix.CLONE_NEWNET) // without the right, check runs here as is
-		wd, _ := os.Getwd()
-		os.Chdir(dir)
-		rc, stdout, stderr = runCLI("haproxy", "-c", "-f", file)
-		os.Chdir(wd)
-	}()
-	<-done
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if orig, err := netns.Get(); err == nil {
+		if ns, err := netns.New(); err == nil { // without the right, check runs here as is
+			defer func() {
+				netns.Set(orig)
+				ns.Close()
+				orig.Close()
+			}()
+		} else {
+			orig.Close()
+		}
+	}
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	rc, stdout, stderr = runCLI("haproxy", "-c", "-f", file)
+	os.Chdir(wd)
 	return
 }
