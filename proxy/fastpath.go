@@ -233,7 +233,7 @@ func (r *Runtime) serveRaw(fe *frontend, fd int, ci connInfo, done func()) {
 	idx, _ := r.pick(be, ci, 0, nil)
 	if idx < 0 {
 		s.info.connErr = true
-		r.opts.Logf("backend '%s': no server is available", be.px.Name)
+		r.connErrf(be, "no server is available")
 		r.endSession(s, fdCloser(fd), done)
 		return
 	}
@@ -314,7 +314,7 @@ func (r *Runtime) connectFailed(s *session, fe *frontend, be *backend, sv *serve
 	s.client = c
 	r.mu.Unlock()
 	if r.attemptFailed(be, sv, err, &s.info, c, from.attempt) {
-		r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		r.connErrf(be, "%v", err)
 		r.endSession(s, c, done)
 		return
 	}

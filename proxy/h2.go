@@ -277,7 +277,7 @@ func (hc *h2conn) forward(w http.ResponseWriter, req *http.Request, h *hconn, be
 		}
 		be.mu.Unlock()
 		if idx < 0 {
-			hc.r.opts.Logf("backend '%s': %v", be.px.Name, errNoServer)
+			hc.r.connErrf(be, "%v", errNoServer)
 			h.obsNoServer(be)
 			h.writeRaw(w, errorFor(hc.fe, 503, be).bytes(q))
 			return
@@ -359,7 +359,7 @@ func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 			}
 			if err := sv.limit.acquire(func() int { return int(be.sessions.Load()) }, be.fullconn, wait, nil); err != nil {
 				ic.close()
-				hc.r.opts.Logf("backend '%s': server '%s': %v", be.px.Name, sv.srv.Name, err)
+				hc.r.connErrf(be, "server '%s': %v", sv.srv.Name, err)
 				return nil, false, errDial
 			}
 			ic.rc.once = sync.Once{}
@@ -382,7 +382,7 @@ func (hc *h2conn) getConn(be *backend, idx int) (*h2srv, bool, error) {
 	var si sessInfo // per stream: the client connection's counters are not shared
 	c, err := hc.r.dial(be, sv, nil, &si)
 	if err != nil {
-		hc.r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		hc.r.connErrf(be, "%v", err)
 		return nil, false, errDial
 	}
 	rc := &releasingConn{TCPConn: c.(*net.TCPConn), release: func() { sv.limit.release(); be.sessions.Add(-1) }}

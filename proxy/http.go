@@ -759,7 +759,7 @@ func (h *hconn) forward(be *backend, keepAlive bool) bool {
 		}
 		reused, err := h.connectServer(be)
 		if err != nil {
-			h.r.opts.Logf("backend '%s': %v", be.px.Name, err)
+			h.r.connErrf(be, "%v", err)
 			return h.answerError(503, be, keepAlive)
 		}
 		head := h.writeRequestHead(be, srvClose)

@@ -318,7 +318,7 @@ func messages(s string) []string {
 			l = l[i+4:]
 		}
 		// gohaka's own line for each connection it finds no server for
-		own := strings.HasPrefix(l, "backend '") && strings.HasSuffix(l, "': no server is available")
+		own := strings.HasPrefix(l, "backend '") && strings.Contains(l, "': no server is available")
 		if l != "" && !strings.HasPrefix(l, "[NOTICE]") && !own {
 			out = append(out, l)
 		}

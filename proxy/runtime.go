@@ -142,7 +142,8 @@ type backend struct {
 	mu       sync.Mutex
 	bal      *balance.Balancer
 	servers  []*server
-	http     *httpBE // mode http
+	http     *httpBE    // mode http
+	connErrs connErrLog // stderr lines of failed connections (connerr.go)
 	ctr      counters
 	avail    beAvail
 	fast     bool // the event loop may connect to its servers (fastpath.go)
@@ -719,7 +720,7 @@ func (fe *frontend) route(ci connInfo) *backend {
 func (r *Runtime) forward(s *session, fe *frontend, be *backend, c net.Conn, ci connInfo, done func(), from attemptsFrom) {
 	sc, sv, err := r.connectFrom(be, ci, c, &s.info, from)
 	if err != nil {
-		r.opts.Logf("backend '%s': %v", be.px.Name, err)
+		r.connErrf(be, "%v", err)
 		r.endSession(s, c, done)
 		return
 	}

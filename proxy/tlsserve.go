@@ -214,7 +214,7 @@ func (r *Runtime) serverHandshake(be *backend, sv *server, c net.Conn, ci connIn
 		defer cancel()
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
-		r.opts.Logf("backend '%s': server '%s': SSL handshake failure: %v", be.px.Name, sv.srv.Name, err)
+		r.connErrf(be, "server '%s': SSL handshake failure: %v", sv.srv.Name, err)
 		return nil, err
 	}
 	return tc, nil
