@@ -49,7 +49,7 @@ func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos, inProxy b
 				ok = err == nil && len(addrs) > 0
 			}
 			if !ok {
-				r.d.Errorf(apos[0], "log : invalid address: '%s' in '%s'", a.Host, args[0])
+				r.d.Errorf(apos[0], "log : invalid address: '%s' in '%s'\n", a.Host, args[0]) // haproxy's line ends in libc's newline
 				return t, false
 			}
 		}

@@ -50,7 +50,7 @@ func buildKwState() *kwState {
 		"option http-tunnel": "", "option forceclose": "", "stats bind-process": "",
 		"no": "dflb", "default": "dflb", "errorloc": "dflb", "enabled": "dflb",
 		"http-error": "dflb", "stick-table": "flb", "server-template": "lb",
-		"rate-limit sessions": "dfl", "persist rdp-cookie": "dlb", "stats show-modules": "dlb",
+		"rate-limit sessions": "dfl", "persist rdp-cookie": "dlb", "stats show-modules": "dflb", // haproxy 2.6 takes it in a frontend without a word
 	} {
 		if _, ok := k.proxy[name]; !ok && s != "" {
 			k.proxy[name] = s

@@ -356,6 +356,14 @@ func (r *haReader) otherKeyword(words []string, pos []Pos) {
 	if kind == "http-errors" && len(words) >= 3 {
 		r.checkFile(pos[2], words[2], "errorfile : error opening file '%s'.")
 	}
+	if kind == "peers" && words[0] == "server" && len(words) > 2 {
+		for _, w := range words[3:] {
+			if w == "check" || w == "init-addr" || w == "resolvers" {
+				r.d.Warnf(pos[0], "'server %s' : init_addr, resolvers, check and agent are ignored for peers.", words[1])
+				break
+			}
+		}
+	}
 	if (kind == "peers" || kind == "log-forward") && words[0] == "bind" {
 		r.bindLine(nil, words, pos)
 	}
