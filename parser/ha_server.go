@@ -115,11 +115,7 @@ func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 		return
 	}
 	if strings.HasPrefix(a.Host, "_") && len(s.Options["resolvers"]) > 0 {
-		// a DNS SRV record (_service._proto.name): haproxy asks its
-		// resolvers for it at run time and never libc; gohaka does not
-		r.d = append(r.d, Diag{Pos: p, Sev: Warning, Keyword: "resolvers", NotImpl: true,
-			Msg: fmt.Sprintf("'server %s/%s' : SRV records ('%s') are not resolved by gohaka yet: the server stays in maintenance without an address", px.Name, s.Name, a.Host)})
-		return
+		return // a DNS SRV record (_service._proto.name): resolvers ask for it at run time, never libc
 	}
 	initAddr := strings.Join(s.Options["init-addr"], ",")
 	tolerant := strings.Contains(initAddr, "none") || (len(s.Options["resolvers"]) > 0 && initAddr != "" && !strings.Contains(initAddr, "libc"))

@@ -474,6 +474,9 @@ func (r *Runtime) showServersState(only string) string {
 			if st.resMaint {
 				adm |= 0x20
 			}
+			if st.hmaint {
+				adm |= 0x40
+			}
 			cs, cst := 1, 0
 			if st.hasCheck {
 				cst = 6 // configured and enabled
@@ -485,9 +488,15 @@ func (r *Runtime) showServersState(only string) string {
 			if host == "" {
 				host = "-"
 			}
-			fqdn := "-"
+			fqdn, srvrec := "-", "-"
 			if a := sv.srv.Addr; !a.IP.IsValid() && a.Path == "" && a.Host != "" && a.Host != "*" {
 				fqdn = a.Host
+				if strings.HasPrefix(a.Host, "_") { // an SRV record's server: its target
+					fqdn, srvrec = st.srvTarget, a.Host
+					if fqdn == "" {
+						fqdn = "-"
+					}
+				}
 			}
 			forced := 0
 			if len(sv.srv.Options["id"]) > 0 {
@@ -501,10 +510,10 @@ func (r *Runtime) showServersState(only string) string {
 			if sv.srv.SSL {
 				ssl = 1
 			}
-			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 %d %d %s %s - %d %d - - 0\n",
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 %d %d %s %s %s %d %d - - 0\n",
 				r.obs.ids[px], px.Name, r.obs.srvID(be, i), sv.srv.Name, host, op, adm, st.uweight, st.iweight,
 				int(now.Sub(st.lastChgOr(r.obs.start))/time.Second), cs, checkResultCode(st), st.health, cst,
-				bforced, forced, fqdn, port, ssl, sv.srv.CheckPort)
+				bforced, forced, fqdn, port, srvrec, ssl, sv.srv.CheckPort)
 			st.mu.Unlock()
 		}
 	}

@@ -153,10 +153,16 @@ func (c *counters) noteQueue(n int) {
 type srvState struct {
 	ctr counters
 
-	mu        sync.Mutex
-	cfgMaint  bool // `disabled` in the configuration (CMAINT)
-	maint     bool // set by the runtime API or the stats page (FMAINT)
-	resMaint  bool // no address: unresolved, or resolvers failing past hold (RMAINT)
+	mu       sync.Mutex
+	cfgMaint bool // `disabled` in the configuration (CMAINT)
+	maint    bool // set by the runtime API or the stats page (FMAINT)
+	resMaint bool // no address: unresolved, or resolvers failing past hold (RMAINT)
+	// an SRV record's server (resolvers_srv.go): the record it holds
+	// (target "" for none) and whether it ever held one (HMAINT in
+	// haproxy's admin state)
+	srvTarget string
+	srvPort   int
+	hmaint    bool
 	drain     bool // set by the runtime API or the stats page (FDRAIN)
 	hasCheck  bool
 	checkSt   check.State // state the checks decided

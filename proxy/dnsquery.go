@@ -52,6 +52,19 @@ type dnsAnswer struct {
 	addrs     []netip.Addr // records of the question's type, in order
 	cname     bool         // the answer went through an alias
 	truncated bool
+	// srv are the SRV records of an SRV question, in order; extra the
+	// addresses the additional section gives for names (lower case, no
+	// final dot)
+	srv   []srvRecord
+	extra map[string][]netip.Addr
+}
+
+// srvRecord is one SRV record: a target (lower case, no final dot) and
+// its port and weight.
+type srvRecord struct {
+	target string
+	port   int
+	weight int
 }
 
 var errNotAnswer = errors.New("not an answer to the question")
@@ -101,6 +114,12 @@ func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
 				return a, err
 			}
 			a.addrs = append(a.addrs, netip.AddrFrom16(r.AAAA))
+		case rh.Type == dnsmessage.TypeSRV && a.typ == dnsmessage.TypeSRV:
+			r, err := p.SRVResource()
+			if err != nil {
+				return a, err
+			}
+			a.srv = append(a.srv, srvRecord{target: dnsName(r.Target), port: int(r.Port), weight: int(r.Weight)})
 		default:
 			a.cname = a.cname || rh.Type == dnsmessage.TypeCNAME
 			if err := p.SkipAnswer(); err != nil {
@@ -108,5 +127,49 @@ func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
 			}
 		}
 	}
-	return a, nil
+	if a.typ != dnsmessage.TypeSRV {
+		return a, nil
+	}
+	if err := p.SkipAllAuthorities(); err != nil {
+		return a, err
+	}
+	for {
+		rh, err := p.AdditionalHeader()
+		if err == dnsmessage.ErrSectionDone {
+			return a, nil
+		}
+		if err != nil {
+			return a, err
+		}
+		var ip netip.Addr
+		switch rh.Type {
+		case dnsmessage.TypeA:
+			r, err := p.AResource()
+			if err != nil {
+				return a, err
+			}
+			ip = netip.AddrFrom4(r.A)
+		case dnsmessage.TypeAAAA:
+			r, err := p.AAAAResource()
+			if err != nil {
+				return a, err
+			}
+			ip = netip.AddrFrom16(r.AAAA)
+		default:
+			if err := p.SkipAdditional(); err != nil {
+				return a, err
+			}
+			continue
+		}
+		if a.extra == nil {
+			a.extra = map[string][]netip.Addr{}
+		}
+		n := dnsName(rh.Name)
+		a.extra[n] = append(a.extra[n], ip)
+	}
+}
+
+// dnsName is a name as gohaka compares it: lower case, no final dot.
+func dnsName(n dnsmessage.Name) string {
+	return strings.ToLower(strings.TrimSuffix(n.String(), "."))
 }

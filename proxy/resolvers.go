@@ -117,8 +117,8 @@ func (r *Runtime) startResolutions() error {
 		for i, sv := range be.servers {
 			name := sv.srv.ResolversName()
 			a := sv.srv.Addr
-			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" || strings.HasPrefix(a.Host, "_") {
-				continue // no name, or an SRV record (not done: check says so)
+			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" {
+				continue
 			}
 			set := r.resolvers[name]
 			if set == nil {
@@ -127,6 +127,9 @@ func (r *Runtime) startResolutions() error {
 			k := key{set, strings.ToLower(a.Host), dnsmessage.TypeAAAA}
 			if p := sv.srv.Options["resolve-prefer"]; len(p) > 0 && p[0] == "ipv4" {
 				k.prefer = dnsmessage.TypeA
+			}
+			if strings.HasPrefix(a.Host, "_") { // _service._proto.name: an SRV record
+				k.prefer = dnsmessage.TypeSRV
 			}
 			res := shared[k]
 			if res == nil {
@@ -162,11 +165,11 @@ func (s *srvResolution) run() {
 		}
 	}()
 	for {
-		status, addrs, ns, ok := s.resolve()
+		status, a, ns, ok := s.resolve()
 		if !ok {
 			return
 		}
-		s.apply(status, addrs, ns)
+		s.apply(status, a, ns)
 		select {
 		case <-s.done:
 			return
@@ -178,7 +181,7 @@ func (s *srvResolution) run() {
 // resolve runs one resolution: status is valid, nx, refused, timeout or
 // other; addrs and ns (the name server's index) come with valid. ok is
 // false when the runtime stops.
-func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok bool) {
+func (s *srvResolution) resolve() (status string, answer dnsAnswer, ns int, ok bool) {
 	id := uint16(rand.Uint32())
 	other := dnsmessage.TypeA
 	if s.prefer == dnsmessage.TypeA {
@@ -199,7 +202,7 @@ func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok
 				break
 			}
 			if err != nil {
-				return "", nil, 0, false
+				return "", dnsAnswer{}, 0, false
 			}
 			k := s.nameserver(from)
 			if k < 0 {
@@ -222,9 +225,9 @@ func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok
 				ctr.cname.Add(1)
 			}
 			switch {
-			case a.rcode == dnsmessage.RCodeSuccess && len(a.addrs) > 0:
+			case a.rcode == dnsmessage.RCodeSuccess && (len(a.addrs) > 0 || len(a.srv) > 0):
 				ctr.valid.Add(1)
-				return "valid", a.addrs, k, true
+				return "valid", a, k, true
 			case a.rcode == dnsmessage.RCodeSuccess:
 				ctr.anyErr.Add(1)
 				status = "other"
@@ -241,7 +244,7 @@ func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok
 			if failed++; failed < len(s.set.ns) {
 				continue
 			}
-			if typ == s.prefer { // nothing of the preferred family: ask the other
+			if typ == s.prefer && typ != dnsmessage.TypeSRV { // nothing of the preferred family: ask the other
 				typ, failed = other, 0
 				s.send(id, typ)
 				continue
@@ -251,12 +254,12 @@ func (s *srvResolution) resolve() (status string, addrs []netip.Addr, ns int, ok
 		if try+1 < tries {
 			select {
 			case <-s.done:
-				return "", nil, 0, false
+				return "", dnsAnswer{}, 0, false
 			case <-time.After(time.Until(deadline)):
 			}
 		}
 	}
-	return status, nil, 0, true
+	return status, dnsAnswer{}, 0, true
 }
 
 // send asks every name server of the section for the host's records of typ.
@@ -290,18 +293,27 @@ func (s *srvResolution) nameserver(from netip.AddrPort) int {
 var dnsStatusWords = map[string]string{"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status", "other": "unspecified DNS error"}
 
 // apply brings the servers of a resolution to what it found.
-func (s *srvResolution) apply(status string, addrs []netip.Addr, ns int) {
+func (s *srvResolution) apply(status string, a dnsAnswer, ns int) {
 	now := time.Now()
+	if status == "valid" && s.prefer == dnsmessage.TypeSRV {
+		s.lastValid = now
+		s.applySRV(a, ns)
+		return
+	}
 	if status == "valid" {
 		s.lastValid = now
 		via := s.set.rs.Name + "/" + s.set.ns[ns].Name
 		for _, u := range s.users {
-			s.applyValid(u, addrs, via, ns)
+			s.applyValid(u, a.addrs, via, ns)
 			via = "DNS cache" // the others take the answer the first one got
 		}
 		return
 	}
 	if now.Sub(s.lastValid) < s.set.rs.Hold[status] {
+		return
+	}
+	if s.prefer == dnsmessage.TypeSRV { // past hold, the records are gone
+		s.applySRV(dnsAnswer{}, 0)
 		return
 	}
 	for _, u := range s.users {
@@ -358,7 +370,11 @@ func (s *srvResolution) down(u srvRef, why string) {
 	if !s.r.setResMaint(u.be, u.i, true) {
 		return
 	}
-	none := net.JoinHostPort("", u.port) // no address, the port kept
+	port := u.port
+	if s.prefer == dnsmessage.TypeSRV && why == srvRemoved {
+		port = "0" // the record gave the port: gone with it
+	}
+	none := net.JoinHostPort("", port) // no address
 	sv.addrNow.Store(&none)
 	act, bck := u.be.usableCounts()
 	s.r.opts.Logf("Server %s/%s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",

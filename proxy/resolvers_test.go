@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,9 @@ func (s *stubDNS) reply(msg []byte) []byte {
 	b.StartQuestions()
 	b.Question(q)
 	b.StartAnswers()
+	if len(answer) > 0 && strings.HasPrefix(answer[0], "srv ") {
+		return srvReply(b, q, answer)
+	}
 	for _, a := range answer {
 		ip := netip.MustParseAddr(a)
 		hdr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5}
@@ -121,6 +125,36 @@ func (s *stubDNS) reply(msg []byte) []byte {
 		if ip.Is6() && q.Type == dnsmessage.TypeAAAA {
 			b.AAAAResource(hdr, dnsmessage.AAAAResource{AAAA: ip.As16()})
 		}
+	}
+	out, _ := b.Finish()
+	return out
+}
+
+// srvReply answers an SRV question with records written "srv WEIGHT
+// PORT TARGET IP" (IP "-": no additional record), targets' addresses in
+// the additional section; other questions get an empty answer.
+func srvReply(b dnsmessage.Builder, q dnsmessage.Question, answer []string) []byte {
+	type extra struct {
+		name dnsmessage.Name
+		ip   netip.Addr
+	}
+	var extras []extra
+	for _, a := range answer {
+		var w, port int
+		var target, ip string
+		fmt.Sscanf(a, "srv %d %d %s %s", &w, &port, &target, &ip)
+		tn := dnsmessage.MustNewName(target + ".")
+		if q.Type != dnsmessage.TypeSRV {
+			continue
+		}
+		b.SRVResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5}, dnsmessage.SRVResource{Weight: uint16(w), Port: uint16(port), Target: tn})
+		if ip != "-" {
+			extras = append(extras, extra{tn, netip.MustParseAddr(ip)})
+		}
+	}
+	b.StartAdditionals()
+	for _, e := range extras {
+		b.AResource(dnsmessage.ResourceHeader{Name: e.name, Class: dnsmessage.ClassINET, TTL: 5}, dnsmessage.AResource{A: e.ip.As4()})
 	}
 	out, _ := b.Finish()
 	return out
@@ -209,6 +243,25 @@ func TestResolversTemplateAsHAProxy(t *testing.T) {
 	})
 }
 
+// TestResolversSRVAsHAProxy: a server-template over an SRV name; each
+// record (target and port) goes to one server with the target's address
+// from the additional section and the record's weight; a record's new
+// address is followed, a record gone puts its server into maintenance, a
+// new record goes to a server that never had one first; as through
+// haproxy 2.6 (messages compared without their order within a step).
+func TestResolversSRVAsHAProxy(t *testing.T) {
+	r := startResolversPair(t, "    server-template s 3 _http._tcp.app.test resolvers stub init-addr none\n")
+	r.unordered = true
+	p := strconv.Itoa(r.sp)
+	r.run([]resolverStep{
+		{"two records", []string{"srv 10 " + p + " two.test 127.0.0.2", "srv 20 " + p + " three.test 127.0.0.3"}, []string{"two", "three"}, 4},
+		{"a target moves, a weight grows", []string{"srv 512 " + p + " two.test 127.0.0.3", "srv 20 " + p + " three.test 127.0.0.3"}, []string{"three"}, 5},
+		{"a record gone", []string{"srv 20 " + p + " three.test 127.0.0.3"}, []string{"three"}, 6},
+		{"a new record", []string{"srv 20 " + p + " three.test 127.0.0.3", "srv 65535 " + p + " four.test 127.0.0.2"}, []string{"two", "three"}, 8},
+		{"nx past hold", []string{"nx"}, nil, 11},
+	})
+}
+
 // resolverStep is an answer the stub name servers give, what connections
 // get through both proxies then, and how many messages each printed by
 // then.
@@ -227,6 +280,8 @@ type resolversPair struct {
 	hp, gp     int
 	hs, gs     string
 	herr, gerr *lockedBuffer
+	sp         int  // the servers' port
+	unordered  bool // compare each step's messages as sets
 }
 
 // startResolversPair starts both proxies; servers is the listen's server
@@ -261,7 +316,7 @@ defaults
     timeout server 10s
 listen l
     bind 127.0.0.1:%d
-`+fmt.Sprintf(servers, sp), sock, dnsPort, fp)
+`+strings.ReplaceAll(servers, "%d", strconv.Itoa(sp)), sock, dnsPort, fp)
 	}
 	p := filepath.Join(dir, "h.cfg")
 	if err := os.WriteFile(p, []byte("global\n    nbthread 1\n"+cfg(hs, hdns.port, hp)), 0o644); err != nil {
@@ -275,7 +330,7 @@ listen l
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	startRuntimeLogf(t, cfg(gs, gdns.port, gp), func(f string, a ...any) { fmt.Fprintf(gerr, f+"\n", a...) })
-	return &resolversPair{t: t, hdns: hdns, gdns: gdns, hp: hp, gp: gp, hs: hs, gs: gs, herr: herr, gerr: gerr}
+	return &resolversPair{t: t, hdns: hdns, gdns: gdns, hp: hp, gp: gp, hs: hs, gs: gs, herr: herr, gerr: gerr, sp: sp}
 }
 
 // run gives each step's answer and compares both proxies after it.
@@ -289,6 +344,9 @@ func (p *resolversPair) run(steps []resolverStep) {
 			hm, gm = messages(p.herr.String()), messages(p.gerr.String())
 			return len(hm) >= st.msgs && len(gm) >= st.msgs && p.state(p.hs) == p.state(p.gs)
 		}, st.name+": both print their messages and agree on the server's state")
+		if p.unordered {
+			hm, gm = slices.Sorted(slices.Values(hm)), slices.Sorted(slices.Values(gm))
+		}
 		if strings.Join(hm, "\n") != strings.Join(gm, "\n") {
 			t.Fatalf("%s: messages differ\n--- haproxy\n%s\n--- gohaka\n%s", st.name, strings.Join(hm, "\n"), strings.Join(gm, "\n"))
 		}

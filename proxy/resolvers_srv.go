@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+)
+
+// SRV records at run time (`server-template NAME N _service._proto.name
+// resolvers SECTION`): each record of the answer, a target and a port,
+// is taken by one server of the template; the target's address comes
+// from the answer's additional section, the record's weight becomes the
+// server's ((weight+255)/256, as haproxy maps it). A server keeps its
+// record while answers hold it (same target and port) and follows its
+// address and weight; a record gone puts its server into maintenance
+// ("entry removed from SRV record"); a new record goes to a free server,
+// one that never had a record first.
+
+// srvRemoved is haproxy's reason for a server whose record left.
+const srvRemoved = "entry removed from SRV record"
+
+// applySRV brings the servers of an SRV resolution to a valid answer.
+func (s *srvResolution) applySRV(a dnsAnswer, ns int) {
+	used := make([]bool, len(a.srv))
+	var free []srvRef
+	for _, u := range s.users {
+		st := u.be.servers[u.i].st
+		st.mu.Lock()
+		target, port := st.srvTarget, st.srvPort
+		st.mu.Unlock()
+		if target == "" {
+			free = append(free, u)
+			continue
+		}
+		k := -1
+		for j, rec := range a.srv {
+			if !used[j] && rec.target == target && rec.port == port {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			st.mu.Lock()
+			st.srvTarget, st.srvPort = "", 0
+			st.mu.Unlock()
+			s.down(u, srvRemoved)
+			continue
+		}
+		used[k] = true
+		s.srvAddress(u, a, a.srv[k], ns)
+	}
+	// free servers that never had a record are given one first
+	order := make([]srvRef, 0, len(free))
+	for pass := 0; pass < 2; pass++ {
+		for _, u := range free {
+			st := u.be.servers[u.i].st
+			st.mu.Lock()
+			had := st.hmaint
+			st.mu.Unlock()
+			if had == (pass == 1) {
+				order = append(order, u)
+			}
+		}
+	}
+	for j, rec := range a.srv {
+		if used[j] || len(order) == 0 {
+			continue
+		}
+		u := order[0]
+		order = order[1:]
+		sv := u.be.servers[u.i]
+		sv.st.mu.Lock()
+		sv.st.srvTarget, sv.st.srvPort, sv.st.hmaint = rec.target, rec.port, true
+		sv.st.mu.Unlock()
+		s.srvAddress(u, a, rec, ns) // haproxy says the FQDN change in its traffic log only
+	}
+}
+
+// srvAddress gives a server with a record the target's address from the
+// additional section (the preferred family first) and the record's
+// weight; without an address there, the server stays as it is.
+func (s *srvResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int) {
+	sv := u.be.servers[u.i]
+	name := u.be.px.Name + "/" + sv.srv.Name
+	s.setWeight(u, (rec.weight+255)/256)
+	addrs := a.extra[rec.target]
+	if len(addrs) == 0 {
+		return
+	}
+	ip := addrs[0]
+	for _, x := range addrs {
+		if x.Is4() == (sv.srv.Options["resolve-prefer"] != nil && sv.srv.Options["resolve-prefer"][0] == "ipv4") {
+			ip = x
+			break
+		}
+	}
+	cur, curOK := hostIP(sv.address())
+	_, curPort, _ := net.SplitHostPort(sv.address())
+	port := strconv.Itoa(rec.port)
+	if !curOK || cur != ip.Unmap() || curPort != port {
+		from := "(none)"
+		if curOK {
+			from = cur.String()
+		}
+		addr := net.JoinHostPort(ip.Unmap().String(), port)
+		sv.addrNow.Store(&addr)
+		s.set.ctr[ns].update.Add(1)
+		if !curOK || cur != ip.Unmap() {
+			s.r.opts.Logf("%s changed its IP from %s to %s by DNS additional record.", name, from, ip.Unmap())
+		}
+	}
+	if s.r.setResMaint(u.be, u.i, false) {
+		s.r.opts.Logf("Server %s ('%s') is UP/READY (resolves again).", name, rec.target)
+	}
+}
+
+// setWeight sets a server's weight now, as `set server weight` does,
+// without a message (haproxy prints none for an SRV weight).
+func (s *srvResolution) setWeight(u srvRef, w int) {
+	st := u.be.servers[u.i].st
+	u.be.mu.Lock()
+	defer u.be.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.uweight == w {
+		return
+	}
+	st.uweight = w
+	u.be.bal.SetWeight(u.i, w)
+}
