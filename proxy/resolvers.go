@@ -179,8 +179,8 @@ func (s *srvResolution) run() {
 }
 
 // resolve runs one resolution: status is valid, nx, refused, timeout or
-// other; addrs and ns (the name server's index) come with valid. ok is
-// false when the runtime stops.
+// other; the answer and ns (the name server's index) come with valid. ok
+// is false when the runtime stops.
 func (s *srvResolution) resolve() (status string, answer dnsAnswer, ns int, ok bool) {
 	id := uint16(rand.Uint32())
 	other := dnsmessage.TypeA
