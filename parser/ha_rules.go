@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -296,6 +297,7 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 				r.checkFile(ps[i+1], a[i+1], fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule : error opening file '%%s'.", px.Kind, px.Name, ctx))
 			}
 		}
+		r.checkReplyContentType(px, rule, ctx)
 	case strings.HasPrefix(rule.Action, "track-sc"):
 		table := px.Name
 		for i := 0; i+1 < len(a); i++ {
@@ -373,5 +375,51 @@ func (r *haReader) checkDenyStatus(px *Proxy, rule *Rule, ctx string) {
 	} else if !own && !httpErrorCodes[code] {
 		r.d.Errorf(rule.Pos, "%s : status code '%s' not handled by default with 'default-errorfiles' argument..", where, code)
 		r.d[len(r.d)-1].NonFatal, r.d[len(r.d)-1].Abort = true, true // haproxy stops reading there
+	}
+}
+
+// checkReplyContentType makes haproxy's remarks on an http reply (return,
+// deny, tarpit): an empty string payload is an error; a content-type
+// goes unused with an errorfile, without a payload or with an empty file.
+func (r *haReader) checkReplyContentType(px *Proxy, rule *Rule, ctx string) {
+	a := rule.Args
+	ct, hasCT, payload, errfile, empty := "", false, false, false, false
+	for i := 0; i < len(a); i++ {
+		n, ok := replyWords[a[i]]
+		if !ok || i+n >= len(a) {
+			continue
+		}
+		v := "" // default-errorfiles takes none
+		if n > 0 {
+			v = a[i+1]
+		}
+		switch a[i] {
+		case "content-type":
+			ct, hasCT = v, true
+		case "string", "lf-string":
+			if v == "" {
+				what := map[string]string{"string": "<str>", "lf-string": "<fmt>"}[a[i]]
+				r.d.Errorf(rule.Pos, "error detected in %s '%s' while parsing '%s' rule : '%s' expects %s as argument.", px.Kind, px.Name, ctx, a[i], what)
+				return
+			}
+			payload = true
+		case "file", "lf-file":
+			payload = true
+			if st, err := os.Stat(r.resolvePath("", v)); !r.opts.Offline && err == nil && st.Size() == 0 {
+				empty = true
+			}
+		case "errorfile", "errorfiles":
+			errfile = true
+		}
+		i += n
+	}
+	switch {
+	case !hasCT:
+	case errfile:
+		r.d.Warnf(rule.Pos, "content-type '%s' ignored by the http reply when used with an erorrfile.", ct) // sic, haproxy's spelling
+	case !payload:
+		r.d.Warnf(rule.Pos, "content-type '%s' ignored by the http reply because neither errorfile nor payload defined.", ct)
+	case empty:
+		r.d.Warnf(rule.Pos, "content-type '%s' ignored by the http reply when used with an empty payload.", ct)
 	}
 }
