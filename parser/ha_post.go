@@ -87,8 +87,19 @@ func (r *haReader) postChecks() {
 			}
 			r.checkServerVerify(px, s)
 		}
-		if px.Check.DisableOn404 && px.Check.Type != "httpchk" {
-			post(px.Pos, Warning, "'disable-on-404' will be ignored for %s '%s' (requires 'option httpchk').", px.Kind, px.Name)
+		// these http-check flags go unused by a proxy with another kind of
+		// check; a frontend takes the defaults' kind but never their http
+		// rules; without any check haproxy says nothing
+		chk := px.Check.Type
+		if px.Kind == "frontend" && px.defaults != nil {
+			chk = px.defaults.Check.Type
+		}
+		unused := chk != "" && (chk != "httpchk" || px.Kind == "frontend")
+		if px.Check.DisableOn404 && unused {
+			post(px.Pos, Warning, "'disable-on-404' will be ignored for %s '%s' (requires 'option httpchk').", proxyType(px), px.Name)
+		}
+		if px.Check.SendState && unused {
+			post(px.Pos, Warning, "'send-state' will be ignored for %s '%s' (requires 'option httpchk').", proxyType(px), px.Name)
 		}
 		if (px.Kind == "frontend" || px.Kind == "listen") && len(px.Binds) == 0 {
 			post(px.Pos, Warning, "%s '%s' has no 'bind' directive. Please declare it as a backend if this was intended.", proxyType(px), px.Name)

@@ -333,6 +333,9 @@ func (r *haReader) kwCheckRule(px *Proxy, key string, args []string, apos []Pos,
 		if key == "http-check disable-on-404" {
 			px.Check.DisableOn404 = true
 		}
+		if key == "http-check send-state" {
+			px.Check.SendState = true
+		}
 		px.Check.HTTPCheck = append(px.Check.HTTPCheck, l)
 		return
 	}

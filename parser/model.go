@@ -344,6 +344,9 @@ type HealthCheck struct {
 	HTTPCheck    []Line // http-check rules
 	TCPCheck     []Line // tcp-check rules
 	DisableOn404 bool
+	// SendState is `http-check send-state`; unlike the rest it passes
+	// from defaults to frontends too, as in haproxy
+	SendState bool
 }
 
 // Stats is the stats page configuration of a proxy.
