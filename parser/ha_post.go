@@ -170,7 +170,7 @@ func (r *haReader) checkTimeouts(px *Proxy, post func(Pos, Severity, string, ...
 	if px.Cap&CapFE != 0 && t.Client == 0 {
 		missing = append(missing, "client")
 	}
-	if px.Cap&CapBE != 0 && len(px.Servers) > 0 || px.Cap&CapBE != 0 && px.Kind == "backend" {
+	if px.Cap&CapBE != 0 && len(px.Servers) > 0 { // haproxy says nothing of a backend without servers
 		if t.Connect == 0 {
 			missing = append(missing, "connect")
 		}
