@@ -53,6 +53,9 @@ type haSection struct {
 	ul    *Userlist
 	other *Section
 	rs    *Resolvers // a resolvers section's model (other holds its lines too)
+	// ringSize is a ring section's buffer size so far (haproxy's default
+	// 16384 when 0)
+	ringSize int
 	// failed: the section line was refused (extra words): haproxy made
 	// no proxy, and each of its lines is an error
 	failed bool

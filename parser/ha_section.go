@@ -356,6 +356,9 @@ func (r *haReader) otherKeyword(words []string, pos []Pos) {
 	if kind == "http-errors" && len(words) >= 3 {
 		r.checkFile(pos[2], words[2], "errorfile : error opening file '%s'.")
 	}
+	if kind == "ring" && words[0] == "size" && len(words) > 1 {
+		r.ringSizeLine(words, pos)
+	}
 	if kind == "peers" && words[0] == "server" && len(words) > 2 {
 		for _, w := range words[3:] {
 			if w == "check" || w == "init-addr" || w == "resolvers" {
@@ -373,4 +376,23 @@ func (r *haReader) otherKeyword(words []string, pos []Pos) {
 	if r.sec.other != nil {
 		r.sec.other.Lines = append(r.sec.other.Lines, Line{Words: words, Pos: pos})
 	}
+}
+
+// ringSizeLine checks a ring's `size`: haproxy 2.6 reads its leading
+// digits only (no unit: "1M" is 1 byte) and keeps a buffer from shrinking.
+func (r *haReader) ringSizeLine(words []string, pos []Pos) {
+	n, ok := atoi(words[1])
+	if !ok || n <= 0 {
+		r.d.Errorf(pos[0], "invalid size '%s' for new sink buffer.", words[1])
+		return
+	}
+	cur := r.sec.ringSize
+	if cur == 0 {
+		cur = 16384
+	}
+	if n < cur {
+		r.d.Warnf(pos[0], "ignoring new size '%d' that is smaller than current size '%d' for ring '%s'.", n, cur, r.sec.name)
+		return
+	}
+	r.sec.ringSize = n
 }
