@@ -2,6 +2,8 @@ package parser
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -129,6 +131,7 @@ func (r *haReader) postChecks() {
 		}
 	}
 	r.d = append(kept, addr...)
+	r.checkServerStateFile()
 }
 
 func hasServer(px *Proxy, name string) bool {
@@ -446,4 +449,41 @@ func checkSSLBindCerts(px *Proxy, post func(Pos, Severity, string, ...any)) {
 		}
 		i = j
 	}
+}
+
+// checkServerStateFile: haproxy reads the global server-state-file when
+// it starts (and with -c) and warns when it cannot; gohaka keeps no
+// server state, but says what haproxy says of the file.
+func (r *haReader) checkServerStateFile() {
+	var file, base string
+	var p Pos
+	for _, l := range r.cfg.Global.Settings {
+		if len(l.Words) > 1 && l.Words[0] == "server-state-file" {
+			file, p = l.Words[1], l.Pos[0]
+		}
+		if len(l.Words) > 1 && l.Words[0] == "server-state-base" {
+			base = l.Words[1]
+		}
+	}
+	if file == "" || r.opts.Offline {
+		return
+	}
+	if base != "" && !filepath.IsAbs(file) {
+		file = strings.TrimSuffix(base, "/") + "/" + file
+	}
+	data, err := os.ReadFile(file)
+	switch {
+	case err != nil:
+		msg := err.Error()
+		if pe, ok := err.(*os.PathError); ok {
+			msg = pe.Err.Error()
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		r.d.Add(p, Warning, "config: Can't open global server state file '%s': %s", file, msg)
+	case !strings.HasPrefix(string(data), "1\n"):
+		r.d.Add(p, Warning, "config: Can't get version of the global server state file '%s'.", file)
+	default:
+		return
+	}
+	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "raw"
 }
