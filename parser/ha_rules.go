@@ -207,7 +207,7 @@ func (r *haReader) kwRule(px *Proxy, key string, args []string, apos []Pos, kpos
 		nd := len(r.d)
 		defer func() {
 			for i := nd; i < len(r.d); i++ {
-				if r.d[i].Sev == Error {
+				if r.d[i].Sev == Error && r.d[i].Stage != "post" { // a post-stage error is found later, without a stop
 					r.d[i].NonFatal, r.d[i].Abort = true, true
 					break
 				}

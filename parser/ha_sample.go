@@ -157,7 +157,7 @@ func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6 bo
 		}
 		if px.Kind == "defaults" && strings.HasPrefix(e.Fetch, "srv_") && e.FetchArgs != "" && !strings.Contains(e.FetchArgs, "/") {
 			r.d.Errorf(p, "parsing [%s:%d]: backend name must be set in arg 1 of sample fetch keyword '%s' in %s expression in proxy '%s'.", p.File, p.Line, e.Fetch, strings.Fields(ctx)[0], px.Name)
-			r.d[len(r.d)-1].Form = "raw"
+			r.d[len(r.d)-1].Form, r.d[len(r.d)-1].Stage = "raw", "post" // haproxy finds it once every file is read
 			return
 		}
 		s = rest[1:]

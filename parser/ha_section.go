@@ -197,6 +197,7 @@ func presetProxy(px *Proxy) {
 // inheritDefaults copies what a defaults section passes on to px.
 func inheritDefaults(px, def *Proxy) {
 	*px = *def
+	px.trackRefs = nil // the defaults' own tables are checked once, on the defaults
 	px.Options = maps.Clone(def.Options)
 	px.Errorfiles = maps.Clone(def.Errorfiles)
 	ds := *def.DefaultServer
