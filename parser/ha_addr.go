@@ -260,9 +260,28 @@ func (r *haReader) bindLine(px *Proxy, words []string, pos []Pos) {
 					r.d[len(r.d)-1].Keyword = "file:" + v
 					return
 				}
-			case "ca-file", "ca-verify-file", "crl-file":
+			case "process":
+				warn, bad := processOption(v)
+				if bad != "" {
+					r.d.Errorf(pos[i], "%s : 'process' : %s", ctx, bad)
+					return
+				}
+				r.d.Warnf(pos[i], "%s : %s", ctx, warn)
+			case "ca-verify-file":
 				if !r.fileExists(r.resolvePath(r.cfg.Global.CaBase, v)) {
-					r.d.Errorf(pos[i], "%s : Couldn't open the %s '%s' (No such file or directory).", ctx, strings.TrimSuffix(o, "-verify-file")+"-file", v)
+					p := v // as haproxy names it: after ca-base, not the config's folder
+					if r.cfg.Global.CaBase != "" && !filepath.IsAbs(v) {
+						p = filepath.Join(r.cfg.Global.CaBase, v)
+					}
+					r.d.Errorf(pos[i], "Couldn't open the ca-file '%s' (No such file or directory).", p)
+					r.d[len(r.d)-1].Form = "raw"
+					r.d.Errorf(pos[i], "%s : 'ca-verify-file' : unable to load %s", ctx, p)
+					r.d[len(r.d)-1].Keyword = "file:" + v
+					return
+				}
+			case "ca-file", "crl-file":
+				if !r.fileExists(r.resolvePath(r.cfg.Global.CaBase, v)) {
+					r.d.Errorf(pos[i], "%s : Couldn't open the %s '%s' (No such file or directory).", ctx, o, v)
 					r.d[len(r.d)-1].Keyword = "file:" + v
 					return
 				}
@@ -293,4 +312,32 @@ func mapKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// processOption reads a bind line's `process` value as haproxy 2.6 does
+// (one process only): warn is its deprecation notice, bad what is wrong
+// with it.
+func processOption(v string) (warn, bad string) {
+	proc, thr, hasThr := strings.Cut(v, "/")
+	switch proc {
+	case "all", "odd", "even":
+	default:
+		lo, hi, isRange := strings.Cut(proc, "-")
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := l, error(nil)
+		if isRange {
+			h, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil {
+			return "", fmt.Sprintf("'%s' is not a valid number/range.", proc)
+		}
+		if l < 1 || h > 1 || h < l {
+			return "", fmt.Sprintf("'%s' is not a valid number/range. It supports numbers from 1 to 1.", proc)
+		}
+	}
+	warn = fmt.Sprintf("'process %s' on 'bind' lines is deprecated and will be removed in 2.7.", v)
+	if hasThr {
+		warn += fmt.Sprintf(" Please use 'thread %s' instead.", thr)
+	}
+	return warn, ""
 }

@@ -348,6 +348,20 @@ func (r *haReader) globalStats(args []string, apos []Pos, kpos Pos) {
 			case "expose-fd":
 				ss.ExposeFD = true
 				i++
+			case "process":
+				if i+1 >= len(args) {
+					break
+				}
+				warn, bad := processOption(args[i+1])
+				if bad != "" {
+					if strings.HasSuffix(bad, "to 1.") {
+						bad += "\n" // haproxy's own line break, inside its quotes
+					}
+					r.d.Errorf(apos[i], "'stats socket' : ''process' : %s'", bad)
+					return
+				}
+				r.d.Warnf(apos[i], "'stats socket' : %s", warn)
+				i++
 			default:
 				n, ok := haBindOptionArgs[args[i]]
 				if !ok {
