@@ -1,5 +1,7 @@
 package parser
 
+import "strings"
+
 // httpErrorCodes are the statuses haproxy 2.6 keeps an error message for
 // (http-error, errorfile).
 var httpErrorCodes = map[string]bool{"200": true, "400": true, "401": true, "403": true, "404": true, "405": true,
@@ -53,7 +55,11 @@ func (r *haReader) kwHTTPError(px *Proxy, key string, args []string, apos []Pos,
 			if !need("<file>") {
 				return
 			}
-			if !r.checkFile(apos[i], args[i], key+" : error opening file '%s'.") {
+			msg := key + " : error opening file '%s'." // haproxy's words end without the dot for file/lf-file
+			if w != "errorfile" {
+				msg = strings.TrimSuffix(msg, ".")
+			}
+			if !r.checkFile(apos[i], args[i], msg) {
 				return
 			}
 			payload, lf = payload || w != "errorfile", lf || w == "lf-file"

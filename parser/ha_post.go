@@ -87,6 +87,7 @@ func (r *haReader) postChecks() {
 			if s.Track != "" {
 				r.checkTrack(px, s, post)
 			}
+			r.d = append(r.d, s.fileErrs...) // haproxy opens server files once every proxy is read
 			r.checkServerVerify(px, s)
 		}
 		// these http-check flags go unused by a proxy with another kind of
@@ -118,7 +119,6 @@ func (r *haReader) postChecks() {
 	r.checkDuplicateBinds(post)
 	r.checkPeers(post)
 	r.checkResolvers(post)
-	r.d = append(r.d, r.late...)
 	// haproxy sets server addresses up once the checks above are done:
 	// what that stage says comes last
 	var addr Diags
@@ -299,8 +299,13 @@ func (r *haReader) checkServerVerify(px *Proxy, s *Server) {
 	if verify == "none" {
 		return
 	}
-	r.d.Add(s.Pos, Error, "'server %s/%s' : verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", px.Name, s.Name)
-	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", "bracket"
+	who := fmt.Sprintf("'server %s/%s' : ", px.Name, s.Name)
+	form := "bracket"
+	if len(s.fileErrs) > 0 { // haproxy named the server once, on the file's error
+		who, form = "", "raw"
+	}
+	r.d.Add(s.Pos, Error, "%sverify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.", who)
+	r.d[len(r.d)-1].Stage, r.d[len(r.d)-1].Form = "post", form
 }
 
 // checkCaches reports, as haproxy 2.6: a cache section without its size

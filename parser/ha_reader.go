@@ -40,8 +40,6 @@ type haReader struct {
 	kw     *kwState
 	// lastDefaults is the defaults section proxies without 'from' use.
 	lastDefaults *Proxy
-	// late holds errors haproxy only finds after parsing (server certificates).
-	late Diags
 }
 
 // haSection is the section lines are being added to.

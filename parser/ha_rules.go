@@ -294,7 +294,11 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 		}
 		for i := 0; i+1 < len(a); i++ {
 			if a[i] == "file" || a[i] == "lf-file" || a[i] == "errorfile" {
-				r.checkFile(ps[i+1], a[i+1], fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule : error opening file '%%s'.", px.Kind, px.Name, ctx))
+				end := "." // haproxy doubles the dot for an errorfile
+				if a[i] == "errorfile" {
+					end = ".."
+				}
+				r.checkFile(ps[i+1], a[i+1], fmt.Sprintf("error detected in %s '%s' while parsing '%s' rule : error opening file '%%s'%s", px.Kind, px.Name, ctx, end))
 			}
 		}
 		r.checkReplyContentType(px, rule, ctx)

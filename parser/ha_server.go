@@ -305,15 +305,17 @@ func (r *haReader) serverValue(s *Server, who, o, v string, p Pos) bool {
 	case "source":
 		s.Source = v
 	case "ca-file", "crl-file":
+		// a parse error, worded as haproxy words a server's (the CA
+		// store is loaded while the line is read)
 		if !r.fileExists(r.resolvePath(r.cfg.Global.CaBase, v)) {
-			r.d.Errorf(p, "%s : Couldn't open the %s '%s' (No such file or directory).", who, o, v)
-			r.d[len(r.d)-1].Keyword = "file:" + v
-			return false
+			r.d = append(r.d,
+				Diag{Pos: p, Sev: Error, Form: "bracket", Keyword: "file:" + v,
+					Msg: fmt.Sprintf("%s : Couldn't open the ca-file '%s' (No such file or directory).", who, v)},
+				Diag{Pos: p, Sev: Error, Form: "raw", Keyword: "file:" + v, Msg: fmt.Sprintf("'%s' : unable to load %s.", o, v)})
 		}
 	case "crt":
-		// haproxy loads server certificates after parsing: report it then.
 		if !r.fileExists(r.resolvePath(r.cfg.Global.CrtBase, v)) {
-			r.late = append(r.late, Diag{Pos: p, Sev: Error, Stage: "post", Keyword: "file:" + v,
+			s.fileErrs = append(s.fileErrs, Diag{Pos: p, Sev: Error, Stage: "post", Form: "bracket", Keyword: "file:" + v,
 				Msg: fmt.Sprintf("%s : unable to stat SSL certificate from file '%s' : No such file or directory.", who, v)})
 		}
 	}

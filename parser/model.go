@@ -244,7 +244,10 @@ type Bind struct {
 type Server struct {
 	Pos  Pos
 	Name string
-	Addr Addr
+	// fileErrs are its missing crt files, reported once
+	// every proxy is read, as haproxy opens them then
+	fileErrs Diags
+	Addr     Addr
 	// Resolved holds the addresses the resolver returned for a hostname.
 	Resolved                    []netip.Addr
 	Weight                      int
