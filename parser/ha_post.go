@@ -56,7 +56,11 @@ func (r *haReader) postChecks() {
 		}
 		checkCaptureIDs(px, post)
 		for _, u := range px.UseBackends {
-			if strings.Contains(u.Target, "%[") {
+			if strings.Contains(u.Target, "%[") { // a name made per request: its map files must open
+				if rest, conv, msg := r.missingFormatFile(u.Target); msg != "" {
+					post(u.Pos, Error, "Parsing [%s:%d]: failed to parse use_backend rule '%s' : failed to parse sample expression <%s> : invalid args in converter '%s' : %s.",
+						u.Pos.File, u.Pos.Line, u.Target, rest, conv, msg)
+				}
 				continue
 			}
 			be := cfg.Backend(u.Target)

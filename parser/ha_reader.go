@@ -28,16 +28,19 @@ type ifFrame struct {
 // haReader reads haproxy config files into a Config, line by line, as
 // haproxy does: source -> words -> .if filter -> section -> keyword.
 type haReader struct {
-	opts   *Options
-	d      Diags
-	cfg    *Config
-	lx     haLexer
-	envSet map[string]*string // setenv/unsetenv done by the config itself
-	file   string
-	line   int
-	ifs    []ifFrame
-	sec    *haSection
-	kw     *kwState
+	// patFiles are the pattern files read so far and their columns
+	// (patternFile)
+	patFiles map[string]int
+	opts     *Options
+	d        Diags
+	cfg      *Config
+	lx       haLexer
+	envSet   map[string]*string // setenv/unsetenv done by the config itself
+	file     string
+	line     int
+	ifs      []ifFrame
+	sec      *haSection
+	kw       *kwState
 	// lastDefaults is the defaults section proxies without 'from' use.
 	lastDefaults *Proxy
 }

@@ -65,14 +65,19 @@ func (r *haReader) checkACLExpr(ws []string, ps []Pos, what string) bool {
 		r.d.Errorf(ps[0], "error detected while parsing %s : %s.", what, msg)
 		return false
 	}
-	if !r.checkSampleFiles(e, ps[0], what) {
+	if conv, msg := r.checkSampleFiles(e); msg != "" {
+		r.d.Errorf(ps[0], "error detected while parsing %s : invalid args in converter '%s' : %s in ACL expression '%s'.", what, conv, msg, ws[0])
 		return false
 	}
 	flags, _ := splitACLFlags(ws[1:])
 	for i := 0; i+1 < len(flags); i++ {
 		if flags[i] == "-f" || flags[i] == "-M" {
-			if !r.fileExists(flags[i+1]) {
-				r.d.Errorf(ps[0], "error detected while parsing %s : failed to open pattern file <%s>.", what, flags[i+1])
+			cols := 1
+			if flags[i] == "-M" {
+				cols = 2
+			}
+			if msg := r.patternFile(flags[i+1], cols); msg != "" {
+				r.d.Errorf(ps[0], "error detected while parsing %s : %s.", what, msg)
 				return false
 			}
 			i++
@@ -311,7 +316,7 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 		}
 		px.trackRefs = append(px.trackRefs, tableRef{pos: rule.Pos, table: table, what: rule.Action})
 		if len(a) > 0 {
-			r.checkLogFormat(px, "%["+a[0]+"]", ps[0], ctx)
+			r.checkSampleArg(px, a[0], ps[0], ctx)
 		}
 		return
 	case strings.HasPrefix(rule.Action, "set-var-fmt"):
@@ -321,7 +326,7 @@ func (r *haReader) checkRuleArgs(px *Proxy, rule *Rule, ps []Pos) {
 		return
 	case strings.HasPrefix(rule.Action, "set-var") || rule.Action == "set-src" || rule.Action == "set-dst":
 		if len(a) > 0 {
-			r.checkLogFormat(px, "%["+a[0]+"]", ps[0], ctx)
+			r.checkSampleArg(px, a[0], ps[0], ctx)
 		}
 		return
 	}

@@ -107,33 +107,61 @@ func fetchBase(name string) string {
 	return name
 }
 
-// checkSampleFiles verifies that the files converters load exist.
-func (r *haReader) checkSampleFiles(e *sampleExpr, p Pos, ctx string) bool {
+// checkSampleFiles checks the map files an expression's converters load
+// (patternFile): the first converter with a problem and what haproxy
+// says of it ("" when there is none).
+func (r *haReader) checkSampleFiles(e *sampleExpr) (conv, msg string) {
 	for _, c := range e.Convs {
 		if isMapConverter(c.Name) {
-			file := strings.SplitN(c.Args, ",", 2)[0]
-			if !r.fileExists(file) {
-				r.d.Errorf(p, "%s : failed to parse sample expression : invalid args in converter '%s' : failed to load map '%s'.", ctx, c.Name, file)
-				return false
+			if msg := r.patternFile(strings.SplitN(c.Args, ",", 2)[0], 2); msg != "" {
+				return c.Name, msg
 			}
 		}
 	}
-	return true
+	return "", ""
+}
+
+// patternFile notes a pattern file read with cols columns (1: an ACL's
+// -f list, 2: a map) and says what haproxy says of it: it loads a file
+// once, so only the first reference to a missing file is an error, and
+// one file cannot be a list and a map.
+func (r *haReader) patternFile(path string, cols int) string {
+	if r.patFiles == nil {
+		r.patFiles = map[string]int{}
+	}
+	words := map[int]string{1: "one", 2: "two"}
+	if had, seen := r.patFiles[path]; seen {
+		if had != cols {
+			return fmt.Sprintf("The file \"%s\" is already used as %s column file and cannot be used by as %s column file.", path, words[had], words[cols])
+		}
+		return ""
+	}
+	r.patFiles[path] = cols
+	if !r.fileExists(path) {
+		return fmt.Sprintf("failed to open pattern file <%s>", path)
+	}
+	return ""
 }
 
 // checkLogFormat checks the %[...] sample expressions of a log-format string.
 func (r *haReader) checkLogFormat(px *Proxy, s string, p Pos, ctx string) {
-	r.checkFormat(px, s, p, ctx, false)
+	r.checkFormat(px, s, p, ctx, false, false)
+}
+
+// checkSampleArg checks a rule's sample expression argument (set-var,
+// track-sc, set-src...), worded as haproxy words those.
+func (r *haReader) checkSampleArg(px *Proxy, expr string, p Pos, ctx string) {
+	r.checkFormat(px, "%["+expr+"]", p, ctx, false, true)
 }
 
 // checkRuleFormat checks a rule's log-format argument: as checkLogFormat,
 // and in an http proxy haproxy warns that a fetch of a buffer's raw bytes
 // gives nothing there.
 func (r *haReader) checkRuleFormat(px *Proxy, s string, p Pos, ctx string) {
-	r.checkFormat(px, s, p, ctx, true)
+	r.checkFormat(px, s, p, ctx, true, false)
 }
 
-func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6 bool) {
+func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6, sampleArg bool) {
 	for {
 		i := strings.Index(s, "%[")
 		if i < 0 {
@@ -149,7 +177,16 @@ func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6 bo
 			r.d.Errorf(p, "error detected in %s '%s' while parsing '%s' rule : expected ']' after '%s', but found '%s'.", px.Kind, px.Name, ctx, strings.TrimSuffix(s, rest), firstChar(rest))
 			return
 		}
-		if !r.checkSampleFiles(e, p, ctx) {
+		if conv, msg := r.checkSampleFiles(e); msg != "" {
+			missing := fmt.Sprintf("invalid args in converter '%s' : %s", conv, msg)
+			switch {
+			case sampleArg && strings.HasPrefix(ctx, "tcp-"):
+				r.d.Errorf(p, "%s", missing) // haproxy's words, bare
+			case sampleArg:
+				r.d.Errorf(p, "error detected in %s '%s' while parsing '%s' rule : %s.", px.Kind, px.Name, ctx, missing)
+			default:
+				r.d.Errorf(p, "error detected in %s '%s' while parsing '%s' rule : failed to parse sample expression <%s> : %s.", px.Kind, px.Name, ctx, s, missing)
+			}
 			return
 		}
 		if warnL6 && px.Mode == "http" && l6Side(e.Fetch) != 0 {
@@ -169,4 +206,26 @@ func firstChar(s string) string {
 		return ""
 	}
 	return s[:1]
+}
+
+// missingFormatFile finds, in a log-format string, the first sample
+// expression whose converter's map file haproxy refuses (patternFile):
+// the string from that expression on, the converter and the message (""
+// when all are fine or an expression does not parse).
+func (r *haReader) missingFormatFile(s string) (rest, conv, msg string) {
+	for {
+		i := strings.Index(s, "%[")
+		if i < 0 {
+			return "", "", ""
+		}
+		s = s[i+2:]
+		e, after, err := r.kw.parseSample(s)
+		if err != nil {
+			return "", "", ""
+		}
+		if conv, msg := r.checkSampleFiles(e); msg != "" {
+			return s, conv, msg
+		}
+		s = after
+	}
 }
