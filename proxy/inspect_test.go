@@ -60,6 +60,20 @@ func TestHelloSNI(t *testing.T) {
 // sniConfig routes TLS connections by the server name they ask for,
 // without terminating TLS: haproxy's passthrough idiom.
 func sniConfig(fe int, sp []int) string {
+	return passthroughConfig(fe, sp, `    use_backend be_a if { req_ssl_sni -i a.example.com }
+    use_backend be_b if { req.ssl_sni -m end .example.org }
+    use_backend be_b if { req.len gt 20000 }
+    use_backend be_a if { req.payload(0,4) -m bin 50494E47 }
+    use_backend be_b if { req.payload(1,2) -m bin 5151 }
+    use_backend be_a if { req.payload(0,0) -m bin 7a7a7a7a7a7a }
+    use_backend be_b if { req.payload(4,8) -m bin 0000000000000000 }
+`)
+}
+
+// passthroughConfig is a tcp frontend on port fe that waits for a TLS
+// client hello, routes it with the routing lines, and falls back to
+// be_c; be_a, be_b and be_c are the servers on ports sp.
+func passthroughConfig(fe int, sp []int, routing string) string {
 	return fmt.Sprintf(`defaults
     mode tcp
     timeout connect 2s
@@ -69,21 +83,14 @@ frontend tls_in
     bind 127.0.0.1:%d
     tcp-request inspect-delay 2s
     tcp-request content accept if { req_ssl_hello_type 1 }
-    use_backend be_a if { req_ssl_sni -i a.example.com }
-    use_backend be_b if { req.ssl_sni -m end .example.org }
-    use_backend be_b if { req.len gt 20000 }
-    use_backend be_a if { req.payload(0,4) -m bin 50494E47 }
-    use_backend be_b if { req.payload(1,2) -m bin 5151 }
-    use_backend be_a if { req.payload(0,0) -m bin 7a7a7a7a7a7a }
-    use_backend be_b if { req.payload(4,8) -m bin 0000000000000000 }
-    default_backend be_c
+%s    default_backend be_c
 backend be_a
     server s1 127.0.0.1:%d
 backend be_b
     server s2 127.0.0.1:%d
 backend be_c
     server s3 127.0.0.1:%d
-`, fe, sp[0], sp[1], sp[2])
+`, fe, routing, sp[0], sp[1], sp[2])
 }
 
 // TestSNIRoutingAsHAProxy: TLS client hellos with different server
@@ -147,24 +154,7 @@ func TestSNIMapRoutingAsHAProxy(t *testing.T) {
 	m := filepath.Join(t.TempDir(), "sni.map")
 	os.WriteFile(m, []byte("a.example.com be_a\nx.example.org be_b\nghost.example.org be_ghost\n"), 0o644)
 	cfg := func(port int) string {
-		return fmt.Sprintf(`defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-frontend tls_in
-    bind 127.0.0.1:%d
-    tcp-request inspect-delay 2s
-    tcp-request content accept if { req_ssl_hello_type 1 }
-    use_backend %%[req.ssl_sni,lower,map(%s)] if { req.ssl_sni -m found }
-    default_backend be_c
-backend be_a
-    server s1 127.0.0.1:%d
-backend be_b
-    server s2 127.0.0.1:%d
-backend be_c
-    server s3 127.0.0.1:%d
-`, port, m, sp[0], sp[1], sp[2])
+		return passthroughConfig(port, sp, fmt.Sprintf("    use_backend %%[req.ssl_sni,lower,map(%s)] if { req.ssl_sni -m found }\n", m))
 	}
 	hp, gp := freePort(t), freePort(t)
 	runHAProxy(t, cfg(hp), hp)
