@@ -75,15 +75,15 @@ func newResolverSets(cfg *parser.Config) ([]*resolverSet, map[string]*resolverSe
 	return list, byName
 }
 
-// srvResolution resolves one host name for the servers that name it
-// with the same resolvers section and preferred family, for as long as
-// the runtime runs (haproxy shares such a resolution too).
-type srvResolution struct {
+// nameResolution resolves one host name (or SRV name) for the servers
+// that name it with the same resolvers section and preferred family, for
+// as long as the runtime runs (haproxy shares such a resolution too).
+type nameResolution struct {
 	r         *Runtime
 	users     []srvRef // in configuration order
 	set       *resolverSet
 	host      string
-	prefer    dnsmessage.Type // AAAA or A: asked first
+	prefer    dnsmessage.Type // AAAA or A: asked first; SRV: records only
 	lastValid time.Time
 	conn      *net.UDPConn
 	buf       []byte
@@ -107,8 +107,8 @@ func (r *Runtime) startResolutions() error {
 		host   string
 		prefer dnsmessage.Type
 	}
-	shared := map[key]*srvResolution{}
-	var all []*srvResolution
+	shared := map[key]*nameResolution{}
+	var all []*nameResolution
 	for _, px := range r.cfg.Proxies {
 		be := r.backends[px.Name]
 		if be == nil || be.px != px {
@@ -133,7 +133,7 @@ func (r *Runtime) startResolutions() error {
 			}
 			res := shared[k]
 			if res == nil {
-				res = &srvResolution{r: r, set: set, host: a.Host, prefer: k.prefer, lastValid: time.Now(), buf: make([]byte, 65536), done: ctx.Done()}
+				res = &nameResolution{r: r, set: set, host: a.Host, prefer: k.prefer, lastValid: time.Now(), buf: make([]byte, 65536), done: ctx.Done()}
 				shared[k] = res
 				all = append(all, res)
 			}
@@ -152,7 +152,7 @@ func (r *Runtime) startResolutions() error {
 	return nil
 }
 
-func (s *srvResolution) run() {
+func (s *nameResolution) run() {
 	defer s.r.wg.Done()
 	defer s.conn.Close()
 	stop := make(chan struct{})
@@ -181,7 +181,7 @@ func (s *srvResolution) run() {
 // resolve runs one resolution: status is valid, nx, refused, timeout or
 // other; the answer and ns (the name server's index) come with valid. ok
 // is false when the runtime stops.
-func (s *srvResolution) resolve() (status string, answer dnsAnswer, ns int, ok bool) {
+func (s *nameResolution) resolve() (status string, answer dnsAnswer, ns int, ok bool) {
 	id := uint16(rand.Uint32())
 	other := dnsmessage.TypeA
 	if s.prefer == dnsmessage.TypeA {
@@ -263,7 +263,7 @@ func (s *srvResolution) resolve() (status string, answer dnsAnswer, ns int, ok b
 }
 
 // send asks every name server of the section for the host's records of typ.
-func (s *srvResolution) send(id uint16, typ dnsmessage.Type) {
+func (s *nameResolution) send(id uint16, typ dnsmessage.Type) {
 	q, err := dnsQuery(id, s.host, typ, s.set.rs.PayloadSize)
 	for k, ns := range s.set.ns {
 		s.set.ctr[k].sent.Add(1)
@@ -279,7 +279,7 @@ func (s *srvResolution) send(id uint16, typ dnsmessage.Type) {
 
 // nameserver is the index of the name server an answer came from, -1
 // for a stranger.
-func (s *srvResolution) nameserver(from netip.AddrPort) int {
+func (s *nameResolution) nameserver(from netip.AddrPort) int {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	for k, ns := range s.set.ns {
 		if ns.Addr == from {
@@ -292,32 +292,28 @@ func (s *srvResolution) nameserver(from netip.AddrPort) int {
 // dnsStatusWords are haproxy's words for a failing status.
 var dnsStatusWords = map[string]string{"nx": "DNS NX status", "timeout": "DNS timeout status", "refused": "DNS refused status", "other": "unspecified DNS error"}
 
-// apply brings the servers of a resolution to what it found.
-func (s *srvResolution) apply(status string, a dnsAnswer, ns int) {
+// apply brings the servers of a resolution to what it found; a failure
+// counts once the last valid answer is older than its hold.
+func (s *nameResolution) apply(status string, a dnsAnswer, ns int) {
 	now := time.Now()
-	if status == "valid" && s.prefer == dnsmessage.TypeSRV {
-		s.lastValid = now
-		s.applySRV(a, ns)
-		return
-	}
 	if status == "valid" {
 		s.lastValid = now
+	} else if now.Sub(s.lastValid) < s.set.rs.Hold[status] {
+		return
+	}
+	switch {
+	case s.prefer == dnsmessage.TypeSRV: // past hold, a failure leaves no record
+		s.applySRV(a, ns)
+	case status == "valid":
 		via := s.set.rs.Name + "/" + s.set.ns[ns].Name
 		for _, u := range s.users {
 			s.applyValid(u, a.addrs, via, ns)
 			via = "DNS cache" // the others take the answer the first one got
 		}
-		return
-	}
-	if now.Sub(s.lastValid) < s.set.rs.Hold[status] {
-		return
-	}
-	if s.prefer == dnsmessage.TypeSRV { // past hold, the records are gone
-		s.applySRV(dnsAnswer{}, 0)
-		return
-	}
-	for _, u := range s.users {
-		s.down(u, dnsStatusWords[status])
+	default:
+		for _, u := range s.users {
+			s.down(u, dnsStatusWords[status])
+		}
 	}
 }
 
@@ -325,7 +321,7 @@ func (s *srvResolution) apply(status string, a dnsAnswer, ns int) {
 // own if the answer holds it, else it takes the first one no other
 // server of its backend with the same name holds (haproxy's default,
 // prevent-dup-ip); with none left it goes into maintenance.
-func (s *srvResolution) applyValid(u srvRef, addrs []netip.Addr, via string, ns int) {
+func (s *nameResolution) applyValid(u srvRef, addrs []netip.Addr, via string, ns int) {
 	sv := u.be.servers[u.i]
 	name := u.be.px.Name + "/" + sv.srv.Name
 	cur, curOK := hostIP(sv.address())
@@ -365,13 +361,13 @@ func hostIP(addr string) (netip.Addr, bool) {
 
 // down puts a server into resolution maintenance without an address,
 // with haproxy's message saying why.
-func (s *srvResolution) down(u srvRef, why string) {
+func (s *nameResolution) down(u srvRef, why string) {
 	sv := u.be.servers[u.i]
 	if !s.r.setResMaint(u.be, u.i, true) {
 		return
 	}
 	port := u.port
-	if s.prefer == dnsmessage.TypeSRV && why == srvRemoved {
+	if s.prefer == dnsmessage.TypeSRV {
 		port = "0" // the record gave the port: gone with it
 	}
 	none := net.JoinHostPort("", port) // no address

@@ -19,7 +19,7 @@ import (
 const srvRemoved = "entry removed from SRV record"
 
 // applySRV brings the servers of an SRV resolution to a valid answer.
-func (s *srvResolution) applySRV(a dnsAnswer, ns int) {
+func (s *nameResolution) applySRV(a dnsAnswer, ns int) {
 	used := make([]bool, len(a.srv))
 	var free []srvRef
 	for _, u := range s.users {
@@ -78,7 +78,7 @@ func (s *srvResolution) applySRV(a dnsAnswer, ns int) {
 // srvAddress gives a server with a record the target's address from the
 // additional section (the preferred family first) and the record's
 // weight; without an address there, the server stays as it is.
-func (s *srvResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int) {
+func (s *nameResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int) {
 	sv := u.be.servers[u.i]
 	name := u.be.px.Name + "/" + sv.srv.Name
 	s.setWeight(u, (rec.weight+255)/256)
@@ -115,7 +115,7 @@ func (s *srvResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int)
 
 // setWeight sets a server's weight now, as `set server weight` does,
 // without a message (haproxy prints none for an SRV weight).
-func (s *srvResolution) setWeight(u srvRef, w int) {
+func (s *nameResolution) setWeight(u srvRef, w int) {
 	st := u.be.servers[u.i].st
 	u.be.mu.Lock()
 	defer u.be.mu.Unlock()
