@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"cmp"
 	"net"
+	"net/netip"
+	"slices"
 	"strconv"
 )
 
@@ -18,7 +21,8 @@ import (
 // srvRemoved is haproxy's reason for a server whose record left.
 const srvRemoved = "entry removed from SRV record"
 
-// applySRV brings the servers of an SRV resolution to a valid answer.
+// applySRV brings the servers of an SRV resolution to an answer's
+// records (none: a failure past its hold).
 func (s *nameResolution) applySRV(a dnsAnswer, ns int) {
 	used := make([]bool, len(a.srv))
 	var free []srvRef
@@ -49,18 +53,16 @@ func (s *nameResolution) applySRV(a dnsAnswer, ns int) {
 		s.srvAddress(u, a, a.srv[k], ns)
 	}
 	// free servers that never had a record are given one first
-	order := make([]srvRef, 0, len(free))
-	for pass := 0; pass < 2; pass++ {
-		for _, u := range free {
-			st := u.be.servers[u.i].st
-			st.mu.Lock()
-			had := st.hmaint
-			st.mu.Unlock()
-			if had == (pass == 1) {
-				order = append(order, u)
-			}
-		}
+	hadRecord := func(u srvRef) bool {
+		st := u.be.servers[u.i].st
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.hmaint
 	}
+	order := slices.Clone(free)
+	slices.SortStableFunc(order, func(x, y srvRef) int {
+		return cmp.Compare(b2i(hadRecord(x)), b2i(hadRecord(y)))
+	})
 	for j, rec := range a.srv {
 		if used[j] || len(order) == 0 {
 			continue
@@ -86,12 +88,10 @@ func (s *nameResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int
 	if len(addrs) == 0 {
 		return
 	}
+	prefer4 := slices.Equal(sv.srv.Options["resolve-prefer"], []string{"ipv4"})
 	ip := addrs[0]
-	for _, x := range addrs {
-		if x.Is4() == (sv.srv.Options["resolve-prefer"] != nil && sv.srv.Options["resolve-prefer"][0] == "ipv4") {
-			ip = x
-			break
-		}
+	if k := slices.IndexFunc(addrs, func(x netip.Addr) bool { return x.Is4() == prefer4 }); k >= 0 {
+		ip = addrs[k]
 	}
 	cur, curOK := hostIP(sv.address())
 	_, curPort, _ := net.SplitHostPort(sv.address())
@@ -126,4 +126,11 @@ func (s *nameResolution) setWeight(u srvRef, w int) {
 	}
 	st.uweight = w
 	u.be.bal.SetWeight(u.i, w)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
