@@ -707,7 +707,7 @@ func (h *hconn) serverTimeout() time.Duration {
 // clock), else now.
 func (h *hconn) since(t time.Time) time.Time {
 	if t.IsZero() {
-		return time.Now()
+		return clockNow()
 	}
 	return t
 }

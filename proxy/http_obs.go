@@ -81,7 +81,7 @@ func (c *countConn) Read(b []byte) (int, error) {
 func (c *countConn) counted(n int) {
 	c.in += int64(n)
 	if n > 0 && c.first.IsZero() {
-		c.first = time.Now()
+		c.first = clockNow()
 	}
 }
 
@@ -90,7 +90,7 @@ func (c *countConn) Write(b []byte) (int, error) {
 		if s := int(b[9]-'0')*100 + int(b[10]-'0')*10 + int(b[11]-'0'); s >= 100 && s <= 999 {
 			if c.status == 0 || s >= 200 || s == 101 {
 				c.status = s
-				c.statusAt = time.Now()
+				c.statusAt = clockNow()
 				if len(c.resCaps) > 0 && s >= 200 {
 					c.resVals = captureHead(b, c.resCaps, c.resVals)
 				}
@@ -227,7 +227,7 @@ func (ob *httpObs) lineParts(part string) []byte {
 // obsBegin starts the books of a request (hook at the top of
 // transaction).
 func (h *hconn) obsBegin() {
-	now := time.Now()
+	now := clockNow()
 	ob := &h.ob
 	ob.start, ob.be, ob.sv, ob.svStarted = now, nil, nil, nil
 	ob.tw, ob.tc, ob.denyBE, ob.denied, ob.intercepted = 0, 0, false, false, false
@@ -360,13 +360,13 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 		si := &h.s.info
 		if !si.connStart.IsZero() {
 			h.ob.tw = si.connStart.Sub(si.queueStart)
-			h.ob.tc = time.Since(si.connStart)
+			h.ob.tc = clockNow().Sub(si.connStart)
 		}
 	}
 	ob := &h.ob
 	ob.noServer, ob.reused, ob.retries, ob.redispatched = err != nil, reused, attempt, picked && attempt > 0
 	ob.connFailed, ob.connTimeout = err != nil, timedOut(err)
-	ob.sent = time.Now()
+	ob.sent = clockNow()
 	if reused {
 		ob.tw, ob.tc = 0, 0
 	}
@@ -378,7 +378,7 @@ func (h *hconn) obsAttempt(be *backend, idx, attempt int, picked, reused bool, e
 		if ob.svStarted != nil {
 			ob.svStarted.st.ctr.scur.Add(-1)
 		}
-		sv.st.ctr.sessionStart(time.Now())
+		sv.st.ctr.sessionStart(clockNow())
 		ob.svStarted = sv
 	}
 }
@@ -411,7 +411,7 @@ func (h *hconn) obsEnd() {
 	if ob.denied {
 		fe.dreq.Add(1)
 	}
-	now := time.Now()
+	now := clockNow()
 	ob.end = now
 	tt := now.Sub(ob.start)
 	if be := ob.be; be != nil {

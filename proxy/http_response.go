@@ -170,7 +170,7 @@ func (h *hconn) writeResponseHead(keepAlive bool, body []byte) error {
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, body...)
-	h.cdl.write(h.c, time.Now(), h.fe.px.Timeouts.Client)
+	h.cdl.write(h.c, clockNow(), h.fe.px.Timeouts.Client)
 	yieldBeforeWrite()
 	_, err := h.c.Write(b)
 	h.putOut()
