@@ -41,6 +41,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzBalancers -fuzztime 30s ./balance
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./proxy/h1
 	$(GO) test -run '^$$' -fuzz FuzzParseDNSAnswer -fuzztime 30s ./proxy
+	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 30s ./proxy/h1
+	$(GO) test -run '^$$' -fuzz FuzzHTTPProxy -fuzztime 60s -fuzzminimizetime 3s ./proxy
+	$(GO) test -run '^$$' -fuzz FuzzHelloSNI -fuzztime 20s ./proxy
+	$(GO) test -run '^$$' -fuzz FuzzKeepalivedReader -fuzztime 30s ./parser
+	$(GO) test -run '^$$' -fuzz FuzzRequestKeys -fuzztime 20s ./balance
+	$(GO) test -run '^$$' -fuzz FuzzParseAgentReply -fuzztime 20s ./check
+	$(GO) test -run '^$$' -fuzz FuzzReplyParsers -fuzztime 20s ./check
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -165,3 +165,28 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseResponse(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 204 \r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"))
+	var m Msg
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if ParseResponse(in, &m, lim) != nil {
+			return
+		}
+		if m.HeadLen <= 0 || m.HeadLen > len(in) || m.Status < 100 || m.Status > 999 || m.Chunked && m.ContentLength != -1 || len(m.Headers) > MaxHeaders {
+			t.Fatalf("inconsistent %+v", m)
+		}
+		for _, h := range m.Headers {
+			if len(h.Name) == 0 {
+				t.Fatal("empty name")
+			}
+		}
+		if m.Chunked {
+			var c Chunks
+			c.Feed(in[m.HeadLen:])
+		}
+	})
+}
