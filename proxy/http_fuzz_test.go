@@ -152,7 +152,7 @@ func FuzzHTTPProxy(f *testing.F) {
 		if split {
 			fuzzResponse.Store(string(resp))
 		}
-		exchange(fp, req) // resets, refusals and error pages are all answers
+		exchange(fp, req)         // resets, refusals and error pages are all answers
 		if runs++; runs%32 != 1 { // the first input and every 32nd after
 			return
 		}
