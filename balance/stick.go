@@ -65,6 +65,22 @@ func (t *StickTable) Get(key netip.Addr) (string, bool) {
 	return ent.srv, true
 }
 
+// ServerID returns the id of the server stored for key without
+// refreshing its entry (the table_server_id converter).
+func (t *StickTable) ServerID(key netip.Addr) (int, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.byKey[key]
+	if !ok {
+		return 0, false
+	}
+	ent := e.Value.(*stickEntry)
+	if t.expire > 0 && t.now().Sub(ent.seen) >= t.expire {
+		return 0, false
+	}
+	return ent.id, true
+}
+
 // Put stores the server (its name and id) for key.
 func (t *StickTable) Put(key netip.Addr, srv string, id int) {
 	t.mu.Lock()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +185,9 @@ func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 	if !ok || rt == nil {
 		return nil, nil
 	}
+	if what == "server_id" {
+		return rt.tableServerID(strings.TrimSpace(arg), pos)
+	}
 	switch what {
 	case "gpc0", "gpc1", "gpt0":
 		what = "get_" + what
@@ -216,5 +220,43 @@ func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 			v >>= 10
 		}
 		return strconv.AppendInt(out, v, 10), stored
+	}, nil
+}
+
+// tableServerID compiles table_server_id(table): the id of the server a
+// key sticks to in a table that `stick on src` fills, 0 for a key the
+// table lacks. A table that stores no server ids (counters only) gives
+// 0 for a key it lacks and no value for one it has, as haproxy 2.6 does.
+func (rt *Runtime) tableServerID(name string, pos parser.Pos) (convFn, error) {
+	for _, si := range rt.sticks {
+		if si.name != name || si.t == nil {
+			continue
+		}
+		st := si.t
+		return func(_ *hreq, out, in []byte) ([]byte, bool) {
+			a, err := netip.ParseAddr(string(in))
+			if err != nil {
+				return out, false
+			}
+			id, _ := st.ServerID(a.Unmap())
+			return strconv.AppendInt(out, int64(id), 10), true
+		}, nil
+	}
+	t, err := rt.ctrTableFor(name, pos)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ *hreq, out, in []byte) ([]byte, bool) {
+		key, ok := t.key(in)
+		if !ok {
+			return out, false
+		}
+		t.mu.Lock()
+		e := t.get(key, false, time.Now())
+		t.mu.Unlock()
+		if e == nil {
+			return append(out, '0'), true
+		}
+		return out, false
 	}, nil
 }

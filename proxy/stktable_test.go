@@ -41,11 +41,17 @@ frontend fe
     http-request deny if { path /deny }
     http-request auth if { path /auth }
     http-request redirect location /x if { path /redir }
-    http-request return status 200 content-type text/plain lf-string "r=%%[sc_http_req_rate(0)] n1=%%[sc1_http_req_cnt] c=%%[sc_conn_cur(0)] s=%%[src_http_req_rate] g=%%[sc_get_gpc0(0)] t=%%[sc_tracked(2)] cc=%%[sc2_conn_cnt] none=%%[sc2_http_req_rate] x=%%[sc_http_req_cnt(1,per_path)] k=%%[sc0_kbytes_in] tb=%%[src,table_http_req_cnt(fe)] tp=%%[str(/p1),table_http_req_cnt(per_path)] tg=%%[src,table_gpc0(fe)] tn=%%[path,table_http_req_rate(per_path)] i=%%[src_inc_gpc1]\n" if { path_beg /show }
+    http-request return status 200 content-type text/plain lf-string "r=%%[sc_http_req_rate(0)] n1=%%[sc1_http_req_cnt] c=%%[sc_conn_cur(0)] s=%%[src_http_req_rate] g=%%[sc_get_gpc0(0)] t=%%[sc_tracked(2)] cc=%%[sc2_conn_cnt] none=%%[sc2_http_req_rate] x=%%[sc_http_req_cnt(1,per_path)] k=%%[sc0_kbytes_in] tb=%%[src,table_http_req_cnt(fe)] tp=%%[str(/p1),table_http_req_cnt(per_path)] tg=%%[src,table_gpc0(fe)] tn=%%[path,table_http_req_rate(per_path)] i=%%[src_inc_gpc1] sid=%%[src,table_server_id(sticky)] sfe=%%[src,table_server_id(fe)] snone=%%[str(/zz),table_server_id(per_path)]\n" if { path_beg /show }
     http-request return status 202 if { src,table_http_req_cnt(fe) eq 3 } { path /a }
+    use_backend sticky if { path /st }
     default_backend be
 backend be
-    server s1 127.0.0.1:%d
+    server s1 127.0.0.1:%[3]d
+backend sticky
+    stick-table type ip size 100 expire 30s
+    stick on src
+    server sa 127.0.0.1:%[3]d
+    server sb 127.0.0.1:%[3]d
 `, sock, fe, srv)
 }
 
@@ -111,7 +117,8 @@ func TestStickCountersAsHAProxy(t *testing.T) {
 		paths []string
 	}
 	visits := []visit{
-		{"127.0.0.2", []string{"/show", "/a", "/404", "/show", "/p1", "/p1", "/p2/longer/than/eight", "/show"}},
+		{"127.0.0.2", []string{"/show", "/a", "/404", "/show", "/p1", "/p1", "/p2/longer/than/eight", "/st", "/show"}},
+		{"127.0.0.3", []string{"/st", "/st", "/show"}},
 		{"127.0.0.2", []string{"/500", "/deny", "/auth", "/redir", "/inc", "/inc", "/show"}},
 		{"127.0.0.3", []string{"/p1", "/show", "/inc", "/pshow"}},
 		{"127.0.0.4", []string{"/show"}},
@@ -128,11 +135,11 @@ func TestStickCountersAsHAProxy(t *testing.T) {
 			t.Errorf("visit %d from %s %v:\nhaproxy:\n%s\ngohaka:\n%s", i, v.src, v.paths, strings.Join(h, "\n"), strings.Join(g, "\n"))
 		}
 	}
-	if j := strings.Join(all, "\n"); !strings.Contains(j, "202 ") || !strings.Contains(j, "429 ") || !strings.Contains(j, "tp=2") {
-		t.Errorf("haproxy's answers lack a 202, a 429 or tp=2: the test does not test what it says:\n%s", j)
+	if j := strings.Join(all, "\n"); !strings.Contains(j, "202 ") || !strings.Contains(j, "429 ") || !strings.Contains(j, "tp=2") || !strings.Contains(j, "sid=1") || !strings.Contains(j, "sid=2") || !strings.Contains(j, "sfe= ") || !strings.Contains(j, "snone=0") {
+		t.Errorf("haproxy's answers lack a 202, a 429, tp=2, sid=1, sid=2, sfe= or snone=0: the test does not test what it says:\n%s", j)
 	}
 	time.Sleep(100 * time.Millisecond) // the last connection's end
-	for _, table := range []string{"fe", "per_conn", "per_path"} {
+	for _, table := range []string{"fe", "per_conn", "per_path", "sticky"} {
 		h := tableLines(cliQuery(t, "unix:"+hs, "show table "+table))
 		g := tableLines(cliQuery(t, "unix:"+gs, "show table "+table))
 		if h != g {
