@@ -49,18 +49,12 @@ func (t *StickTable) Len() int {
 func (t *StickTable) Get(key netip.Addr) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.byKey[key]
-	if !ok {
+	e := t.live(key)
+	if e == nil {
 		return "", false
 	}
 	ent := e.Value.(*stickEntry)
-	now := t.now()
-	if t.expire > 0 && now.Sub(ent.seen) >= t.expire {
-		t.lru.Remove(e)
-		delete(t.byKey, key)
-		return "", false
-	}
-	ent.seen = now
+	ent.seen = t.now()
 	t.lru.MoveToFront(e)
 	return ent.srv, true
 }
@@ -70,15 +64,25 @@ func (t *StickTable) Get(key netip.Addr) (string, bool) {
 func (t *StickTable) ServerID(key netip.Addr) (int, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if e := t.live(key); e != nil {
+		return e.Value.(*stickEntry).id, true
+	}
+	return 0, false
+}
+
+// live returns key's entry, nil when there is none or it has expired
+// (then removed); t.mu is held.
+func (t *StickTable) live(key netip.Addr) *list.Element {
 	e, ok := t.byKey[key]
 	if !ok {
-		return 0, false
+		return nil
 	}
-	ent := e.Value.(*stickEntry)
-	if t.expire > 0 && t.now().Sub(ent.seen) >= t.expire {
-		return 0, false
+	if t.expire > 0 && t.now().Sub(e.Value.(*stickEntry).seen) >= t.expire {
+		t.lru.Remove(e)
+		delete(t.byKey, key)
+		return nil
 	}
-	return ent.id, true
+	return e
 }
 
 // Put stores the server (its name and id) for key.

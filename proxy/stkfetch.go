@@ -168,17 +168,10 @@ func (rt *Runtime) tableConv(c string, pos parser.Pos) (convFn, error) {
 			return nil, err
 		}
 		return func(_ *hreq, out, in []byte) ([]byte, bool) {
-			key, ok := t.key(in)
-			if !ok {
-				return append(out, '0'), true
+			if has, _ := t.holds(in); has {
+				return append(out, '1'), true
 			}
-			t.mu.Lock()
-			e := t.get(key, false, time.Now())
-			t.mu.Unlock()
-			if e == nil {
-				return append(out, '0'), true
-			}
-			return append(out, '1'), true
+			return append(out, '0'), true
 		}, nil
 	}
 	what, ok := strings.CutPrefix(name, "table_")
@@ -247,16 +240,22 @@ func (rt *Runtime) tableServerID(name string, pos parser.Pos) (convFn, error) {
 		return nil, err
 	}
 	return func(_ *hreq, out, in []byte) ([]byte, bool) {
-		key, ok := t.key(in)
-		if !ok {
-			return out, false
-		}
-		t.mu.Lock()
-		e := t.get(key, false, time.Now())
-		t.mu.Unlock()
-		if e == nil {
+		if has, ok := t.holds(in); ok && !has {
 			return append(out, '0'), true
 		}
 		return out, false
 	}, nil
+}
+
+// holds reports whether the sample in, as a key of t (ok: it is one),
+// has an entry there.
+func (t *ctrTable) holds(in []byte) (has, ok bool) {
+	key, ok := t.key(in)
+	if !ok {
+		return false, false
+	}
+	t.mu.Lock()
+	e := t.get(key, false, time.Now())
+	t.mu.Unlock()
+	return e != nil, true
 }
