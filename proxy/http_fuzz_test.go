@@ -71,27 +71,19 @@ backend b3
 `, fp, sp)
 }
 
-// fuzzServer answers every request it reads with fuzzResponse.
-func fuzzServer(ln net.Listener) {
+// fuzzAnswer answers every read on c with fuzzResponse.
+func fuzzAnswer(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
 	for {
-		c, err := ln.Accept()
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		if n > 0 {
+			c.Write([]byte(fuzzResponse.Load().(string)))
+		}
 		if err != nil {
 			return
 		}
-		go func() {
-			defer c.Close()
-			buf := make([]byte, 64<<10)
-			for {
-				c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				n, err := c.Read(buf)
-				if n > 0 {
-					c.Write([]byte(fuzzResponse.Load().(string)))
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
 	}
 }
 
@@ -114,15 +106,10 @@ func exchange(p int, in []byte) ([]byte, error) {
 // must never stop the runtime; every 32 inputs a plain request must still
 // be answered.
 func FuzzHTTPProxy(f *testing.F) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer ln.Close()
 	fuzzResponse.Store(fuzzDefaultResponse)
-	go fuzzServer(ln)
+	sp := serveEach(f, func(c net.Conn) { go fuzzAnswer(c) })
 	fp := testport.Free(f)
-	cfg, ds := parser.LoadHAProxyBytes("fuzz.cfg", []byte(fuzzProxyConfig(fp, port(ln.Addr()))), parser.Options{Offline: true})
+	cfg, ds := parser.LoadHAProxyBytes("fuzz.cfg", []byte(fuzzProxyConfig(fp, sp)), parser.Options{Offline: true})
 	if ds.HasErrors() {
 		f.Fatalf("config: %s", ds)
 	}

@@ -46,7 +46,7 @@ func startRuntime(t *testing.T, cfgText string) *Runtime {
 // serveEach is a loopback server that gives every connection to handle
 // (in the accept loop: a handler that takes long starts a goroutine); it
 // returns the port.
-func serveEach(t *testing.T, handle func(c net.Conn)) int {
+func serveEach(t testing.TB, handle func(c net.Conn)) int {
 	ln := listenLocal(t)
 	go func() {
 		for {
@@ -60,7 +60,7 @@ func serveEach(t *testing.T, handle func(c net.Conn)) int {
 	return port(ln.Addr())
 }
 
-func listenLocal(t *testing.T) net.Listener {
+func listenLocal(t testing.TB) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
