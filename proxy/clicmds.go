@@ -206,28 +206,19 @@ func (r *Runtime) findServer(name string) (*backend, int, string) {
 // balancer at once.
 func (r *Runtime) setAdmin(be *backend, i int, state string) {
 	st := be.servers[i].st
-	be.mu.Lock()
-	st.mu.Lock()
-	wasUp := st.running()
-	switch state {
-	case "ready":
-		st.maint, st.drain = false, false
-	case "drain":
-		st.drain = true
-		st.maint = false
-	case "maint":
-		st.maint, st.drain = true, false
-		if !st.hasCheck {
-			st.health = 0 // as haproxy, which does not restore it when the server leaves maintenance
+	_, act, bck := be.changeAdmin(i, func(st *srvState) bool {
+		switch state {
+		case "ready":
+			st.maint, st.drain = false, false
+		case "drain":
+			st.drain = true
+			st.maint = false
+		case "maint":
+			st.maint, st.drain = true, false
+			st.dropHealth()
 		}
-	}
-	now := time.Now()
-	st.noteChange(wasUp, now)
-	be.applyState(i)
-	st.mu.Unlock()
-	be.noteAvailability(now)
-	act, bck := be.usableCounts()
-	be.mu.Unlock()
+		return true
+	})
 	name := be.px.Name + "/" + be.servers[i].srv.Name
 	switch state {
 	case "maint":
@@ -267,10 +258,7 @@ func (r *Runtime) setWeight(name, val string) string {
 		return "Absolute weight can only be between 0 and 256 inclusive.\n"
 	}
 	be.mu.Lock()
-	st.mu.Lock()
-	st.uweight = w
-	be.bal.SetWeight(i, w)
-	st.mu.Unlock()
+	be.setWeight(i, w)
 	be.mu.Unlock()
 	return ""
 }

@@ -181,6 +181,48 @@ type srvState struct {
 	addrChg   int
 }
 
+// dropHealth is what entering maintenance does to a server without
+// health checks: its health goes to 0, and as in haproxy leaving
+// maintenance does not give it back. st.mu is held (or st not yet shared).
+func (st *srvState) dropHealth() {
+	if !st.hasCheck {
+		st.health = 0
+	}
+}
+
+// changeAdmin changes the admin state of server i under the backend's
+// and the server's locks and moves the balancer at once; change reports
+// whether it changed anything. act and bck are the usable active and
+// backup servers after it.
+func (be *backend) changeAdmin(i int, change func(st *srvState) bool) (changed bool, act, bck int) {
+	st := be.servers[i].st
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	st.mu.Lock()
+	wasUp := st.running()
+	if !change(st) {
+		st.mu.Unlock()
+		return false, 0, 0
+	}
+	now := time.Now()
+	st.noteChange(wasUp, now)
+	be.applyState(i)
+	st.mu.Unlock()
+	be.noteAvailability(now)
+	act, bck = be.usableCounts()
+	return true, act, bck
+}
+
+// setWeight sets server i's weight now (runtime API, agent checks, SRV
+// records); be.mu is held.
+func (be *backend) setWeight(i, w int) {
+	st := be.servers[i].st
+	st.mu.Lock()
+	st.uweight = w
+	st.mu.Unlock()
+	be.bal.SetWeight(i, w)
+}
+
 // effective returns the state the balancer must use.
 func (st *srvState) effective() balance.State {
 	switch {

@@ -123,10 +123,7 @@ func (r *Runtime) onCheckEvent(ev check.Event) {
 	be.mu.Lock()
 	if i := be.serverIndex(sname); i >= 0 {
 		if ev.WeightChanged {
-			target.st.mu.Lock()
-			target.st.uweight = ev.Weight
-			target.st.mu.Unlock()
-			be.bal.SetWeight(i, ev.Weight)
+			be.setWeight(i, ev.Weight)
 		}
 		target.st.mu.Lock()
 		be.applyState(i)

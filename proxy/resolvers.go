@@ -87,7 +87,7 @@ type nameResolution struct {
 	lastValid time.Time
 	conn      *net.UDPConn
 	buf       []byte
-	done      <-chan struct{} // closed when the runtime stops listening
+	ctx       context.Context // done when the runtime stops listening
 }
 
 // srvRef is a server that uses a resolution.
@@ -133,7 +133,7 @@ func (r *Runtime) startResolutions() error {
 			}
 			res := shared[k]
 			if res == nil {
-				res = &nameResolution{r: r, set: set, host: a.Host, prefer: k.prefer, lastValid: time.Now(), buf: make([]byte, 65536), done: ctx.Done()}
+				res = &nameResolution{r: r, set: set, host: a.Host, prefer: k.prefer, lastValid: time.Now(), buf: make([]byte, 65536), ctx: ctx}
 				shared[k] = res
 				all = append(all, res)
 			}
@@ -155,15 +155,8 @@ func (r *Runtime) startResolutions() error {
 func (s *nameResolution) run() {
 	defer s.r.wg.Done()
 	defer s.conn.Close()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-s.done:
-			s.conn.Close()
-		case <-stop:
-		}
-	}()
+	stop := context.AfterFunc(s.ctx, func() { s.conn.Close() }) // ends a read under way
+	defer stop()
 	for {
 		status, a, ns, ok := s.resolve()
 		if !ok {
@@ -171,7 +164,7 @@ func (s *nameResolution) run() {
 		}
 		s.apply(status, a, ns)
 		select {
-		case <-s.done:
+		case <-s.ctx.Done():
 			return
 		case <-time.After(max(s.set.rs.Resolve, minDNSWait)):
 		}
@@ -253,7 +246,7 @@ func (s *nameResolution) resolve() (status string, answer dnsAnswer, ns int, ok 
 		}
 		if try+1 < tries {
 			select {
-			case <-s.done:
+			case <-s.ctx.Done():
 				return "", dnsAnswer{}, 0, false
 			case <-time.After(time.Until(deadline)):
 			}
@@ -346,7 +339,7 @@ func (s *nameResolution) applyValid(u srvRef, addrs []netip.Addr, via string, ns
 		s.set.ctr[ns].update.Add(1)
 		s.r.opts.Logf("%s changed its IP from %s to %s by %s.", name, from, addrs[free], via)
 	}
-	if s.r.setResMaint(u.be, u.i, false) {
+	if changed, _, _ := u.be.setResMaint(u.i, false); changed {
 		s.r.opts.Logf("Server %s ('%s') is UP/READY (resolves again).", name, s.host)
 		s.r.opts.Logf("Server %s administratively READY thanks to valid DNS answer.", name)
 	}
@@ -363,7 +356,8 @@ func hostIP(addr string) (netip.Addr, bool) {
 // with haproxy's message saying why.
 func (s *nameResolution) down(u srvRef, why string) {
 	sv := u.be.servers[u.i]
-	if !s.r.setResMaint(u.be, u.i, true) {
+	changed, act, bck := u.be.setResMaint(u.i, true)
+	if !changed {
 		return
 	}
 	port := u.port
@@ -372,7 +366,6 @@ func (s *nameResolution) down(u srvRef, why string) {
 	}
 	none := net.JoinHostPort("", port) // no address
 	sv.addrNow.Store(&none)
-	act, bck := u.be.usableCounts()
 	s.r.opts.Logf("Server %s/%s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
 		u.be.px.Name, sv.srv.Name, why, act, bck, sv.st.ctr.scur.Load())
 	if act+bck == 0 {
@@ -385,27 +378,19 @@ func (s *nameResolution) down(u srvRef, why string) {
 }
 
 // setResMaint puts server i of be into resolution maintenance or takes
-// it out; it reports whether that changed anything.
-func (r *Runtime) setResMaint(be *backend, i int, on bool) bool {
-	st := be.servers[i].st
-	be.mu.Lock()
-	defer be.mu.Unlock()
-	st.mu.Lock()
-	if st.resMaint == on {
-		st.mu.Unlock()
-		return false
-	}
-	wasUp := st.running()
-	st.resMaint = on
-	if on && !st.hasCheck {
-		st.health = 0 // as a server put in maintenance (setAdmin)
-	}
-	now := time.Now()
-	st.noteChange(wasUp, now)
-	be.applyState(i)
-	st.mu.Unlock()
-	be.noteAvailability(now)
-	return true
+// it out; changed reports whether that changed anything, act and bck
+// are the usable servers left (changeAdmin).
+func (be *backend) setResMaint(i int, on bool) (changed bool, act, bck int) {
+	return be.changeAdmin(i, func(st *srvState) bool {
+		if st.resMaint == on {
+			return false
+		}
+		st.resMaint = on
+		if on {
+			st.dropHealth()
+		}
+		return true
+	})
 }
 
 // initialHost is the host a server starts with, as its init-addr

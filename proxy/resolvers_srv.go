@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"cmp"
 	"net"
 	"net/netip"
 	"slices"
@@ -25,14 +24,18 @@ const srvRemoved = "entry removed from SRV record"
 // records (none: a failure past its hold).
 func (s *nameResolution) applySRV(a dnsAnswer, ns int) {
 	used := make([]bool, len(a.srv))
-	var free []srvRef
+	var fresh, again []srvRef // free servers that never had a record, and the others
 	for _, u := range s.users {
 		st := u.be.servers[u.i].st
 		st.mu.Lock()
-		target, port := st.srvTarget, st.srvPort
+		target, port, had := st.srvTarget, st.srvPort, st.hmaint
 		st.mu.Unlock()
-		if target == "" {
-			free = append(free, u)
+		switch {
+		case target == "" && !had:
+			fresh = append(fresh, u)
+			continue
+		case target == "":
+			again = append(again, u)
 			continue
 		}
 		k := -1
@@ -52,17 +55,7 @@ func (s *nameResolution) applySRV(a dnsAnswer, ns int) {
 		used[k] = true
 		s.srvAddress(u, a, a.srv[k], ns)
 	}
-	// free servers that never had a record are given one first
-	hadRecord := func(u srvRef) bool {
-		st := u.be.servers[u.i].st
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		return st.hmaint
-	}
-	order := slices.Clone(free)
-	slices.SortStableFunc(order, func(x, y srvRef) int {
-		return cmp.Compare(b2i(hadRecord(x)), b2i(hadRecord(y)))
-	})
+	order := append(fresh, again...) // free servers that never had a record are given one first
 	for j, rec := range a.srv {
 		if used[j] || len(order) == 0 {
 			continue
@@ -108,7 +101,7 @@ func (s *nameResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int
 			s.r.opts.Logf("%s changed its IP from %s to %s by DNS additional record.", name, from, ip.Unmap())
 		}
 	}
-	if s.r.setResMaint(u.be, u.i, false) {
+	if changed, _, _ := u.be.setResMaint(u.i, false); changed {
 		s.r.opts.Logf("Server %s ('%s') is UP/READY (resolves again).", name, rec.target)
 	}
 }
@@ -116,21 +109,9 @@ func (s *nameResolution) srvAddress(u srvRef, a dnsAnswer, rec srvRecord, ns int
 // setWeight sets a server's weight now, as `set server weight` does,
 // without a message (haproxy prints none for an SRV weight).
 func (s *nameResolution) setWeight(u srvRef, w int) {
-	st := u.be.servers[u.i].st
 	u.be.mu.Lock()
 	defer u.be.mu.Unlock()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.uweight == w {
-		return
+	if u.be.servers[u.i].st.uweight != w {
+		u.be.setWeight(u.i, w)
 	}
-	st.uweight = w
-	u.be.bal.SetWeight(u.i, w)
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

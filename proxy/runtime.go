@@ -260,9 +260,7 @@ func newBackend(px *parser.Proxy) *backend {
 		sv := &server{srv: s, addr: net.JoinHostPort(host, fmt.Sprint(s.Addr.Port)), st: newSrvState(s), sendsPP: s.SendProxy || s.SendProxyV2}
 		if !ok { // no address (":port"): in maintenance until resolvers find one
 			sv.st.resMaint = true
-			if !sv.st.hasCheck {
-				sv.st.health = 0 // as a server put in maintenance (setAdmin)
-			}
+			sv.st.dropHealth()
 		}
 		sv.limit = srvLimit{maxconn: s.Maxconn, minconn: s.Minconn, onQueue: func(n int) { sv.st.ctr.noteQueue(n); be.ctr.noteQueue(n) }}
 		be.servers = append(be.servers, sv)
