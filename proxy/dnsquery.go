@@ -102,18 +102,12 @@ func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
 			return a, err
 		}
 		switch {
-		case rh.Type == dnsmessage.TypeA && a.typ == dnsmessage.TypeA:
-			r, err := p.AResource()
+		case rh.Type == a.typ && (a.typ == dnsmessage.TypeA || a.typ == dnsmessage.TypeAAAA):
+			ip, err := readAddr(&p, rh.Type)
 			if err != nil {
 				return a, err
 			}
-			a.addrs = append(a.addrs, netip.AddrFrom4(r.A))
-		case rh.Type == dnsmessage.TypeAAAA && a.typ == dnsmessage.TypeAAAA:
-			r, err := p.AAAAResource()
-			if err != nil {
-				return a, err
-			}
-			a.addrs = append(a.addrs, netip.AddrFrom16(r.AAAA))
+			a.addrs = append(a.addrs, ip)
 		case rh.Type == dnsmessage.TypeSRV && a.typ == dnsmessage.TypeSRV:
 			r, err := p.SRVResource()
 			if err != nil {
@@ -141,25 +135,15 @@ func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
 		if err != nil {
 			return a, err
 		}
-		var ip netip.Addr
-		switch rh.Type {
-		case dnsmessage.TypeA:
-			r, err := p.AResource()
-			if err != nil {
-				return a, err
-			}
-			ip = netip.AddrFrom4(r.A)
-		case dnsmessage.TypeAAAA:
-			r, err := p.AAAAResource()
-			if err != nil {
-				return a, err
-			}
-			ip = netip.AddrFrom16(r.AAAA)
-		default:
+		if rh.Type != dnsmessage.TypeA && rh.Type != dnsmessage.TypeAAAA {
 			if err := p.SkipAdditional(); err != nil {
 				return a, err
 			}
 			continue
+		}
+		ip, err := readAddr(&p, rh.Type)
+		if err != nil {
+			return a, err
 		}
 		if a.extra == nil {
 			a.extra = map[string][]netip.Addr{}
@@ -167,6 +151,16 @@ func parseDNSAnswer(msg []byte, name string) (dnsAnswer, error) {
 		n := dnsName(rh.Name)
 		a.extra[n] = append(a.extra[n], ip)
 	}
+}
+
+// readAddr reads the A or AAAA record (typ) whose header p just read.
+func readAddr(p *dnsmessage.Parser, typ dnsmessage.Type) (netip.Addr, error) {
+	if typ == dnsmessage.TypeA {
+		r, err := p.AResource()
+		return netip.AddrFrom4(r.A), err
+	}
+	r, err := p.AAAAResource()
+	return netip.AddrFrom16(r.AAAA), err
 }
 
 // dnsName is a name as gohaka compares it: lower case, no final dot.
