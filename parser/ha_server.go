@@ -111,7 +111,7 @@ func templateRange(arg string) (first, last int, ok bool) {
 // as haproxy's init-addr libc does.
 func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 	a := s.Addr
-	if a.IP.IsValid() || a.Path != "" || a.Host == "" || a.Host == "*" {
+	if !a.IsName() {
 		return
 	}
 	if strings.HasPrefix(a.Host, "_") && len(s.Options["resolvers"]) > 0 {

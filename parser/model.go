@@ -230,6 +230,12 @@ type Addr struct {
 	Path       string // unix socket path
 }
 
+// IsName reports whether the address is a host name to resolve (not an
+// IP, a socket path, "*" or nothing).
+func (a Addr) IsName() bool {
+	return !a.IP.IsValid() && a.Path == "" && a.Host != "" && a.Host != "*"
+}
+
 // Bind is one address of a bind line (a bind line with several addresses
 // gives several Binds sharing the options).
 type Bind struct {

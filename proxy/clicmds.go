@@ -477,7 +477,7 @@ func (r *Runtime) showServersState(only string) string {
 				host = "-"
 			}
 			fqdn, srvrec := "-", "-"
-			if a := sv.srv.Addr; !a.IP.IsValid() && a.Path == "" && a.Host != "" && a.Host != "*" {
+			if a := sv.srv.Addr; a.IsName() {
 				fqdn = a.Host
 				if strings.HasPrefix(a.Host, "_") { // an SRV record's server: its target
 					fqdn, srvrec = st.srvTarget, a.Host

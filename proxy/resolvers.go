@@ -117,7 +117,7 @@ func (r *Runtime) startResolutions() error {
 		for i, sv := range be.servers {
 			name := sv.srv.ResolversName()
 			a := sv.srv.Addr
-			if name == "" || a.IP.IsValid() || a.Path != "" || a.Host == "" {
+			if name == "" || !a.IsName() {
 				continue
 			}
 			set := r.resolvers[name]
@@ -401,7 +401,7 @@ func (be *backend) setResMaint(i int, on bool) (changed bool, act, bck int) {
 // when no method found one.
 func initialHost(s *parser.Server) (host string, ok bool) {
 	a := s.Addr
-	if a.IP.IsValid() || a.Path != "" || a.Host == "" || a.Host == "*" {
+	if !a.IsName() {
 		return a.Host, true
 	}
 	methods := []string{"last", "libc"}
