@@ -11,14 +11,12 @@ import (
 
 // newResolvers starts a resolvers section with haproxy 2.6's defaults.
 func (r *haReader) newResolvers(name string, p Pos) *Resolvers {
-	for _, o := range r.cfg.Resolvers {
-		if o.Name == name {
-			r.d.Add(p, Error, "Parsing [%s:%d]: resolvers '%s' has same name as another resolvers (declared at %s:%d).", p.File, p.Line, name, o.Pos.File, o.Pos.Line)
-			r.d[len(r.d)-1].Form = "raw"
-			r.d.Errorf(p, "out of memory.") // haproxy's own words, after the one above
-			r.abortHere()
-			return nil
-		}
+	if o := r.cfg.ResolversNamed(name); o != nil {
+		r.d.Add(p, Error, "Parsing [%s:%d]: resolvers '%s' has same name as another resolvers (declared at %s:%d).", p.File, p.Line, name, o.Pos.File, o.Pos.Line)
+		r.d[len(r.d)-1].Form = "raw"
+		r.d.Errorf(p, "out of memory.") // haproxy's own words, after the one above
+		r.abortHere()
+		return nil
 	}
 	rs := DefaultResolvers()
 	rs.Pos, rs.Name, rs.ResolvConf = p, name, false
