@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -161,14 +162,37 @@ func (r *haReader) checkRuleFormat(px *Proxy, s string, p Pos, ctx string) {
 	r.checkFormat(px, s, p, ctx, true, false)
 }
 
-func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6, sampleArg bool) {
-	for {
-		i := strings.Index(s, "%[")
-		if i < 0 {
-			return
+// formatSample is one %[...] expression of a log-format string: the
+// text from the expression on (at), the expression parsed and what
+// follows it, or why it does not parse.
+type formatSample struct {
+	at, rest string
+	e        *sampleExpr
+	err      error
+}
+
+// formatSamples yields the %[...] expressions of a log-format string in
+// order, up to and including the first that does not parse.
+func (r *haReader) formatSamples(s string) iter.Seq[formatSample] {
+	return func(yield func(formatSample) bool) {
+		for {
+			i := strings.Index(s, "%[")
+			if i < 0 {
+				return
+			}
+			s = s[i+2:]
+			e, rest, err := r.kw.parseSample(s)
+			if !yield(formatSample{at: s, rest: rest, e: e, err: err}) || err != nil {
+				return
+			}
+			s = rest
 		}
-		s = s[i+2:]
-		e, rest, err := r.kw.parseSample(s)
+	}
+}
+
+func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6, sampleArg bool) {
+	for fs := range r.formatSamples(s) {
+		s, e, rest, err := fs.at, fs.e, fs.rest, fs.err
 		if err != nil {
 			r.d.Errorf(p, "error detected in %s '%s' while parsing '%s' rule : failed to parse sample expression <%s> : %s.", px.Kind, px.Name, ctx, s, err)
 			return
@@ -197,7 +221,6 @@ func (r *haReader) checkFormat(px *Proxy, s string, p Pos, ctx string, warnL6, s
 			r.d[len(r.d)-1].Form, r.d[len(r.d)-1].Stage = "raw", "post" // haproxy finds it once every file is read
 			return
 		}
-		s = rest[1:]
 	}
 }
 
@@ -213,19 +236,13 @@ func firstChar(s string) string {
 // the string from that expression on, the converter and the message (""
 // when all are fine or an expression does not parse).
 func (r *haReader) missingFormatFile(s string) (rest, conv, msg string) {
-	for {
-		i := strings.Index(s, "%[")
-		if i < 0 {
+	for fs := range r.formatSamples(s) {
+		if fs.err != nil {
 			return "", "", ""
 		}
-		s = s[i+2:]
-		e, after, err := r.kw.parseSample(s)
-		if err != nil {
-			return "", "", ""
+		if conv, msg := r.checkSampleFiles(fs.e); msg != "" {
+			return fs.at, conv, msg
 		}
-		if conv, msg := r.checkSampleFiles(e); msg != "" {
-			return s, conv, msg
-		}
-		s = after
 	}
+	return "", "", ""
 }
