@@ -42,7 +42,7 @@ func (r *haReader) parseLogTarget(args []string, apos []Pos, kpos Pos, inProxy b
 			r.d.Errorf(apos[0], "log : %s", err)
 			return t, false
 		}
-		if !a.IP.IsValid() && a.Path == "" && a.Host != "" { // a name: resolved now, as haproxy does
+		if a.IsName() { // a name: resolved now, as haproxy does ("*" is any address)
 			ok := false
 			if r.opts.Resolver != nil {
 				addrs, err := r.opts.Resolver.LookupHost(a.Host)

@@ -166,3 +166,14 @@ func TestMultipleFilesAndDirectory(t *testing.T) {
 		t.Errorf("defaults from main.cfg not applied across files: %+v", cfg.Proxies[0])
 	}
 }
+
+// A log target's host name is resolved when the file is read, as haproxy
+// does; "*" (any address, valid in haproxy) is no name to ask for.
+func TestLogTargetAnyAddress(t *testing.T) {
+	res := &countingResolver{}
+	cfg := "global\n    log *:514 local0\n    log loghost:514 local1\n"
+	_, ds := LoadHAProxyBytes("t.cfg", []byte(cfg), Options{Resolver: res})
+	if ds.HasErrors() || strings.Join(res.names, ",") != "loghost" {
+		t.Errorf("names asked %q, want only loghost; diagnostics:\n%s", res.names, ds)
+	}
+}
