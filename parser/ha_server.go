@@ -114,7 +114,7 @@ func (r *haReader) resolveServer(px *Proxy, s *Server, p Pos) {
 	if !a.IsName() {
 		return
 	}
-	if strings.HasPrefix(a.Host, "_") && len(s.Options["resolvers"]) > 0 {
+	if a.IsSRVName() && len(s.Options["resolvers"]) > 0 {
 		return // a DNS SRV record (_service._proto.name): resolvers ask for it at run time, never libc
 	}
 	initAddr := strings.Join(s.Options["init-addr"], ",")

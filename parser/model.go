@@ -2,6 +2,7 @@ package parser
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -235,6 +236,10 @@ type Addr struct {
 func (a Addr) IsName() bool {
 	return !a.IP.IsValid() && a.Path == "" && a.Host != "" && a.Host != "*"
 }
+
+// IsSRVName reports whether the address is an SRV record's name
+// (_service._proto.name), which resolvers ask for at run time.
+func (a Addr) IsSRVName() bool { return a.IsName() && strings.HasPrefix(a.Host, "_") }
 
 // Bind is one address of a bind line (a bind line with several addresses
 // gives several Binds sharing the options).

@@ -479,7 +479,7 @@ func (r *Runtime) showServersState(only string) string {
 			fqdn, srvrec := "-", "-"
 			if a := sv.srv.Addr; a.IsName() {
 				fqdn = a.Host
-				if strings.HasPrefix(a.Host, "_") { // an SRV record's server: its target
+				if a.IsSRVName() { // an SRV record's server: its target
 					fqdn, srvrec = st.srvTarget, a.Host
 					if fqdn == "" {
 						fqdn = "-"

@@ -128,7 +128,7 @@ func (r *Runtime) startResolutions() error {
 			if p := sv.srv.Options["resolve-prefer"]; len(p) > 0 && p[0] == "ipv4" {
 				k.prefer = dnsmessage.TypeA
 			}
-			if strings.HasPrefix(a.Host, "_") { // _service._proto.name: an SRV record
+			if a.IsSRVName() {
 				k.prefer = dnsmessage.TypeSRV
 			}
 			res := shared[k]
